@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs everything cumlp needs to build, test and run on Debian 12 (as root).
+# All from Debian's packages, plus the Python packages the tests use to read
+# checkpoints (safetensors, numpy) from PyPI. Idempotent.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+pkgs=(
+  build-essential cmake ninja-build pkg-config
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libboost-context-dev librandom123-dev libcli11-dev nlohmann-json3-dev
+  libopenblas-dev libopenblas0-pthread zlib1g-dev libpng-dev gnuplot-nox
+  dataset-fashion-mnist python3-sklearn python3-pip
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+py=${PYTHON:-python3}
+if ! "$py" -c "import safetensors, numpy" 2>/dev/null; then
+  "$py" -m pip install -q safetensors numpy 2>/dev/null || "$py" -m pip install -q --break-system-packages safetensors numpy
+fi
+echo "setup: dependencies present"
