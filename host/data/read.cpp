@@ -1,0 +1,81 @@
+// Whole-file reading with transparent gunzip, so every loader accepts the
+// files both as distributed (.gz) and unpacked, detected by content.
+#include "host/data/read.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "host/check.h"
+
+namespace cumlp::data {
+
+namespace {
+
+std::vector<uint8_t> gunzip(const std::vector<uint8_t>& in, const std::string& path) {
+  z_stream zs{};
+  // 15 + 16: the largest window, gzip wrapper only (a zlib or raw stream is corruption here).
+  CUMLP_CHECK(inflateInit2(&zs, 15 + 16) == Z_OK, path, ": cannot initialise zlib");
+  std::vector<uint8_t> out;
+  // The trailer's ISIZE is only a hint (it is the size mod 2^32 and unchecked
+  // until the end), so start from the compressed size and grow.
+  out.resize(std::max<size_t>(in.size() * 2, 1 << 16));
+  size_t produced = 0;
+  size_t consumed = 0;
+  int rc = Z_OK;
+  while (true) {
+    if (produced == out.size()) out.resize(out.size() * 2);
+    // zlib counts in uInt; feed at most 1 GiB per call so huge files work too.
+    const size_t in_chunk = std::min<size_t>(in.size() - consumed, 1u << 30);
+    const size_t out_chunk = std::min<size_t>(out.size() - produced, 1u << 30);
+    zs.next_in = const_cast<Bytef*>(in.data() + consumed);
+    zs.avail_in = static_cast<uInt>(in_chunk);
+    zs.next_out = out.data() + produced;
+    zs.avail_out = static_cast<uInt>(out_chunk);
+    rc = inflate(&zs, Z_NO_FLUSH);
+    consumed += in_chunk - zs.avail_in;
+    produced += out_chunk - zs.avail_out;
+    if (rc == Z_STREAM_END) {
+      // Concatenated gzip members are one valid gzip file: keep going.
+      if (consumed == in.size()) break;
+      inflateReset(&zs);
+      continue;
+    }
+    if (rc == Z_BUF_ERROR && consumed == in.size() && zs.avail_out > 0) break;  // input ran out
+    if (rc != Z_OK && rc != Z_BUF_ERROR) break;
+  }
+  const std::string msg = zs.msg ? zs.msg : "";
+  inflateEnd(&zs);
+  CUMLP_CHECK(rc != Z_DATA_ERROR && rc != Z_NEED_DICT, path, ": corrupt gzip data (", msg, ")");
+  CUMLP_CHECK(rc != Z_MEM_ERROR, path, ": out of memory while gunzipping");
+  CUMLP_CHECK(rc == Z_STREAM_END, path, ": truncated gzip stream");
+  out.resize(produced);
+  return out;
+}
+
+}  // namespace
+
+std::vector<uint8_t> read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
+  CUMLP_CHECK(f, path, ": cannot open (", std::strerror(errno), ")");
+  const std::streamoff size = f.tellg();
+  CUMLP_CHECK(size >= 0, path, ": cannot determine the file size");
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  f.seekg(0);
+  f.read(reinterpret_cast<char*>(bytes.data()), size);
+  CUMLP_CHECK(f.gcount() == size, path, ": read error after ", f.gcount(), " of ", size, " bytes");
+  if (bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) return gunzip(bytes, path);
+  return bytes;
+}
+
+void check_labels(const std::vector<int32_t>& labels, int num_classes, const std::string& where) {
+  for (size_t i = 0; i < labels.size(); ++i) {
+    CUMLP_CHECK(labels[i] >= 0 && labels[i] < num_classes, where, ": label ", labels[i], " at index ", i,
+                " is outside [0, ", num_classes, ")");
+  }
+}
+
+}  // namespace cumlp::data
