@@ -9,11 +9,7 @@
 
 #include <Random123/philox.h>
 
-#if defined(__CUDACC__)
-#define CUMLP_HD __host__ __device__ __forceinline__
-#else
-#define CUMLP_HD inline
-#endif
+#include "host/hd.h"
 
 namespace cumlp::rng {
 

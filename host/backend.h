@@ -1,0 +1,89 @@
+// The Backend: the small set of operations a compiled plan calls. Every
+// pointer is a buffer of this backend (device memory on cuda/sim, host memory
+// on cpu). Implementations: CpuBackend (OpenBLAS GEMM, float and double),
+// the plain-loop reference (double accumulation, trusted by the tests), and
+// later the CUDA kernels (on a GPU, or on the CPU through the SIMT simulator).
+//
+// Matrix conventions (row-major, PyTorch layout):
+//   x [M, K] inputs, w [N, K] weight, b [N] bias, y [M, N] outputs: y = act(x w^T + b).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "cumlp/tensor.h"
+#include "host/ops/activation.h"
+
+namespace cumlp {
+
+/// The activation fused into a GEMM epilogue, and the dropout that follows it.
+struct Epilogue {
+  int32_t act = ops::kIdentity;  // ops::ActCode
+  double alpha = 0;              // LeakyReLU slope / ELU alpha
+  double dropout_p = 0;          // 0: no dropout
+  uint64_t seed = 0;             // dropout key: (seed, layer, step, element)
+  uint32_t layer = 0;
+  uint32_t step = 0;
+};
+
+struct LossArgs {
+  int32_t kind = 0;        // LossKind
+  int64_t rows = 0, cols = 0;
+  int32_t out_act = ops::kIdentity;  // activation that produced y (its derivative is fused)
+  double out_alpha = 0;
+  bool want_grad = true;   // write dz
+};
+
+struct OptimArgs {
+  int32_t kind = 0;  // OptimizerKind
+  double lr = 0, beta1 = 0, beta2 = 0, eps = 0, weight_decay = 0, l1 = 0;
+  int64_t step = 0;  // 1-based index of this update (Adam bias correction)
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+  virtual bool supports(DType dtype) const = 0;
+
+  // ---- memory -------------------------------------------------------------------
+  virtual void* alloc(std::size_t bytes) = 0;  // zero-filled; throws Error on OOM
+  virtual void release(void* p) noexcept = 0;
+  virtual void upload(void* dst, const void* host_src, std::size_t bytes) = 0;
+  virtual void download(void* host_dst, const void* src, std::size_t bytes) = 0;
+  virtual void copy(void* dst, const void* src, std::size_t bytes) = 0;
+  virtual void synchronize() = 0;
+
+  // ---- ops (count as one launch each) ----------------------------------------------
+  /// y = act(x w^T + b) [M, N]; with dropout also y_drop = y * keep / (1 - p).
+  /// b may be null (no bias); y_drop is null when ep.dropout_p == 0.
+  virtual void linear_act_forward(DType dt, int64_t M, int64_t N, int64_t K, const void* x, const void* w,
+                                  const void* b, const Epilogue& ep, void* y, void* y_drop) = 0;
+  /// Input gradient with the previous layer's dropout and activation
+  /// derivative fused: dz_prev [M, K] = ((dz w) * keep/(1-p)) * act'(y_prev).
+  /// dz [M, N], w [N, K], y_prev [M, K] (the previous activation output,
+  /// before dropout). ep describes the previous layer's activation and dropout.
+  virtual void linear_backward_data(DType dt, int64_t M, int64_t N, int64_t K, const void* dz, const void* w,
+                                    const void* y_prev, const Epilogue& ep, void* dz_prev) = 0;
+  /// Weight and bias gradients: dw [N, K] = dz^T x, db [N] = sum over rows of dz
+  /// (fixed order, deterministic). db may be null.
+  virtual void linear_backward_weight(DType dt, int64_t M, int64_t N, int64_t K, const void* dz, const void* x,
+                                      void* dw, void* db) = 0;
+  /// Loss of outputs y [rows, cols] against targets (int32 class indices [rows]
+  /// for cross-entropy, else dt values [rows, cols]); writes the scalar loss
+  /// (dt) to *loss and, if want_grad, dz = d loss / d (pre-activation) [rows, cols].
+  virtual void loss_forward_backward(DType dt, const LossArgs& a, const void* y, const void* target, void* dz,
+                                     void* loss) = 0;
+  /// One optimizer update over n flat parameters (m, v null for SGD).
+  virtual void optimizer_step(DType dt, const OptimArgs& a, int64_t n, void* params, const void* grads, void* m,
+                              void* v) = 0;
+
+  /// Ops issued since construction (launches on sim/cuda).
+  int64_t launches() const { return launches_; }
+
+ protected:
+  int64_t launches_ = 0;
+};
+
+}  // namespace cumlp

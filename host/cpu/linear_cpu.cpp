@@ -1,0 +1,88 @@
+// Linear layer forward and backward on the CPU, with the same fusions as the
+// CUDA kernels: bias + activation + dropout in the forward epilogue; dropout
+// and activation derivative of the previous layer in the input-gradient
+// epilogue; bias gradient beside the weight gradient.
+#include <cmath>
+
+#include "host/cpu/gemm_cpu.h"
+#include "host/cpu/ops_cpu.h"
+#include "host/rng.h"
+
+namespace cumlp::cpu {
+
+namespace {
+
+// Numerically stable softmax of one row, in place.
+template <class T>
+void softmax_row(T* row, int64_t n) {
+  T mx = row[0];
+  for (int64_t j = 1; j < n; ++j) mx = row[j] > mx ? row[j] : mx;
+  double sum = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    row[j] = std::exp(row[j] - mx);
+    sum += row[j];
+  }
+  for (int64_t j = 0; j < n; ++j) row[j] = static_cast<T>(row[j] / sum);
+}
+
+// Inverted-dropout factor of element e of a layer's [M, width] output.
+template <class T>
+inline T dropout_factor(const Epilogue& ep, int64_t e) {
+  const float p = static_cast<float>(ep.dropout_p);
+  return rng::dropout_keep(ep.seed, ep.layer, ep.step, static_cast<uint64_t>(e), p) ? T(1) / (T(1) - T(p)) : T(0);
+}
+
+}  // namespace
+
+template <class T>
+void linear_act_forward_cpu(bool blas, int64_t M, int64_t N, int64_t K, const T* x, const T* w, const T* b,
+                            const Epilogue& ep, T* y, T* y_drop) {
+  gemm_cpu(blas, false, true, M, N, K, x, w, y);
+  const T alpha = static_cast<T>(ep.alpha);
+  for (int64_t i = 0; i < M; ++i) {
+    T* row = y + i * N;
+    if (b)
+      for (int64_t j = 0; j < N; ++j) row[j] += b[j];
+    if (ep.act == ops::kSoftmax)
+      softmax_row(row, N);
+    else
+      for (int64_t j = 0; j < N; ++j) row[j] = ops::act_forward(ep.act, row[j], alpha);
+  }
+  if (y_drop && ep.dropout_p > 0)
+    for (int64_t e = 0; e < M * N; ++e) y_drop[e] = y[e] * dropout_factor<T>(ep, e);
+}
+
+template <class T>
+void linear_backward_data_cpu(bool blas, int64_t M, int64_t N, int64_t K, const T* dz, const T* w, const T* y_prev,
+                              const Epilogue& ep, T* dz_prev) {
+  gemm_cpu(blas, false, false, M, K, N, dz, w, dz_prev);
+  const T alpha = static_cast<T>(ep.alpha);
+  for (int64_t e = 0; e < M * K; ++e) {
+    T g = dz_prev[e];
+    if (ep.dropout_p > 0) g *= dropout_factor<T>(ep, e);
+    dz_prev[e] = g * ops::act_derivative(ep.act, y_prev[e], alpha);
+  }
+}
+
+template <class T>
+void linear_backward_weight_cpu(bool blas, int64_t M, int64_t N, int64_t K, const T* dz, const T* x, T* dw, T* db) {
+  gemm_cpu(blas, true, false, N, K, M, dz, x, dw);
+  if (!db) return;
+  for (int64_t j = 0; j < N; ++j) {
+    double acc = 0;  // rows summed in order: the same bits every run
+    for (int64_t i = 0; i < M; ++i) acc += dz[i * N + j];
+    db[j] = static_cast<T>(acc);
+  }
+}
+
+#define CUMLP_INSTANTIATE(T)                                                                                       \
+  template void linear_act_forward_cpu<T>(bool, int64_t, int64_t, int64_t, const T*, const T*, const T*,          \
+                                          const Epilogue&, T*, T*);                                               \
+  template void linear_backward_data_cpu<T>(bool, int64_t, int64_t, int64_t, const T*, const T*, const T*,        \
+                                            const Epilogue&, T*);                                                 \
+  template void linear_backward_weight_cpu<T>(bool, int64_t, int64_t, int64_t, const T*, const T*, T*, T*);
+CUMLP_INSTANTIATE(float)
+CUMLP_INSTANTIATE(double)
+#undef CUMLP_INSTANTIATE
+
+}  // namespace cumlp::cpu

@@ -1,0 +1,83 @@
+// The executor: owns a backend's buffers for one plan and runs the training
+// step on it. The step reads top to bottom in Executor::train_step.
+//
+// Buffers (all allocated once, the batch ones grown only when a larger batch
+// arrives): flat params / grads / Adam moments; the input batch and its
+// targets; per layer its activation output y and, with dropout, the dropped
+// copy the next layer reads; two gradient buffers used in turn by backward.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "cumlp/optim.h"
+#include "host/backend.h"
+#include "host/graph/plan.h"
+
+namespace cumlp {
+
+class Executor {
+ public:
+  Executor(Plan plan, Optimizer opt, std::unique_ptr<Backend> backend, DType dtype, uint64_t seed, int64_t capacity);
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  const Plan& plan() const { return plan_; }
+  Backend& backend() { return *backend_; }
+  DType dtype() const { return dtype_; }
+  int64_t capacity() const { return capacity_; }
+  int64_t steps() const { return steps_; }
+  void set_steps(int64_t s) { steps_ = s; }
+  Optimizer& optimizer() { return opt_; }
+
+  /// Makes room for batches of `rows` (allocates only when rows > capacity).
+  void reserve(int64_t rows);
+  /// Copies a host batch in: x [rows, inputs] in dtype(); targets as int32
+  /// class indices [rows] (cross-entropy) or dtype() values [rows, outputs].
+  void load_batch(int64_t rows, const void* x, const void* targets);
+
+  /// forward (train) -> loss -> backward -> update. Returns the batch loss.
+  double train_step(int64_t rows);
+  /// forward -> loss [-> backward] without the update. Returns the loss.
+  double loss(int64_t rows, bool train, bool backward);
+  /// The optimizer update over the flat buffers; advances steps().
+  void update();
+  /// Evaluation-mode forward; returns the output buffer [rows, outputs].
+  const void* forward(int64_t rows, bool train);
+
+  /// Output buffer of layer i from the last forward ([rows, out_i], before dropout).
+  const void* layer_output(std::size_t i) const { return y_[i]; }
+  // Flat buffers (backend memory), for parameter I/O.
+  void* params() { return params_; }
+  void* grads() { return grads_; }
+  void* moment(int i) { return i == 0 ? m_ : v_; }
+  std::size_t param_bytes() const { return static_cast<std::size_t>(plan_.param_count) * elem_; }
+  int64_t device_bytes() const { return bytes_held_; }
+
+ private:
+  void* allocate(std::size_t bytes, std::vector<void*>& owner);
+  void release(std::vector<void*>& owner);
+  Epilogue epilogue(std::size_t layer) const;
+  const void* layer_input(std::size_t layer, bool train) const;
+  double read_loss();
+  void backward(int64_t rows);
+  void* at(void* base, int64_t elements) const { return static_cast<char*>(base) + elements * elem_; }
+
+  Plan plan_;
+  Optimizer opt_;
+  std::unique_ptr<Backend> backend_;
+  DType dtype_;
+  std::size_t elem_;
+  uint64_t seed_;
+  int64_t capacity_ = 0, steps_ = 0, bytes_held_ = 0;
+  void *params_ = nullptr, *grads_ = nullptr, *m_ = nullptr, *v_ = nullptr, *loss_ = nullptr;
+  // Batch buffers (sized by capacity_).
+  void *x_ = nullptr, *targets_ = nullptr, *dz_[2] = {nullptr, nullptr};
+  std::vector<void*> y_, y_drop_;
+  std::vector<void*> fixed_allocs_, batch_allocs_;  // owners, released in the destructor / on growth
+  std::vector<std::size_t> batch_sizes_;
+};
+
+}  // namespace cumlp

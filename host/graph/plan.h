@@ -1,0 +1,44 @@
+// The plan: a ModelSpec compiled once into fused layers and a flat buffer
+// layout. Linear + its activation + its dropout become one fused layer (one
+// forward op, one input-gradient op, one weight-gradient op); the loss is
+// fused with the last layer's activation derivative (cross-entropy with
+// softmax, BCE with sigmoid, ...).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "cumlp/model.h"
+#include "cumlp/optim.h"
+#include "host/backend.h"
+
+namespace cumlp {
+
+struct FusedLayer {
+  int64_t in = 0, out = 0;
+  bool bias = true;
+  int32_t act = ops::kIdentity;  // ops::ActCode
+  double alpha = 0;
+  double dropout_p = 0;          // dropout applied to this layer's output in training
+  int64_t w_offset = 0;          // element offset of the weight [out, in] in the flat buffers
+  int64_t b_offset = -1;         // element offset of the bias [out], -1 without bias
+};
+
+struct Plan {
+  std::vector<FusedLayer> layers;
+  LossKind loss = LossKind::CrossEntropy;
+  int64_t inputs = 0, outputs = 0;
+  int64_t param_count = 0;  // elements of the flat parameter (and gradient, moment) buffers
+  int64_t max_width = 0;    // widest layer output (sizes the gradient ping-pong buffers)
+
+  /// Validates the spec and lays out the flat buffers. Throws Error.
+  static Plan compile(const ModelSpec& spec);
+  /// Backend ops in one training step: per layer a forward and a weight
+  /// gradient, an input gradient for all but the first, the loss, one update.
+  int launches_per_step() const { return static_cast<int>(3 * layers.size() + 1); }
+  bool has_dropout() const;
+};
+
+int32_t act_code(Activation a);
+
+}  // namespace cumlp

@@ -1,0 +1,117 @@
+// cumlp::Network — a model compiled for a device, with its parameters,
+// gradients and optimizer state, ready to train and predict.
+//
+//   cumlp::Network net(spec, cumlp::Optimizer::adam(0.01), {.device = cumlp::Device::parse("auto"), .seed = 777});
+//   double loss = net.train_step(x, y);   // x [B, in], y [B] class indices (cross-entropy) or [B, out]
+//   cumlp::Tensor logits = net.forward(x_test);
+//
+// Parameters are initialised as PyTorch's nn.Linear default: weight and bias
+// uniform in ±1/sqrt(in), drawn from the counter-based RNG keyed by the seed,
+// so the same seed gives the same network on every device.
+//
+// Internally all parameters live in ONE flat buffer (layer by layer: weight
+// [out, in] row-major, then bias [out]); gradients and optimizer moments use
+// the same layout. No memory is allocated per step once the largest batch
+// has been seen.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cumlp/device.h"
+#include "cumlp/export.h"
+#include "cumlp/model.h"
+#include "cumlp/optim.h"
+#include "cumlp/tensor.h"
+
+namespace cumlp {
+
+struct NetworkOptions {
+  Device device{};              // where to run; Device::parse("auto") picks the best
+  DType dtype = DType::F32;     // F64 only on the cpu device
+  uint64_t seed = 777;          // init, dropout masks (and, in the trainer, split and shuffles)
+  int64_t max_batch = 256;      // batch capacity allocated up front (grows on demand)
+};
+
+class CUMLP_API Network {
+ public:
+  /// Validates spec, optimizer and options, compiles the plan and initialises
+  /// the parameters. Throws Error on an invalid model/optimizer, a dtype the
+  /// device does not support, or out of memory.
+  Network(const ModelSpec& spec, const Optimizer& optimizer, const NetworkOptions& options = {});
+  ~Network();
+  Network(Network&&) noexcept;
+  Network& operator=(Network&&) noexcept;
+  Network(const Network&) = delete;
+  Network& operator=(const Network&) = delete;
+
+  const ModelSpec& spec() const;
+  const Optimizer& optimizer() const;
+  Device device() const;
+  DType dtype() const;
+
+  // ---- training ----------------------------------------------------------
+  /// One step of gradient descent on the batch: forward in training mode
+  /// (dropout active), loss, backward, optimizer update. Returns the batch
+  /// loss (before the update). x: [B, in]; target: [B] (or [B, 1]) class
+  /// indices for cross-entropy, else [B, out] floats. Throws Error on a shape
+  /// mismatch, a class index out of range, or a non-finite loss.
+  double train_step(const Tensor& x, const Tensor& target);
+  /// Forward (training mode) + loss + backward, without the update: gradients()
+  /// then holds d loss / d parameters. Returns the loss.
+  double compute_gradients(const Tensor& x, const Tensor& target);
+  /// Applies the optimizer to the current gradients and advances the step count.
+  void apply_gradients();
+  /// Number of optimizer updates applied so far (the dropout step key).
+  int64_t step_count() const;
+  void set_learning_rate(double lr);
+  double learning_rate() const;
+
+  // ---- inference -----------------------------------------------------------
+  /// Outputs [B, out] in evaluation mode (no dropout): logits for
+  /// cross-entropy models, the final activation's output otherwise.
+  Tensor forward(const Tensor& x);
+  /// Outputs of every Linear layer (after its activation) in evaluation
+  /// mode: element i is [B, out_i]; the last equals forward(x).
+  std::vector<Tensor> forward_layers(const Tensor& x);
+  /// The loss on (x, target) in evaluation mode, no gradients.
+  double evaluate_loss(const Tensor& x, const Tensor& target);
+  /// Predicted class per row: argmax of the outputs, or for a single output
+  /// 1 if it exceeds 0.5 (0 for identity/tanh outputs) and 0 otherwise.
+  std::vector<int32_t> predict_classes(const Tensor& x);
+
+  // ---- parameters ------------------------------------------------------------
+  int64_t parameter_count() const;
+  /// Flat copy of all parameters (layout above), in dtype().
+  Tensor parameters() const;
+  /// Replaces all parameters; throws Error unless flat has parameter_count() elements.
+  void set_parameters(const Tensor& flat);
+  /// Flat copy of the gradients of the last compute_gradients/train_step.
+  Tensor gradients() const;
+  /// Weight [out, in] and bias [out] of Linear layer i (0-based among Linear
+  /// layers). bias() of a layer without bias is an empty tensor.
+  Tensor weight(int i) const;
+  Tensor bias(int i) const;
+  /// Replace weight/bias of Linear layer i; throws Error on a shape mismatch.
+  void set_weight(int i, const Tensor& w);
+  void set_bias(int i, const Tensor& b);
+  /// Optimizer moments (Adam/AdamW: first and second; SGD: empty), flat layout.
+  Tensor optimizer_state(int moment) const;
+  /// Restores the moments and the step count (for resuming training).
+  void set_optimizer_state(const Tensor& m, const Tensor& v, int64_t steps);
+
+  // ---- introspection -----------------------------------------------------------
+  /// Backend operations (kernel launches on sim/cuda) in one training step
+  /// with a full batch: forward + loss + backward + update.
+  int launches_per_step() const;
+  /// Bytes of device memory held (parameters, gradients, state, activations).
+  int64_t device_bytes() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cumlp

@@ -1,0 +1,31 @@
+// `cumlp info`: version, build flags and the devices found.
+#include "cli.h"
+#include "cumlp/cumlp.h"
+
+namespace cumlp::cli {
+
+void add_info(CLI::App& app, Output& out) {
+  auto* cmd = app.add_subcommand("info", "Version, build flags and devices");
+  cmd->callback([&out] {
+    const std::string flags = build_info();
+    nlohmann::json devices = nlohmann::json::array();
+    std::ostream& os = out.human();
+    os << "cumlp " << version() << " (" << flags << ")\n";
+    for (const DeviceInfo& d : list_devices()) {
+      nlohmann::json j = {{"name", d.name}, {"description", d.description}, {"available", d.available}};
+      if (!d.available) j["why_not"] = d.why_not;
+      if (d.memory_gb > 0) j["memory_gb"] = d.memory_gb;
+      devices.push_back(j);
+      os << "  " << d.name << ": " << d.description << (d.available ? "" : "  [not available: " + d.why_not + "]")
+         << "\n";
+    }
+    os << "  auto -> " << Device::best().name() << "\n";
+    out.report = {{"version", version()},
+                  {"build", flags},
+                  {"cuda_compiled", flags.find("cuda=on") != std::string::npos},
+                  {"devices", devices},
+                  {"auto", Device::best().name()}};
+  });
+}
+
+}  // namespace cumlp::cli
