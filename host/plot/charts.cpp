@@ -19,6 +19,10 @@ namespace {
 
 constexpr int kChartWidth = 900;
 constexpr int kChartHeight = 600;
+// Matplotlib's "tab10": distinct, and readable on white (gnuplot's default cycle
+// includes a pale yellow).
+constexpr const char* kColours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 
 // The rules every curve obeys: same length, x finite, y finite or NaN (a NaN
 // point is skipped, as a missing epoch would be), and at least one point left.
@@ -80,13 +84,18 @@ void plot_lines(const std::string& path, const std::vector<PlotSeries>& series,
   CUMLP_CHECK(!series.empty(), "line plot has no series");
   std::string s = axes(title, xlabel, ylabel);
   s += "set grid\nset key top left box opaque\nset xzeroaxis lc rgb 'gray50'\nset yzeroaxis lc rgb 'gray50'\n";
+  // x spans exactly the data; y gets a margin so flat curves (step, sigmoid) clear the frame.
+  s += "set autoscale xfix\nset offsets 0, 0, graph 0.05, graph 0.05\n";
   std::string plot = "plot ";
   for (std::size_t i = 0; i < series.size(); ++i) {
     const PlotSeries& one = series[i];
     check_curve("series " + std::to_string(i) + " '" + one.name + "'", one.x, one.y);
-    const std::string block = "s" + std::to_string(i);
+    std::string block = "s";
+    block += std::to_string(i);
     append_datablock(s, block, one.x, one.y);
-    plot += (i ? ", $" : "$") + block + " using 1:2 with lines lw 2 title " + gnuplot_quote(one.name);
+    plot += i ? ", $" : "$";
+    plot += block + " using 1:2 with lines lw 2 lc rgb '" + kColours[i % std::size(kColours)] + "' title " +
+            gnuplot_quote(one.name);
   }
   render_gnuplot(path, kChartWidth, kChartHeight, s + plot + "\n");
 }
@@ -109,6 +118,7 @@ void plot_confusion_matrix(const std::string& path, std::span<const int64_t> cou
 
   // Square picture growing with k so cells stay readable, within sane bounds.
   const int side = static_cast<int>(std::clamp<int64_t>(220 + 48 * k, 640, 2200));
+  // Wider than tall: the colour box takes room on the right of the square matrix.
   const double cell_px = (side - 220.0) / static_cast<double>(k);
   const int font = static_cast<int>(std::clamp(cell_px / 4.5, 6.0, 11.0));
   std::size_t longest = 0;
@@ -122,13 +132,19 @@ void plot_confusion_matrix(const std::string& path, std::span<const int64_t> cou
   s += "set palette defined (0 '#ffffff', 1 '#08306b')\n";
   s += "set cbrange [0:" + std::to_string(max_count) + "]\nset cblabel 'count'\n";
   std::string tics = "(";
-  for (int64_t i = 0; i < k; ++i) tics += (i ? ", " : "") + gnuplot_quote(class_names[i]) + " " + std::to_string(i);
+  for (int64_t i = 0; i < k; ++i) {
+    tics += i ? ", " : "";
+    tics += gnuplot_quote(class_names[i]) + " " + std::to_string(i);
+  }
   tics += ")";
   s += "set xtics " + tics + (longest > 3 ? " rotate by 45 right" : "") + "\nset ytics " + tics + "\n";
 
   s += "$m << EOD\n";
   for (int64_t t = 0; t < k; ++t) {
-    for (int64_t p = 0; p < k; ++p) s += (p ? " " : "") + std::to_string(counts[t * k + p]);
+    for (int64_t p = 0; p < k; ++p) {
+      s += p ? " " : "";
+      s += std::to_string(counts[t * k + p]);
+    }
     s += '\n';
   }
   s += "EOD\n";
@@ -143,7 +159,9 @@ void plot_confusion_matrix(const std::string& path, std::span<const int64_t> cou
       }
     }
   }
-  render_gnuplot(path, side, side, s + "plot $m matrix with image\n");
+  // Boxes rather than `with image`, which cannot size the pixel of a 1x1 matrix.
+  render_gnuplot(path, side + 100, side,
+                 s + "plot $m matrix using 1:2:(0.5):(0.5):3 with boxxyerror fs solid 1.0 noborder fc palette\n");
 }
 
 }  // namespace cumlp

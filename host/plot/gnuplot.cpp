@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -12,9 +13,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <vector>
 
 #include "host/check.h"
-#include "host/plot/atomic_output.h"
+#include "host/io/atomic_file.h"
 
 extern char** environ;
 
@@ -48,24 +51,37 @@ std::string one_line(const std::string& text) {
   return out.empty() ? "(no message)" : out;
 }
 
-// The script goes to a private temporary file rather than gnuplot's stdin: a pipe
-// would need SIGPIPE handling if gnuplot stopped reading after an error.
-class ScriptFile {
+// A private file in the temporary folder, removed when done. The script goes to
+// one rather than to gnuplot's stdin (a pipe would need SIGPIPE handling if gnuplot
+// stopped reading after an error), and gnuplot draws into another, which is then
+// published with write_file_atomically.
+class TempFile {
  public:
-  explicit ScriptFile(const std::string& text) {
+  TempFile() {
     std::string pattern = (std::filesystem::temp_directory_path() / "cumlp-plot-XXXXXX").string();
     const int fd = ::mkstemp(pattern.data());
-    CUMLP_CHECK(fd >= 0, "cannot create a temporary gnuplot script in ", pattern, ": ",
-                std::strerror(errno));
-    path_ = pattern;
-    const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    CUMLP_CHECK(fd >= 0, "cannot create a temporary file ", pattern, ": ", std::strerror(errno));
     ::close(fd);
-    CUMLP_CHECK(ok, "cannot write the temporary gnuplot script ", path_);
+    path_ = pattern;
   }
-  ~ScriptFile() { ::unlink(path_.c_str()); }
-  ScriptFile(const ScriptFile&) = delete;
-  ScriptFile& operator=(const ScriptFile&) = delete;
+  ~TempFile() { ::unlink(path_.c_str()); }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
   const std::string& path() const { return path_; }
+
+  void write(const std::string& text) const {
+    std::ofstream out(path_, std::ios::binary);
+    out << text;
+    CUMLP_CHECK(out.flush(), "cannot write the temporary file ", path_);
+  }
+  std::vector<std::byte> read() const {
+    std::ifstream in(path_, std::ios::binary | std::ios::ate);
+    std::vector<std::byte> bytes(static_cast<std::size_t>(std::max<std::streamoff>(0, in.tellg())));
+    in.seekg(0);
+    in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    CUMLP_CHECK(in, "cannot read the temporary file ", path_);
+    return bytes;
+  }
 
  private:
   std::string path_;
@@ -143,21 +159,22 @@ void append_datablock(std::string& script, const std::string& name, std::span<co
 }
 
 void render_gnuplot(const std::string& path, int width, int height, const std::string& body) {
-  AtomicOutput out(path);
+  const TempFile picture, script;
   const std::string size = " size " + std::to_string(width) + "," + std::to_string(height);
   // pngcairo draws anti-aliased text and lines; the gd-based png terminal is the fallback.
-  std::string script = "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) { set terminal pngcairo" +
-                       size + " font 'Sans,11' } else { set terminal png" + size + " }\n" +
-                       "set termoption noenhanced\n" + "set output " + gnuplot_quote(out.tmp_path()) +
-                       "\n" + body + "unset output\n";
-  const ScriptFile file(script);
-  const Run run = run_gnuplot(file.path());
+  script.write("if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) { set terminal pngcairo" + size +
+               " font 'Sans,11' } else { set terminal png" + size + " }\n" +
+               "set termoption noenhanced\nset output " + gnuplot_quote(picture.path()) + "\n" + body +
+               "unset output\n");
+  const Run run = run_gnuplot(script.path());
   if (!WIFEXITED(run.status)) {
     CUMLP_THROW("gnuplot was killed by signal ", WTERMSIG(run.status), " while drawing ", path);
   }
   CUMLP_CHECK(WEXITSTATUS(run.status) == 0, "gnuplot failed (exit ", WEXITSTATUS(run.status),
               ") drawing ", path, ": ", one_line(run.output));
-  out.commit();
+  const std::vector<std::byte> png = picture.read();
+  CUMLP_CHECK(!png.empty(), "gnuplot drew nothing for ", path);
+  io::write_file_atomically(path, png);
 }
 
 }  // namespace cumlp::plot_detail

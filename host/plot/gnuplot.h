@@ -18,7 +18,8 @@ void append_datablock(std::string& script, const std::string& name, std::span<co
 
 /// Runs `body` (gnuplot commands, data inline) after setting a PNG terminal of
 /// width x height pixels with enhanced-text markup off (so '_' and '^' in names
-/// print as themselves), and writes the picture atomically to path.
+/// print as themselves), and writes the picture to path with
+/// io::write_file_atomically (so a failure leaves path as it was).
 /// Throws Error if gnuplot is not installed, exits non-zero (its stderr quoted)
 /// or produces no file.
 void render_gnuplot(const std::string& path, int width, int height, const std::string& body);

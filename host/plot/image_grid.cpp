@@ -7,7 +7,7 @@
 
 #include "cumlp/plot.h"
 #include "host/check.h"
-#include "host/plot/atomic_output.h"
+#include "host/io/atomic_file.h"
 #include "host/plot/font5x7.h"
 
 namespace cumlp {
@@ -41,6 +41,16 @@ void draw_text(Canvas& canvas, int64_t x, int64_t y, const std::string& text, in
   }
 }
 
+// One byte per glyph: UTF-8 continuation bytes are dropped, so a character
+// outside the font shows as a single '?' however many bytes it takes.
+std::string glyph_text(const std::string& label) {
+  std::string out;
+  for (char c : label) {
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) out += c;
+  }
+  return out;
+}
+
 int64_t text_width(std::size_t chars, int64_t ts) {
   return chars == 0 ? 0 : static_cast<int64_t>(chars) * kAdvance * ts - ts;
 }
@@ -65,8 +75,12 @@ void save_image_grid(const std::string& path, std::span<const uint8_t> pixels, i
               labels.size(), " labels");
 
   const int64_t cell_w = width * scale, cell_h = height * scale;
+  std::vector<std::string> texts;
   std::size_t longest = 0;
-  for (const auto& l : labels) longest = std::max(longest, l.size());
+  for (const auto& l : labels) {
+    texts.push_back(glyph_text(l));
+    longest = std::max(longest, texts.back().size());
+  }
   // Double-size text when every label fits under its image that way; one size for the whole grid.
   const int64_t ts = text_width(longest, 2) <= cell_w ? 2 : 1;
   const auto max_chars = static_cast<std::size_t>((cell_w + ts) / (kAdvance * ts));
@@ -90,23 +104,30 @@ void save_image_grid(const std::string& path, std::span<const uint8_t> pixels, i
         for (int c = 0; c < 3; ++c) px[c] = img[(channels == 3 ? c * plane : 0) + src];
       }
     }
-    const std::string text = labels[i].substr(0, max_chars);
+    const std::string text = texts[i].substr(0, max_chars);
     draw_text(canvas, x0 + (cell_w - text_width(text.size(), ts)) / 2, y0 + cell_h + 3, text, ts);
   }
 
-  plot_detail::AtomicOutput out(path);
   png_image image;
   std::memset(&image, 0, sizeof image);
   image.version = PNG_IMAGE_VERSION;
   image.width = static_cast<png_uint_32>(grid_w);
   image.height = static_cast<png_uint_32>(grid_h);
   image.format = PNG_FORMAT_RGB;
-  const int ok = png_image_write_to_file(&image, out.tmp_path().c_str(), 0, canvas.rgb.data(),
-                                         static_cast<png_int_32>(grid_w * 3), nullptr);
+  const auto stride = static_cast<png_int_32>(grid_w * 3);
+  // Encode in memory (first call sizes the buffer), then publish atomically.
+  png_alloc_size_t size = 0;
+  std::vector<std::byte> png;
+  bool ok = png_image_write_to_memory(&image, nullptr, &size, 0, canvas.rgb.data(), stride, nullptr);
+  if (ok) {
+    png.resize(size);
+    ok = png_image_write_to_memory(&image, png.data(), &size, 0, canvas.rgb.data(), stride, nullptr);
+  }
   const std::string why = image.message;
   png_image_free(&image);
-  CUMLP_CHECK(ok, "cannot write image grid ", path, ": ", why);
-  out.commit();
+  CUMLP_CHECK(ok, "cannot encode image grid ", path, ": ", why);
+  png.resize(size);
+  io::write_file_atomically(path, png);
 }
 
 }  // namespace cumlp

@@ -9,6 +9,7 @@
 
 #include "cumlp/error.h"
 #include "cumlp/plot.h"
+#include "host/plot/gnuplot.h"
 #include "png_check.h"
 
 namespace cumlp::test {
@@ -139,18 +140,25 @@ TEST_F(Charts, ConfusionMatrixRejectsBadInput) {
   EXPECT_TRUE(listing().empty());
 }
 
-TEST_F(Charts, GnuplotFailureIsReportedAndLeavesNothing) {
+TEST_F(Charts, GnuplotErrorIsQuotedOnOneLine) {
+  // Valid input never makes gnuplot fail, so drive the shared runner directly.
+  expect_error([&] { plot_detail::render_gnuplot(file("x.png"), 400, 300, "plot no_such_thing\n"); },
+               "undefined variable: no_such_thing");
+  EXPECT_TRUE(listing().empty());
+}
+
+TEST_F(Charts, UnwritablePathLeavesNothing) {
   const std::string p = (dir_ / "missing-folder" / "x.png").string();
-  expect_error([&] { plot_lines(p, activations(), "t", "x", "y"); }, "cannot open file");
+  expect_error([&] { plot_lines(p, activations(), "t", "x", "y"); }, "cannot write '" + p + "'");
   EXPECT_TRUE(listing().empty());
 }
 
 TEST_F(Charts, FailedRedrawKeepsTheOldPicture) {
   const std::string p = file("keep.png");
   { std::ofstream(p) << "old"; }
-  // A folder where the temporary file should go makes gnuplot's output fail.
+  // A folder where the temporary file should go makes the write fail.
   std::filesystem::create_directory(p + ".tmp." + std::to_string(::getpid()));
-  expect_error([&] { plot_lines(p, activations(), "t", "x", "y"); }, "gnuplot failed");
+  expect_error([&] { plot_lines(p, activations(), "t", "x", "y"); }, "cannot write '" + p + "'");
   std::ifstream in(p);
   std::stringstream body;
   body << in.rdbuf();
