@@ -17,6 +17,8 @@ using ByteSink = std::function<void(std::span<const std::byte>)>;
 /// (including an exception from `produce`) the temporary is removed, the previous
 /// file at `path` is left untouched and cumlp::Error is thrown naming `path` and the
 /// OS reason. Streaming through a sink lets large checkpoints skip a second copy.
+/// The temporary's name is per process, so two threads of one process must not
+/// write the same path at the same time.
 void write_file_atomically(const std::string& path, const std::function<void(const ByteSink&)>& produce);
 
 /// Same, for contents already in memory.

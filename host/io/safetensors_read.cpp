@@ -170,7 +170,8 @@ void check_tiling(const std::string& path, std::vector<Entry>& entries, std::uin
     covered = e.end;
     previous = &e;
   }
-  ST_CHECK(covered == buffer_size, "bytes [", covered, ", ", buffer_size, ") at the end of the buffer belong to no tensor");
+  ST_CHECK(covered == buffer_size, "bytes [", covered, ", ", buffer_size,
+           ") at the end of the buffer belong to no tensor");
 }
 
 }  // namespace

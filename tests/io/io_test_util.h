@@ -11,6 +11,7 @@
 #include <functional>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,8 @@ inline void write_all(const std::string& path, const std::string& bytes) {
 // not apply its restriction) and returns the cumlp::Error message `write` threw, or
 // a description of what happened instead. A child process, so that resource limits
 // and dropped privileges do not touch the test runner.
+inline constexpr const char* kCouldNotRestrict = "could not restrict the child";
+
 inline std::string error_in_child(const std::function<bool()>& restrict, const std::function<void()>& write) {
   int fds[2];
   if (::pipe(fds) != 0) return "pipe failed";
@@ -73,7 +76,7 @@ inline std::string error_in_child(const std::function<bool()>& restrict, const s
     ::close(fds[0]);
     std::string message = "no exception";
     if (!restrict()) {
-      message = "could not restrict the child";
+      message = kCouldNotRestrict;
     } else {
       try {
         write();
@@ -110,14 +113,19 @@ inline std::string error_with_file_size_limit(rlim_t max_file_bytes, const std::
 
 // `write` unable to create files in `folder`: as root (which ignores permissions)
 // by becoming user nobody, who cannot write to the root-owned folder; otherwise by
-// making the folder read-only for the duration.
-inline std::string error_in_read_only_folder(const std::filesystem::path& folder, const std::function<void()>& write) {
+// making the folder read-only for the duration. nullopt where root cannot drop
+// privileges (some containers), so the caller can skip.
+inline std::optional<std::string> error_in_read_only_folder(const std::filesystem::path& folder,
+                                                            const std::function<void()>& write) {
+  std::string message;
   if (::geteuid() == 0) {
-    return error_in_child([] { return ::setgid(65534) == 0 && ::setuid(65534) == 0; }, write);
+    message = error_in_child([] { return ::setgid(65534) == 0 && ::setuid(65534) == 0; }, write);
+  } else {
+    std::filesystem::permissions(folder, std::filesystem::perms::owner_write, std::filesystem::perm_options::remove);
+    message = error_in_child([] { return true; }, write);
+    std::filesystem::permissions(folder, std::filesystem::perms::owner_write, std::filesystem::perm_options::add);
   }
-  std::filesystem::permissions(folder, std::filesystem::perms::owner_write, std::filesystem::perm_options::remove);
-  std::string message = error_in_child([] { return true; }, write);
-  std::filesystem::permissions(folder, std::filesystem::perms::owner_write, std::filesystem::perm_options::add);
+  if (message == kCouldNotRestrict) return std::nullopt;
   return message;
 }
 

@@ -3,6 +3,7 @@
 // can check its files against the same expectations (mirrored in the script).
 //   safetensors_interop_tool write PATH
 //   safetensors_interop_tool verify PATH   (exit 0 and "ok" when PATH holds exactly that set)
+#include <algorithm>
 #include <cstdint>
 #include <iostream>
 #include <vector>

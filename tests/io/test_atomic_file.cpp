@@ -95,9 +95,11 @@ TEST(AtomicFile, ReadOnlyFolderKeepsOldFile) {
   TempDir dir;
   const auto path = dir.file("out.bin");
   write_all(path, "old");
-  const std::string message = error_in_read_only_folder(dir.path(), [&] { write_file_atomically(path, bytes_of("new")); });
-  EXPECT_THAT(message, HasSubstr(path));
-  EXPECT_THAT(message, HasSubstr("Permission denied"));
+  const std::optional<std::string> message =
+      error_in_read_only_folder(dir.path(), [&] { write_file_atomically(path, bytes_of("new")); });
+  if (!message) GTEST_SKIP() << "cannot drop root privileges here";
+  EXPECT_THAT(*message, HasSubstr(path));
+  EXPECT_THAT(*message, HasSubstr("Permission denied"));
   EXPECT_EQ(read_all(path), "old");
   EXPECT_THAT(dir.entries(), ElementsAre("out.bin"));
 }

@@ -180,9 +180,10 @@ TEST(Safetensors, DiskFullKeepsPreviousCheckpoint) {
 TEST(Safetensors, ReadOnlyFolderKeepsPreviousCheckpoint) {
   TempDir dir;
   const Replacement r = existing_checkpoint(dir);
-  const std::string message = error_in_read_only_folder(dir.path(), [&] { r.write_new(); });
-  EXPECT_THAT(message, HasSubstr("cannot write '" + r.path + "'"));
-  EXPECT_THAT(message, HasSubstr("Permission denied"));
+  const std::optional<std::string> message = error_in_read_only_folder(dir.path(), [&] { r.write_new(); });
+  if (!message) GTEST_SKIP() << "cannot drop root privileges here";
+  EXPECT_THAT(*message, HasSubstr("cannot write '" + r.path + "'"));
+  EXPECT_THAT(*message, HasSubstr("Permission denied"));
   EXPECT_EQ(read_all(r.path), r.old_bytes);
   EXPECT_THAT(dir.entries(), ElementsAre("model.safetensors"));
 }
