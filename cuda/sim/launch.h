@@ -1,0 +1,120 @@
+// Launching kernels on the simulator: sim::launch and the schedule controls.
+//
+// A launch runs every block to completion before returning (the stream argument
+// is accepted for source compatibility and otherwise ignored). Each block's
+// threads are fibers; the schedule decides the order in which runnable threads
+// get the processor, so a kernel that depends on an order it did not enforce
+// with a barrier gives different results under different schedules.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "cuda/sim/types.h"
+#include "cumlp/error.h"  // what launches throw
+
+namespace sim {
+
+/// The order in which a block's runnable threads are resumed.
+enum class Order {
+  forward,  ///< thread 0, 1, 2, ... each until it blocks, then again
+  reverse,  ///< the highest thread first
+  random,   ///< a fresh seeded permutation on every pass
+  warp,     ///< one warp at a time: warp 0 runs until all its threads block, then warp 1, ...
+};
+
+struct Schedule {
+  Order order = Order::forward;
+  std::uint64_t seed = 0;  ///< used by Order::random
+};
+
+/// Parses "forward", "reverse", "warp", "random" or "random:<seed>"; throws cumlp::Error otherwise.
+Schedule parse_schedule(std::string_view text);
+/// "random:7" etc.; for test names and messages.
+std::string_view order_name(Order order);
+/// One schedule of each order (random with `seed`): what tests sweep.
+std::vector<Schedule> every_schedule(std::uint64_t seed = 1);
+
+/// Per-launch settings; unset fields fall back to the innermost ScheduleScope,
+/// then to the environment (CUMLP_SIM_SCHEDULE, CUMLP_SIM_WORKERS), then to
+/// forward order on all hardware threads.
+struct LaunchOptions {
+  const Schedule* schedule = nullptr;
+  unsigned workers = 0;  ///< OS threads running blocks; 0 = default
+};
+
+/// Makes every launch from this OS thread use `schedule` while it lives, so a
+/// test can run unmodified launchers (which call CUMLP_LAUNCH) under each order.
+class ScheduleScope {
+ public:
+  explicit ScheduleScope(Schedule schedule);
+  ~ScheduleScope();
+  ScheduleScope(const ScheduleScope&) = delete;
+  ScheduleScope& operator=(const ScheduleScope&) = delete;
+
+ private:
+  Schedule schedule_;
+  const Schedule* previous_;
+};
+
+/// Raises the dynamic shared memory `kernel` may request above the default
+/// 48 KiB (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize)).
+void set_max_dynamic_shared(const void* kernel, std::size_t bytes);
+
+namespace detail {
+/// A launch with the kernel and its arguments erased to one callable.
+struct GridLaunch {
+  void (*run_thread)(const void* state);
+  const void* state;
+  const void* kernel;
+  const char* name;
+  dim3 grid, block;
+  std::size_t dynamic_smem;
+};
+void run_grid(const GridLaunch& launch, const LaunchOptions& options);
+
+template <class Stream, class... Params, class... Args>
+void launch_impl(const LaunchOptions& options, const char* name, void (*kernel)(Params...), dim3 grid, dim3 block,
+                 std::size_t smem, Stream /*stream: launches are synchronous*/, Args&&... args) {
+  static_assert(sizeof...(Params) == sizeof...(Args), "kernel launched with the wrong number of arguments");
+  // Arguments are converted and copied once, as a CUDA launch does; every
+  // simulated thread then gets its own copy as the kernel's by-value parameters.
+  struct State {
+    void (*kernel)(Params...);
+    std::tuple<std::decay_t<Params>...> params;
+  } state{kernel, std::tuple<std::decay_t<Params>...>(std::forward<Args>(args)...)};
+  GridLaunch launch{[](const void* s) {
+                      auto* st = static_cast<const State*>(s);
+                      std::apply(st->kernel, st->params);
+                    },
+                    &state, reinterpret_cast<const void*>(kernel), name, grid, block, smem};
+  run_grid(launch, options);
+}
+}  // namespace detail
+
+/// Runs `kernel<<<grid, block, smem, stream>>>(args...)` on the simulator and
+/// returns when it has finished; misuse and faults throw cumlp::Error.
+template <class Stream, class... Params, class... Args>
+void launch(void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t smem, Stream stream, Args&&... args) {
+  detail::launch_impl(LaunchOptions{}, "kernel", kernel, grid, block, smem, stream, std::forward<Args>(args)...);
+}
+
+/// As launch, with explicit per-launch options (schedule, workers).
+template <class Stream, class... Params, class... Args>
+void launch_with(const LaunchOptions& options, void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t smem,
+                 Stream stream, Args&&... args) {
+  detail::launch_impl(options, "kernel", kernel, grid, block, smem, stream, std::forward<Args>(args)...);
+}
+
+}  // namespace sim
+
+/// The launch every launcher writes; `kernel<<<grid, block, smem, stream>>>(...)` under nvcc.
+/// A template kernel with several arguments needs parentheses or a pointer:
+/// `auto* k = &my_kernel<float, 4>; CUMLP_LAUNCH(k, ...)`.
+#define CUMLP_LAUNCH(kernel, grid, block, smem, stream, ...) \
+  ::sim::detail::launch_impl(::sim::LaunchOptions{}, #kernel, kernel, grid, block, smem, stream __VA_OPT__(, ) __VA_ARGS__)

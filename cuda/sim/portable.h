@@ -1,0 +1,29 @@
+// The one header a cumlp kernel source includes besides the CUDA ones.
+//
+// Under nvcc it only adds the three macros that differ between the GPU and the
+// simulator (static and dynamic shared memory, the launch). Under g++ it brings
+// in the SIMT simulator: CUDA's built-in variables, barriers, warp shuffles and
+// votes, atomics, math intrinsics and vector types, so the same .cu source runs
+// on the CPU with faithfulness checks (see DESIGN.md, "The SIMT simulator").
+//
+//   CUMLP_SHARED(float, tile, [32][33]);   // __shared__ float tile[32][33];
+//   CUMLP_DYNAMIC_SHARED(float, smem);      // extern __shared__ float smem[];
+//   CUMLP_LAUNCH(kernel, grid, block, smem_bytes, stream, args...);
+//
+// Kernels must not rely on warp lockstep, must keep barriers uniform across the
+// block, must not wait on other blocks and must not keep static device state.
+#pragma once
+
+#if defined(__CUDACC__)
+
+#include <cuda_runtime.h>
+
+#define CUMLP_SHARED(T, name, ...) __shared__ T name __VA_ARGS__
+#define CUMLP_DYNAMIC_SHARED(T, name) extern __shared__ __align__(16) T name[]
+#define CUMLP_LAUNCH(kernel, grid, block, smem, stream, ...) kernel<<<grid, block, smem, stream>>>(__VA_ARGS__)
+
+#else
+
+#include "cuda/sim/device.h"
+
+#endif
