@@ -15,10 +15,19 @@ namespace cumlp::data {
 
 namespace {
 
-std::vector<uint8_t> gunzip(const std::vector<uint8_t>& in, const std::string& path) {
+// Owns a zlib inflate state, so a throw (bad_alloc while growing) cannot leak it.
+struct Inflater {
   z_stream zs{};
-  // 15 + 16: the largest window, gzip wrapper only (a zlib or raw stream is corruption here).
-  CUMLP_CHECK(inflateInit2(&zs, 15 + 16) == Z_OK, path, ": cannot initialise zlib");
+  bool ok = inflateInit2(&zs, 15 + 16) == Z_OK;  // largest window, gzip wrapper only
+  ~Inflater() {
+    if (ok) inflateEnd(&zs);
+  }
+};
+
+std::vector<uint8_t> gunzip(const std::vector<uint8_t>& in, const std::string& path) {
+  Inflater inflater;
+  z_stream& zs = inflater.zs;
+  CUMLP_CHECK(inflater.ok, path, ": cannot initialise zlib");
   std::vector<uint8_t> out;
   // The trailer's ISIZE is only a hint (it is the size mod 2^32 and unchecked
   // until the end), so start from the compressed size and grow.
@@ -48,7 +57,6 @@ std::vector<uint8_t> gunzip(const std::vector<uint8_t>& in, const std::string& p
     if (rc != Z_OK && rc != Z_BUF_ERROR) break;
   }
   const std::string msg = zs.msg ? zs.msg : "";
-  inflateEnd(&zs);
   CUMLP_CHECK(rc != Z_DATA_ERROR && rc != Z_NEED_DICT, path, ": corrupt gzip data (", msg, ")");
   CUMLP_CHECK(rc != Z_MEM_ERROR, path, ": out of memory while gunzipping");
   CUMLP_CHECK(rc == Z_STREAM_END, path, ": truncated gzip stream");

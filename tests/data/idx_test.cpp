@@ -54,6 +54,16 @@ TEST_F(IdxTest, GzipDetectedByContentNotName) {
                     2, labels);
 }
 
+TEST_F(IdxTest, ConcatenatedGzipMembers) {
+  // `cat a.gz b.gz` is a valid gzip file of the two contents joined.
+  const Bytes images = test::idx_images(3, 5, 5);
+  const Bytes head(images.begin(), images.begin() + 20), tail(images.begin() + 20, images.end());
+  Bytes gz = test::gzip(head);
+  const Bytes gz_tail = test::gzip(tail);
+  gz.insert(gz.end(), gz_tail.begin(), gz_tail.end());
+  expect_round_trip(load(gz, test::idx_labels({7, 8, 9})), 3, 5, 5, {7, 8, 9});
+}
+
 TEST_F(IdxTest, UnscaledAndFashionNames) {
   write("img", test::idx_images(1, 2, 2));
   write("lab", test::idx_labels({9}));
