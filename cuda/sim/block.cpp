@@ -85,7 +85,11 @@ void BlockRunner::run(const GridLaunch& launch, uint3 block_idx, const Schedule&
   const unsigned n = bd.x * bd.y * bd.z;
   threads_.resize(n);
   stacks_.reserve(n);
-  warps_.assign((n + 31) / 32, Warp{});
+  warps_.resize((n + 31) / 32);  // kept between blocks so `pending` keeps its capacity
+  for (Warp& w : warps_) {
+    w.alive = 0;
+    w.pending.clear();
+  }
   for (unsigned i = 0; i < n; ++i) {
     SimThread& t = threads_[i];
     t.thread_idx = uint3{i % bd.x, (i / bd.x) % bd.y, i / (bd.x * bd.y)};
