@@ -137,7 +137,10 @@ void plot_confusion_matrix(const std::string& path, std::span<const int64_t> cou
     tics += gnuplot_quote(class_names[i]) + " " + std::to_string(i);
   }
   tics += ")";
-  s += "set xtics " + tics + (longest > 3 ? " rotate by 45 right" : "") + "\nset ytics " + tics + "\n";
+  // Upright names while they fit; slanted when long; vertical when many.
+  const char* rotate = k > 12 ? " rotate by 90 right" : longest > 3 ? " rotate by 45 right" : "";
+  const std::string tic_font = " font '," + std::to_string(std::min(font + 1, 11)) + "'";
+  s += "set xtics " + tics + rotate + tic_font + "\nset ytics " + tics + tic_font + "\n";
 
   s += "$m << EOD\n";
   for (int64_t t = 0; t < k; ++t) {

@@ -81,9 +81,9 @@ CUMLP_API void plot_confusion_matrix(const std::string& path, std::span<const in
 ///   other characters show as '?'); cut short to the image width.
 /// - columns: images per row (>= 1; fewer if n is smaller).
 /// - scale: each pixel becomes a scale x scale block (1..16).
-/// Throws Error if n < 1, channels is not 1 or 3, height or width < 1,
-/// pixels.size() != n * channels * height * width, labels.size() != n, or
-/// columns / scale are out of range.
+/// Throws Error if n < 1, channels is not 1 or 3, height or width is outside
+/// 1..4096, pixels.size() != n * channels * height * width, labels.size() != n,
+/// columns or scale is out of range, or the grid would exceed 2^27 pixels.
 CUMLP_API void save_image_grid(const std::string& path, std::span<const uint8_t> pixels,
                                int64_t n, int64_t channels, int64_t height, int64_t width,
                                const std::vector<std::string>& labels, int64_t columns = 8,

@@ -58,6 +58,16 @@ TEST_F(Charts, LossHistoryTrainOnlySingleEpochAndNaNGaps) {
   expect_picture("gaps.png", 600, 400);
 }
 
+TEST_F(Charts, LossHistoryHundredEpochs) {
+  std::vector<double> train, valid;
+  for (int e = 1; e <= 100; ++e) {
+    train.push_back(2.0 / e);
+    valid.push_back(2.2 / e + 0.0002 * e);
+  }
+  plot_loss_history(file("hundred_epochs.png"), train, valid, 33);
+  expect_picture("hundred_epochs.png", 600, 400);
+}
+
 TEST_F(Charts, LossHistoryRejectsBadInput) {
   const std::vector<double> three{1, 2, 3};
   const std::string p = file("bad.png");
@@ -123,6 +133,19 @@ TEST_F(Charts, ConfusionMatrixOneClassAndAllZero) {
   expect_picture("one.png", 500, 500);
   plot_confusion_matrix(file("zero.png"), std::vector<int64_t>(4, 0), 2, 2, {"a", "b"});
   expect_picture("zero.png", 500, 500);
+}
+
+TEST_F(Charts, ConfusionMatrixHundredClassesDrawsColoursOnly) {
+  std::vector<int64_t> counts(100 * 100);
+  std::vector<std::string> names;
+  for (int t = 0; t < 100; ++t) {
+    names.push_back("c");
+    names.back() += std::to_string(t);
+    counts[t * 100 + t] = 80;
+    counts[t * 100 + (t * 37) % 100] += 20;
+  }
+  plot_confusion_matrix(file("hundred.png"), counts, 100, 100, names, "CIFAR-100");
+  expect_picture("hundred.png", 1500, 1500);
 }
 
 TEST_F(Charts, ConfusionMatrixRejectsBadInput) {
