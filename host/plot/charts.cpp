@@ -106,6 +106,7 @@ void plot_confusion_matrix(const std::string& path, std::span<const int64_t> cou
   CUMLP_CHECK(rows == cols, "confusion matrix must be square, got [", rows, ", ", cols, "]");
   const int64_t k = rows;
   CUMLP_CHECK(k >= 1, "confusion matrix has no classes");
+  CUMLP_CHECK(k <= 1000, "confusion matrix has ", k, " classes; at most 1000 can be drawn");
   CUMLP_CHECK(static_cast<int64_t>(counts.size()) == k * k, "confusion matrix [", k, ", ", k,
               "] needs ", k * k, " counts, got ", counts.size());
   CUMLP_CHECK(static_cast<int64_t>(class_names.size()) == k, "confusion matrix has ", k,
@@ -118,7 +119,6 @@ void plot_confusion_matrix(const std::string& path, std::span<const int64_t> cou
 
   // Square picture growing with k so cells stay readable, within sane bounds.
   const int side = static_cast<int>(std::clamp<int64_t>(220 + 48 * k, 640, 2200));
-  // Wider than tall: the colour box takes room on the right of the square matrix.
   const double cell_px = (side - 220.0) / static_cast<double>(k);
   const int font = static_cast<int>(std::clamp(cell_px / 4.5, 6.0, 11.0));
   std::size_t longest = 0;
@@ -163,6 +163,7 @@ void plot_confusion_matrix(const std::string& path, std::span<const int64_t> cou
     }
   }
   // Boxes rather than `with image`, which cannot size the pixel of a 1x1 matrix.
+  // Wider than tall: the colour box takes room on the right of the square matrix.
   render_gnuplot(path, side + 100, side,
                  s + "plot $m matrix using 1:2:(0.5):(0.5):3 with boxxyerror fs solid 1.0 noborder fc palette\n");
 }

@@ -61,11 +61,11 @@ CUMLP_API void plot_lines(const std::string& path, const std::vector<PlotSeries>
 /// - counts: [rows, cols] row-major; counts[t * cols + p] is the number of samples
 ///   of true class t predicted as class p. Rows are drawn top to bottom (y axis
 ///   "true"), columns left to right (x axis "predicted").
-/// - rows, cols: the matrix shape; must be equal (k classes), 1 <= k.
+/// - rows, cols: the matrix shape; must be equal (k classes), 1 <= k <= 1000.
 /// - class_names: [k] tick labels.
 /// - title: chart title.
 /// Counts are printed in the cells while k <= 40 (beyond that they cannot be
-/// read and only the colours are drawn). Throws Error if rows != cols, k < 1,
+/// read and only the colours are drawn). Throws Error if rows != cols, k is outside 1..1000,
 /// counts.size() != rows * cols, class_names.size() != k, or a count is negative.
 CUMLP_API void plot_confusion_matrix(const std::string& path, std::span<const int64_t> counts,
                                      int64_t rows, int64_t cols,

@@ -154,6 +154,8 @@ TEST_F(Charts, ConfusionMatrixRejectsBadInput) {
   expect_error([&] { plot_confusion_matrix(p, four, 2, 3, {"a", "b"}); },
                "confusion matrix must be square, got [2, 3]");
   expect_error([&] { plot_confusion_matrix(p, {}, 0, 0, {}); }, "confusion matrix has no classes");
+  expect_error([&] { plot_confusion_matrix(p, {}, int64_t{1} << 40, int64_t{1} << 40, {}); },
+               "at most 1000 can be drawn");
   expect_error([&] { plot_confusion_matrix(p, four, 3, 3, {"a", "b", "c"}); },
                "needs 9 counts, got 4");
   expect_error([&] { plot_confusion_matrix(p, four, 2, 2, {"a"}); },
