@@ -120,6 +120,18 @@ ModelSpec& ModelSpec::activation(Activation a, double alpha) {
   return *this;
 }
 
+ModelSpec& ModelSpec::leaky_relu(double slope) {
+  activation(Activation::LeakyReLU);
+  layers_.back().alpha = slope;
+  return *this;
+}
+
+ModelSpec& ModelSpec::elu(double alpha) {
+  activation(Activation::ELU);
+  layers_.back().alpha = alpha;
+  return *this;
+}
+
 ModelSpec& ModelSpec::dropout(double p) {
   Layer l;
   l.kind = LayerKind::Dropout;

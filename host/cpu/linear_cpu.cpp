@@ -28,8 +28,10 @@ void softmax_row(T* row, int64_t n) {
 // Inverted-dropout factor of element e of a layer's [M, width] output.
 template <class T>
 inline T dropout_factor(const Epilogue& ep, int64_t e) {
-  const float p = static_cast<float>(ep.dropout_p);
-  return rng::dropout_keep(ep.seed, ep.layer, ep.step, static_cast<uint64_t>(e), p) ? T(1) / (T(1) - T(p)) : T(0);
+  // The keep decision compares a 24-bit uniform with p in float (as the
+  // kernels do); the scale is 1/(1-p) in T, so f64 is not rounded to float's p.
+  const bool keep = rng::dropout_keep(ep.seed, ep.layer, ep.step, static_cast<uint64_t>(e), static_cast<float>(ep.dropout_p));
+  return keep ? T(1) / (T(1) - static_cast<T>(ep.dropout_p)) : T(0);
 }
 
 }  // namespace

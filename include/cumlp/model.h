@@ -77,8 +77,10 @@ class CUMLP_API ModelSpec {
   ModelSpec& relu() { return activation(Activation::ReLU); }
   ModelSpec& sigmoid() { return activation(Activation::Sigmoid); }
   ModelSpec& tanh() { return activation(Activation::Tanh); }
-  ModelSpec& leaky_relu(double slope = 0.01) { return activation(Activation::LeakyReLU, slope); }
-  ModelSpec& elu(double alpha = 1.0) { return activation(Activation::ELU, alpha); }
+  /// The slope / alpha is kept as given: a negative one is rejected by
+  /// validate() (activation() would read it as "the default").
+  ModelSpec& leaky_relu(double slope = 0.01);
+  ModelSpec& elu(double alpha = 1.0);
   /// Appends inverted dropout: in training each value is zeroed with
   /// probability p and the rest scaled by 1/(1-p); identity in evaluation.
   ModelSpec& dropout(double p);
