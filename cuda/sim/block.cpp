@@ -13,8 +13,6 @@
 
 namespace sim::detail {
 
-thread_local ThreadContext* current_thread = nullptr;
-
 namespace {
 
 // Thrown into suspended threads to unwind their stacks after another thread failed.

@@ -23,7 +23,10 @@ struct ThreadContext {
 
 /// The thread whose fiber is running on this OS thread; set by the scheduler
 /// before every switch into a fiber (a block never migrates between OS threads).
-extern thread_local ThreadContext* current_thread;
+/// Defined inline with a constant initializer so kernels read it with one TLS
+/// load, without the TLS-wrapper call an `extern thread_local` needs (which GCC
+/// 12's -fsanitize=null also miscompiles into false null-pointer reports).
+inline thread_local ThreadContext* current_thread = nullptr;
 
 enum class BarrierOp { sync, count, all, any };
 enum class WarpOp { sync, shfl_idx, shfl_up, shfl_down, shfl_xor, ballot, any, all };

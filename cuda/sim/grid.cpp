@@ -15,7 +15,7 @@
 #include "host/check.h"
 
 #if defined(CUMLP_SIM_ASAN)
-#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
 #endif
 
 namespace sim {
@@ -52,8 +52,9 @@ unsigned default_workers() {
 }
 
 #if defined(CUMLP_SIM_ASAN)
-// ASan prints where the bad access was; this adds which simulated thread made it.
-void report_simulated_thread(const char*) {
+// The sanitizers print where the bad access was; this adds which simulated
+// thread made it. A death callback, so UBSan's aborting reports get it too.
+void report_simulated_thread() {
   const std::string who = detail::describe_current();
   if (!who.empty()) std::fprintf(stderr, "cumlp simulator: the error above was raised in %s\n", who.c_str());
 }
@@ -191,7 +192,7 @@ void run_grid(const GridLaunch& launch, const LaunchOptions& options) {
               "-byte limit (raise it with sim::set_max_dynamic_shared / cudaFuncSetAttribute)");
 #if defined(CUMLP_SIM_ASAN)
   static std::once_flag asan_hook;
-  std::call_once(asan_hook, [] { __asan_set_error_report_callback(report_simulated_thread); });
+  std::call_once(asan_hook, [] { __sanitizer_set_death_callback(report_simulated_thread); });
 #endif
 
   const Schedule schedule =

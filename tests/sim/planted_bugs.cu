@@ -44,8 +44,11 @@ __global__ void overflow_shared_kernel(float* out) {
   CUMLP_SHARED(float, buf, [64]);
   // In block 1 only, so the report's coordinates are predictable: thread 64
   // writes one past the end.
+  // Through a pointer, as most overflows happen, so AddressSanitizer (not the
+  // array-bounds check of UBSan) is what sees it.
   const unsigned slot = blockIdx.x == 1 ? threadIdx.x : threadIdx.x % 64;
-  buf[slot] = float(threadIdx.x);
+  float* p = buf;
+  p[slot] = float(threadIdx.x);
   __syncthreads();
   out[blockIdx.x * blockDim.x + threadIdx.x] = buf[threadIdx.x % 64];
 }
