@@ -102,6 +102,7 @@ void BlockRunner::run(const GridLaunch& launch, uint3 block_idx, const Schedule&
     warps_[t.warp].alive |= 1u << t.lane;
   }
   done_ = 0;
+  idle_yields_ = 0;
   first_exited_ = nullptr;
   barrier_.arrived = 0;
   failure_ = nullptr;
@@ -192,7 +193,15 @@ void BlockRunner::block(SimThread& self) {
   if (cancelling_) throw Cancelled{};
 }
 
-void BlockRunner::yield(SimThread& self) { block(self); }
+void BlockRunner::yield(SimThread& self) {
+  // A spin-wait whose condition nobody can change (everyone else is blocked)
+  // would yield forever: after this many yields with no thread reaching a
+  // barrier, a warp operation or the end, call it a deadlock.
+  constexpr std::uint64_t kIdleYieldLimit = 1u << 20;
+  CUMLP_CHECK(++idle_yields_ < kIdleYieldLimit, "deadlock in ", describe(self), ": threads spun in __nanosleep ",
+              kIdleYieldLimit, " times while no thread reached a barrier, a warp operation or the end of the kernel");
+  block(self);
+}
 
 void BlockRunner::fail(std::exception_ptr error) {
   if (!failure_) failure_ = error;
@@ -212,6 +221,7 @@ void BlockRunner::cancel_suspended() {
 }
 
 void BlockRunner::on_exit(SimThread& self) {
+  idle_yields_ = 0;
   self.state = SimThread::State::done;
   ++done_;
   if (cancelling_ || failure_) return;
@@ -243,6 +253,7 @@ int BlockRunner::barrier(SimThread& self, BarrierOp op, int predicate, const std
                 " waits at ", barrier_name(barrier_.op), " at ", where(barrier_.site));
   }
   barrier_.count += predicate != 0;
+  idle_yields_ = 0;
   const unsigned n = unsigned(threads_.size());
   if (++barrier_.arrived < n) {
     self.state = SimThread::State::at_barrier;

@@ -90,6 +90,7 @@ class BlockRunner {
   std::vector<unsigned> order_;
   StackPool stacks_;
   unsigned done_ = 0;
+  std::uint64_t idle_yields_ = 0;  // __nanosleep yields since the last real progress
   const SimThread* first_exited_ = nullptr;
   struct {
     unsigned arrived = 0, count = 0;

@@ -91,6 +91,7 @@ std::uint64_t BlockRunner::warp_op(SimThread& self, WarpOp op, unsigned mask, st
   }
   PendingWarpOp& p = warp.pending[index];
   p.arrived |= bit;
+  idle_yields_ = 0;
   p.value[self.lane] = value;
   p.arg[self.lane] = arg;
   p.width[self.lane] = width;

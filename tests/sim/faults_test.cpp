@@ -87,6 +87,32 @@ TEST(SimFaults, DeadlockIsReportedNotHung) {
   }
 }
 
+__global__ void spin_kernel(int* flag) {
+  if (threadIdx.x == 0) {
+    while (atomicAdd(flag, 0) == 0) __nanosleep(100);  // nobody will set it: the others wait below
+  }
+  __syncthreads();
+}
+__global__ void spin_then_release_kernel(int* flag, int* seen) {
+  if (threadIdx.x == 0) {
+    while (atomicAdd(flag, 0) == 0) __nanosleep(100);  // thread 1 sets it: a legitimate wait
+    *seen = 1;
+  } else if (threadIdx.x == 1) {
+    atomicExch(flag, 1);
+  }
+}
+
+TEST(SimFaults, SpinWaitsThatCannotEndAreDeadlocks) {
+  int flag = 0, seen = 0;
+  EXPECT_HAS(error_of([&] { sim::launch(spin_kernel, 1, 64, 0, nullptr, &flag); }), "threads spun in __nanosleep");
+  for (const sim::Schedule& s : sim::every_schedule()) {
+    sim::ScheduleScope scope(s);
+    flag = seen = 0;
+    sim::launch(spin_then_release_kernel, 1, 64, 0, nullptr, &flag, &seen);
+    EXPECT_EQ(seen, 1);
+  }
+}
+
 __global__ void empty_kernel() {}
 __global__ void big_static_shared_kernel(float* out) {
   CUMLP_SHARED(float, big, [13000]);

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <string>
 #include <numeric>
 #include <vector>
 
@@ -231,6 +233,16 @@ TEST(SimPrimitives, ScheduleOrdersInterleaveDifferently) {
   EXPECT_NE(random, forward);
   EXPECT_NE(random, reverse);
   EXPECT_EQ(random, run({sim::Order::random, 5}));  // seeded: reproducible
+}
+
+// Run by CTest a second time with CUMLP_SIM_SCHEDULE=reverse (see CMakeLists.txt).
+TEST(SimPrimitives, EnvironmentSelectsTheDefaultSchedule) {
+  const char* env = std::getenv("CUMLP_SIM_SCHEDULE");
+  if (!env || std::string(env) != "reverse") GTEST_SKIP() << "needs CUMLP_SIM_SCHEDULE=reverse";
+  int counter = 0;
+  std::vector<int> first(64), second(64);
+  sim::launch(stamp_kernel, 1, 64, 0, nullptr, &counter, first.data(), second.data());
+  EXPECT_EQ(first[63], 0);
 }
 
 TEST(SimPrimitives, ScheduleNamesParse) {
