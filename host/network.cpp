@@ -92,6 +92,26 @@ struct Network::Impl {
     exec.backend().upload(dst, t.raw(), exec.param_bytes());
   }
 
+  // Argmax per row, or for one output a threshold: 0.5 for probabilities,
+  // 0 for identity/tanh outputs.
+  std::vector<int32_t> classes_of(const Tensor& y) const {
+    const int64_t rows = y.dim(0), cols = y.dim(1);
+    std::vector<int32_t> cls(static_cast<std::size_t>(rows));
+    const int32_t act = plan().layers.back().act;
+    const double threshold = (act == ops::kIdentity || act == ops::kTanh) ? 0.0 : 0.5;
+    for (int64_t i = 0; i < rows; ++i) {
+      int32_t best = 0;
+      if (cols == 1) {
+        best = y.at(i) > threshold ? 1 : 0;
+      } else {
+        for (int64_t j = 1; j < cols; ++j)
+          if (y.at(i * cols + j) > y.at(i * cols + best)) best = static_cast<int32_t>(j);
+      }
+      cls[static_cast<std::size_t>(i)] = best;
+    }
+    return cls;
+  }
+
   const FusedLayer& layer(int i) const {
     CUMLP_CHECK(i >= 0 && i < static_cast<int>(plan().layers.size()), "layer index ", i, " out of range [0, ",
                 plan().layers.size(), ")");
@@ -115,6 +135,7 @@ const ModelSpec& Network::spec() const { return impl_->spec; }
 const Optimizer& Network::optimizer() const { return impl_->optimizer; }
 Device Network::device() const { return impl_->options.device; }
 DType Network::dtype() const { return impl_->options.dtype; }
+uint64_t Network::seed() const { return impl_->options.seed; }
 
 double Network::train_step(const Tensor& x, const Tensor& target) {
   impl_->load(x, target);
@@ -172,23 +193,18 @@ double Network::evaluate_loss(const Tensor& x, const Tensor& target) {
   return impl_->exec.loss(x.dim(0), /*train=*/false, /*backward=*/false);
 }
 
-std::vector<int32_t> Network::predict_classes(const Tensor& x) {
-  const Tensor y = forward(x);
-  const int64_t rows = y.dim(0), cols = y.dim(1);
-  std::vector<int32_t> cls(static_cast<std::size_t>(rows));
-  const int32_t act = impl_->plan().layers.back().act;
-  const double threshold = (act == ops::kIdentity || act == ops::kTanh) ? 0.0 : 0.5;
-  for (int64_t i = 0; i < rows; ++i) {
-    int32_t best = 0;
-    if (cols == 1) {
-      best = y.at(i) > threshold ? 1 : 0;
-    } else {
-      for (int64_t j = 1; j < cols; ++j)
-        if (y.at(i * cols + j) > y.at(i * cols + best)) best = static_cast<int32_t>(j);
-    }
-    cls[static_cast<std::size_t>(i)] = best;
+std::vector<int32_t> Network::predict_classes(const Tensor& x) { return impl_->classes_of(forward(x)); }
+
+double Network::evaluate(const Tensor& x, const Tensor& target, std::vector<int32_t>* classes) {
+  impl_->load(x, target);
+  const double loss = impl_->exec.loss(x.dim(0), /*train=*/false, /*backward=*/false);
+  if (classes) {
+    const FusedLayer& last = impl_->plan().layers.back();
+    Tensor y({x.dim(0), last.out}, dtype());
+    impl_->exec.backend().download(y.raw(), impl_->exec.layer_output(impl_->plan().layers.size() - 1), y.bytes());
+    *classes = impl_->classes_of(y);
   }
-  return cls;
+  return loss;
 }
 
 int64_t Network::parameter_count() const { return impl_->plan().param_count; }

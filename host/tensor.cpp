@@ -43,20 +43,9 @@ int64_t Tensor::dim(int d) const {
   return shape_[static_cast<std::size_t>(d < 0 ? d + r : d)];
 }
 
-template <class T>
-T* Tensor::data() {
-  CUMLP_CHECK(sizeof(T) == dtype_size(dtype_), "tensor is ", dtype_name(dtype_), ", accessed with another type");
-  return reinterpret_cast<T*>(bytes_.data());
+void Tensor::check_element_size(std::size_t size) const {
+  CUMLP_CHECK(size == dtype_size(dtype_), "tensor is ", dtype_name(dtype_), ", accessed with another element type");
 }
-template <class T>
-const T* Tensor::data() const {
-  CUMLP_CHECK(sizeof(T) == dtype_size(dtype_), "tensor is ", dtype_name(dtype_), ", accessed with another type");
-  return reinterpret_cast<const T*>(bytes_.data());
-}
-template CUMLP_API float* Tensor::data<float>();
-template CUMLP_API double* Tensor::data<double>();
-template CUMLP_API const float* Tensor::data<float>() const;
-template CUMLP_API const double* Tensor::data<double>() const;
 
 double Tensor::at(int64_t i) const {
   CUMLP_CHECK(i >= 0 && i < numel_, "index ", i, " out of range for tensor ", describe());

@@ -55,14 +55,19 @@ Dataset load_csv(const std::string& path, const CsvOptions& options) {
     }
     if (columns == 0) {  // the first data row fixes the layout
       columns = row.size();
-      CUMLP_CHECK(columns >= 2, where, ": ", columns, " column; need features and a label");
+      CUMLP_CHECK(columns >= 2 || !options.labelled, where, ": ", columns, " column; need features and a label");
       const int64_t c = options.label_column < 0 ? static_cast<int64_t>(columns) + options.label_column
                                                  : options.label_column;
-      CUMLP_CHECK(c >= 0 && c < static_cast<int64_t>(columns), where, ": label column ", options.label_column,
-                  " is outside a row of ", columns, " columns");
-      label_column = static_cast<size_t>(c);
+      CUMLP_CHECK(!options.labelled || (c >= 0 && c < static_cast<int64_t>(columns)), where, ": label column ",
+                  options.label_column, " is outside a row of ", columns, " columns");
+      label_column = options.labelled ? static_cast<size_t>(c) : columns;  // columns: no label column
     }
     CUMLP_CHECK(row.size() == columns, where, ": ", row.size(), " columns, expected ", columns, " (ragged rows)");
+    if (!options.labelled) {
+      labels.push_back(0);
+      features.insert(features.end(), row.begin(), row.end());
+      continue;
+    }
     const double label = row[label_column];
     CUMLP_CHECK(label == std::floor(label) && label >= 0 && label < std::numeric_limits<int32_t>::max(), where,
                 ": label ", label, " is not a non-negative integer");
@@ -79,7 +84,8 @@ Dataset load_csv(const std::string& path, const CsvOptions& options) {
     for (int32_t l : labels) num_classes = std::max(num_classes, l + 1);
   }
   CUMLP_CHECK(num_classes >= 1, path, ": num_classes ", num_classes, " must be at least 1");
-  return Dataset(std::move(features), {static_cast<int64_t>(columns - 1)}, options.scale, std::move(labels),
+  const auto feature_columns = static_cast<int64_t>(options.labelled ? columns - 1 : columns);
+  return Dataset(std::move(features), {feature_columns}, options.scale, std::move(labels),
                  num_classes, {}, path);
 }
 

@@ -1,5 +1,7 @@
 #include "host/io/atomic_file.h"
 
+#include "cumlp/files.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -93,3 +95,10 @@ void write_file_atomically(const std::string& path, std::span<const std::byte> b
 }
 
 }  // namespace cumlp::io
+
+// The public entry point (include/cumlp/files.h).
+namespace cumlp {
+void write_file_atomically(const std::string& path, std::string_view contents) {
+  io::write_file_atomically(path, std::as_bytes(std::span<const char>(contents.data(), contents.size())));
+}
+}  // namespace cumlp

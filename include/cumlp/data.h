@@ -170,6 +170,9 @@ struct CsvOptions {
   int num_classes = 0;
   /// Factor gather applies to the feature values (e.g. 1/16 for digits).
   double scale = 1.0;
+  /// false: no label column, every column is a feature (inputs to predict);
+  /// labels are then all 0 and num_classes 1.
+  bool labelled = true;
 };
 
 /// Load a comma-separated table of numbers (raw or gzipped), one sample per

@@ -51,6 +51,8 @@ class CUMLP_API Network {
   const Optimizer& optimizer() const;
   Device device() const;
   DType dtype() const;
+  /// The seed of init and dropout masks.
+  uint64_t seed() const;
 
   // ---- training ----------------------------------------------------------
   /// One step of gradient descent on the batch: forward in training mode
@@ -78,6 +80,9 @@ class CUMLP_API Network {
   std::vector<Tensor> forward_layers(const Tensor& x);
   /// The loss on (x, target) in evaluation mode, no gradients.
   double evaluate_loss(const Tensor& x, const Tensor& target);
+  /// One evaluation-mode forward giving both the loss and, if classes is not
+  /// null, the predicted class per row (as predict_classes).
+  double evaluate(const Tensor& x, const Tensor& target, std::vector<int32_t>* classes);
   /// Predicted class per row: argmax of the outputs, or for a single output
   /// 1 if it exceeds 0.5 (0 for identity/tanh outputs) and 0 otherwise.
   std::vector<int32_t> predict_classes(const Tensor& x);

@@ -42,9 +42,15 @@ class CUMLP_API Tensor {
   DType dtype() const { return dtype_; }
   std::size_t bytes() const { return bytes_.size(); }
 
-  /// Typed access; throws Error if T does not match dtype().
-  template <class T> T* data();
-  template <class T> const T* data() const;
+  /// Typed access (float or double); throws Error if T does not match dtype().
+  template <class T> T* data() {
+    check_element_size(sizeof(T));
+    return static_cast<T*>(raw());
+  }
+  template <class T> const T* data() const {
+    check_element_size(sizeof(T));
+    return static_cast<const T*>(raw());
+  }
   void* raw() { return bytes_.data(); }
   const void* raw() const { return bytes_.data(); }
 
@@ -62,6 +68,7 @@ class CUMLP_API Tensor {
   std::string describe() const;
 
  private:
+  void check_element_size(std::size_t size) const;
   std::vector<int64_t> shape_;
   int64_t numel_ = 0;
   DType dtype_ = DType::F32;

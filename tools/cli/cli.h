@@ -23,5 +23,11 @@ struct Output {
 void add_info(CLI::App& app, Output& out);
 /// Registers `cumlp demo backprop|gates|xor-single|xor`.
 void add_demo(CLI::App& app, Output& out);
+/// Registers `cumlp train`.
+void add_train(CLI::App& app, Output& out);
+/// Registers `cumlp eval` and `cumlp predict`.
+void add_eval(CLI::App& app, Output& out);
+/// Registers `cumlp plot`.
+void add_plot(CLI::App& app, Output& out);
 
 }  // namespace cumlp::cli

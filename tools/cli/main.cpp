@@ -13,6 +13,9 @@ int main(int argc, char** argv) {
   app.fallthrough();
   cumlp::cli::add_info(app, out);
   cumlp::cli::add_demo(app, out);
+  cumlp::cli::add_train(app, out);
+  cumlp::cli::add_eval(app, out);
+  cumlp::cli::add_plot(app, out);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

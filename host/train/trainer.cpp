@@ -1,0 +1,136 @@
+#include <chrono>
+#include <cmath>
+
+#include "cumlp/train.h"
+#include "host/check.h"
+#include "host/train/batch.h"
+
+namespace cumlp {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+}  // namespace
+
+void TrainConfig::validate() const {
+  CUMLP_CHECK(epochs >= 1, "epochs must be >= 1, got ", epochs);
+  CUMLP_CHECK(batch_size >= 0, "batch size must be >= 1 (or 0 for full batch), got ", batch_size);
+  CUMLP_CHECK(valid_fraction >= 0 && valid_fraction < 1, "validation fraction must be in [0, 1), got ",
+              valid_fraction);
+  CUMLP_CHECK(patience >= 0, "patience must be >= 0, got ", patience);
+}
+
+Trainer::Trainer(Network& net, TrainConfig config) : net_(net), config_(std::move(config)) { config_.validate(); }
+
+void Trainer::resume_from(const TrainState& state) {
+  CUMLP_CHECK(state.epochs_done >= 0 && state.train_loss.size() == static_cast<std::size_t>(state.epochs_done),
+              "resume state is inconsistent: ", state.epochs_done, " epochs done but ", state.train_loss.size(),
+              " losses recorded");
+  CUMLP_CHECK(state.best_parameters.empty() ||
+                  static_cast<int64_t>(state.best_parameters.size()) == net_.parameter_count(),
+              "resume state holds ", state.best_parameters.size(), " best parameters, the model has ",
+              net_.parameter_count());
+  state_ = state;
+}
+
+TrainReport Trainer::fit(const Dataset& data, const Dataset* test) {
+  check_dataset_fits(net_, data);
+  Split split;
+  if (config_.valid_fraction > 0) {
+    split = split_indices(data.size(), config_.valid_fraction, config_.seed);
+  } else {
+    for (int64_t i = 0; i < data.size(); ++i) split.train.push_back(i);
+  }
+  const std::vector<int64_t>& train_rows = split.train;
+  CUMLP_CHECK(!train_rows.empty(), "no training rows left after the validation split of ", data.size(), " rows");
+  const bool validate = !split.valid.empty();
+  const Dataset valid_set = validate ? data.subset(split.valid) : Dataset();
+  const int64_t batch = config_.batch_size ? config_.batch_size : static_cast<int64_t>(train_rows.size());
+  CUMLP_CHECK(batch <= static_cast<int64_t>(train_rows.size()), "batch size ", batch, " is larger than the ",
+              train_rows.size(), " training rows");
+
+  BatchStage stage(net_, data);
+  TrainReport report;
+  report.train_rows = static_cast<int64_t>(train_rows.size());
+  report.valid_rows = static_cast<int64_t>(split.valid.size());
+  const auto t0 = Clock::now();
+  auto last_save = t0;
+  double train_seconds = 0;
+  int64_t samples = 0;
+  for (int epoch = state_.epochs_done + 1; epoch <= config_.epochs; ++epoch) {
+    // ---- train: one optimizer step per shuffled mini-batch
+    const Batches batches(config_.shuffle ? shuffled(train_rows, config_.seed, static_cast<uint64_t>(epoch))
+                                          : train_rows,
+                          batch);
+    const auto te = Clock::now();
+    double loss_sum = 0;
+    Progress p{epoch, config_.epochs, 0, batches.size()};
+    for (auto rows : batches) {
+      stage.gather(rows);
+      double loss = 0;
+      try {
+        loss = net_.train_step(stage.x(), stage.target());
+      } catch (const Error& e) {
+        CUMLP_THROW("epoch ", epoch, ", batch ", p.batch + 1, ": ", e.message());
+      }
+      loss_sum += loss;
+      samples += static_cast<int64_t>(rows.size());
+      ++p.batch;
+      if (config_.on_progress) {
+        const double s = seconds_since(te);
+        p.loss = loss_sum / static_cast<double>(p.batch);
+        p.samples_per_second = s > 0 ? static_cast<double>(p.batch * batch) / s : 0;
+        const double per_epoch = s / static_cast<double>(p.batch) * static_cast<double>(p.batches);
+        p.eta_seconds = per_epoch * (config_.epochs - epoch + 1) - s;
+        config_.on_progress(p);
+      }
+    }
+    train_seconds += seconds_since(te);
+    state_.train_loss.push_back(loss_sum / static_cast<double>(batches.size()));
+    state_.epochs_done = epoch;
+
+    // ---- validate, keep the best weights, stop early
+    bool stop = false;
+    if (validate) {
+      const double v = evaluate(net_, valid_set, batch).loss;
+      state_.valid_loss.push_back(v);
+      if (state_.best_epoch == 0 || v <= state_.best_valid) {
+        state_.best_valid = v;
+        state_.best_epoch = epoch;
+        state_.best_parameters = net_.parameters().to_vector();
+      } else {
+        stop = config_.patience > 0 && epoch - state_.best_epoch >= config_.patience;
+      }
+    } else {
+      state_.best_epoch = epoch;
+    }
+    if (config_.on_progress) {
+      p.epoch_done = true;
+      p.validated = validate;
+      p.valid_loss = validate ? state_.valid_loss.back() : 0;
+      config_.on_progress(p);
+    }
+    const bool last = stop || epoch == config_.epochs;
+    if (!config_.checkpoint.empty() && (last || seconds_since(last_save) >= config_.checkpoint_seconds)) {
+      save_checkpoint(config_.checkpoint, net_, &state_);
+      last_save = Clock::now();
+    }
+    if (stop) {
+      report.stopped_early = true;
+      break;
+    }
+  }
+  if (validate && !state_.best_parameters.empty())
+    net_.set_parameters(Tensor::from({net_.parameter_count()}, state_.best_parameters, net_.dtype()));
+
+  report.train_loss = state_.train_loss;
+  report.valid_loss = state_.valid_loss;
+  report.epochs_run = state_.epochs_done;
+  report.best_epoch = state_.best_epoch;
+  report.seconds = seconds_since(t0);
+  report.samples_per_second = train_seconds > 0 ? static_cast<double>(samples) / train_seconds : 0;
+  if (test) report.test = evaluate(net_, *test, std::max<int64_t>(batch, 1000));
+  return report;
+}
+
+}  // namespace cumlp

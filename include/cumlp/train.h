@@ -1,0 +1,129 @@
+// Training loop, metrics and checkpoints.
+//
+//   cumlp::Trainer trainer(net, {.epochs = 3, .batch_size = 100});
+//   cumlp::TrainReport r = trainer.fit(train_set, &test_set);
+//
+// An epoch shuffles the training rows (a pure function of (seed, epoch)),
+// runs one optimizer step per mini-batch (the last batch may be smaller),
+// then evaluates the validation rows. As in the course notes, an epoch's
+// train/valid loss is the mean of its batch losses. With patience > 0
+// training stops once the validation loss has not improved (<= counts as an
+// improvement) for `patience` epochs; the best epoch's weights are restored.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cumlp/data.h"
+#include "cumlp/export.h"
+#include "cumlp/network.h"
+
+namespace cumlp {
+
+/// Classification metrics over a dataset.
+struct Metrics {
+  double loss = 0;       // mean of batch losses (evaluation mode)
+  double accuracy = 0;   // fraction of rows whose predicted class equals the label
+  int classes = 0;       // k
+  std::vector<int64_t> confusion;  // [k, k] row-major: rows = true class, cols = predicted
+  std::vector<double> precision, recall, f1;  // per class; 0 where undefined (no predictions / no samples)
+};
+
+/// Progress of a running fit, passed to TrainConfig::on_progress after every batch.
+struct Progress {
+  int epoch = 0, epochs = 0;        // 1-based epoch, total planned
+  int64_t batch = 0, batches = 0;   // 1-based batch within the epoch
+  double loss = 0;                  // running mean of this epoch's batch losses
+  double samples_per_second = 0;    // over this epoch so far
+  double eta_seconds = 0;           // estimate for the remaining planned epochs
+  bool epoch_done = false;          // true once per epoch, after validation
+  bool validated = false;           // epoch_done and a validation split was evaluated
+  double valid_loss = 0;            // when validated
+};
+
+struct TrainConfig {
+  int epochs = 10;              // >= 1
+  int64_t batch_size = 100;     // >= 1; 0 = the whole training split per step (full batch)
+  double valid_fraction = 0.2;  // in [0, 1): rows held out for validation by a seeded permutation
+  int patience = 0;             // 0 = no early stopping
+  uint64_t seed = 777;          // split and shuffles (the network's own seed drives init and dropout)
+  bool shuffle = true;
+  std::string checkpoint;       // if set: the state is saved there (atomically) after an epoch ...
+  double checkpoint_seconds = 30;  // ... once this long has passed since the last save, and after the last epoch
+  std::function<void(const Progress&)> on_progress;
+  /// Throws Error naming the field: epochs < 1, batch_size < 0, valid_fraction outside [0, 1), patience < 0.
+  void validate() const;
+};
+
+struct TrainReport {
+  std::vector<double> train_loss, valid_loss;  // per epoch run
+  int epochs_run = 0;
+  int best_epoch = 0;         // 1-based epoch whose weights the network now holds
+  bool stopped_early = false;
+  double seconds = 0;          // wall time of the epochs (training and validation)
+  double samples_per_second = 0;  // training samples per second of training time
+  int64_t train_rows = 0, valid_rows = 0;
+  std::optional<Metrics> test; // when a test set was given: metrics of the restored model
+};
+
+/// Saved training state: everything that resuming needs besides the network.
+struct TrainState {
+  int epochs_done = 0;
+  std::vector<double> train_loss, valid_loss;
+  int best_epoch = 0;
+  double best_valid = 0;
+  std::vector<double> best_parameters;  // flat; empty when no validation split
+};
+
+class CUMLP_API Trainer {
+ public:
+  /// Throws Error if the config is invalid.
+  Trainer(Network& net, TrainConfig config);
+  /// Continues from a saved state (see load_checkpoint): epochs already done
+  /// are skipped, history and the best weights carry on.
+  void resume_from(const TrainState& state);
+  /// Trains on `train` (split into train/valid per the config) and, if given,
+  /// evaluates `test` with the final (restored) weights. Throws Error if the
+  /// dataset does not match the model (features, classes/targets), is too
+  /// small for the split, or a loss becomes non-finite (naming the epoch and batch).
+  TrainReport fit(const Dataset& train, const Dataset* test = nullptr);
+
+ private:
+  Network& net_;
+  TrainConfig config_;
+  TrainState state_;
+};
+
+/// Loss, accuracy, confusion matrix and per-class precision/recall/F1 of a
+/// network on a dataset, in evaluation mode, in batches of batch_size rows.
+CUMLP_API Metrics evaluate(Network& net, const Dataset& data, int64_t batch_size = 1000);
+
+/// Writes a .safetensors checkpoint atomically: tensors layers.<i>.weight
+/// [out, in] and layers.<i>.bias [out] (PyTorch names, i counting Linear
+/// layers), the optimizer moments and, with a state, the best weights; the
+/// metadata holds the model spec, optimizer, step count, training state and
+/// `extra` (free-form, e.g. the dataset preset). Throws Error on I/O failure
+/// (the previous file is kept).
+CUMLP_API void save_checkpoint(const std::string& path, const Network& net, const TrainState* state = nullptr,
+                               const std::map<std::string, std::string>& extra = {});
+
+struct Checkpoint {
+  ModelSpec spec;
+  Optimizer optimizer;
+  std::map<std::string, std::string> extra;
+  std::optional<TrainState> state;
+};
+
+/// Reads a checkpoint's description (no tensors loaded into a network).
+/// Throws Error naming the file on a malformed or foreign file.
+CUMLP_API Checkpoint read_checkpoint(const std::string& path);
+/// Builds a Network from a checkpoint (spec, optimizer, parameters, moments,
+/// step count) on the given device. Throws Error naming the file and tensor on
+/// a missing tensor or one whose dtype/shape does not match the spec.
+CUMLP_API Network load_network(const std::string& path, const NetworkOptions& options, Checkpoint* info = nullptr);
+
+}  // namespace cumlp
