@@ -174,6 +174,9 @@ namespace detail {
 void run_grid(const GridLaunch& launch, const LaunchOptions& options) {
   const dim3 g = launch.grid, b = launch.block;
   const char* name = launch.name;
+  // The OS thread's block runner is busy with the calling block.
+  CUMLP_CHECK(!current_thread, "kernel '", name, "' launched from inside a kernel (", describe_current(),
+              "); the simulator has no dynamic parallelism");
   CUMLP_CHECK(std::uint64_t(b.x) * b.y * b.z <= 1024, "kernel '", name, "': block (", b.x, ",", b.y, ",", b.z,
               ") has ", std::uint64_t(b.x) * b.y * b.z, " threads, over the 1024 a block may have");
   CUMLP_CHECK(b.x >= 1 && b.y >= 1 && b.z >= 1 && b.x <= 1024 && b.y <= 1024 && b.z <= 64, "kernel '", name,

@@ -148,6 +148,12 @@ __global__ void trap_kernel() {
   if (blockIdx.x == 2 && threadIdx.x == 5) __trap();
 }
 
+__global__ void nested_launch_kernel() { sim::launch(empty_kernel, 1, 1, 0, nullptr); }
+
+TEST(SimFaults, LaunchFromInsideAKernelIsRefused) {
+  EXPECT_HAS(error_of([] { sim::launch(nested_launch_kernel, 1, 2, 0, nullptr); }), "launched from inside a kernel");
+}
+
 TEST(SimFaults, ErrorsThrownInsideAKernelUnwindTheBlock) {
   const std::string e = error_of([] { sim::launch(trap_kernel, 4, 64, 0, nullptr); });
   EXPECT_HAS(e, "block (2,0,0), thread (5,0,0): __trap() called");
