@@ -226,6 +226,7 @@ TEST(BackendVsReference, DropoutMaskIdenticalAndUnbiased) {
       ASSERT_EQ(k, ryd[e] != 0) << "mask differs from the reference at element " << e << ", p " << p;
       ASSERT_EQ(k, ydf[e] != 0) << "f32 mask differs at element " << e << ", p " << p;
       ASSERT_EQ(k, rng::dropout_keep(kSeed, 3, 11, e, static_cast<float>(p))) << "element " << e;
+      // 1e-12 relative: y * (1/(1-p)) and y / (1-p) differ by a rounding or two.
       if (k) { ASSERT_NEAR(yd[e], y[e] / (1 - p), 1e-12 * y[e] / (1 - p)) << "inverted scaling 1/(1-p)"; }
     }
     const double n = static_cast<double>(M * N), mean = n * (1 - p), sigma = std::sqrt(n * p * (1 - p));

@@ -75,6 +75,7 @@ TEST(Determinism, InitIsUniformInPlusMinusOneOverSqrtIn) {
       sq += x * x;
     }
     const double n = static_cast<double>(v.size()), mean = sum / n, sd = std::sqrt(sq / n - mean * mean);
+    // The sample mean of n uniform(-a, a) values has std a / sqrt(3 n): allow 5 of them.
     EXPECT_NEAR(mean, 0, 5 * bound / std::sqrt(3 * n));
     if (n >= 3000) { EXPECT_NEAR(sd, bound / std::sqrt(3.0), 0.05 * bound / std::sqrt(3.0)) << "seed " << kSeed; }
   }
