@@ -278,3 +278,26 @@ TEST(SimPrimitives, MathIntrinsicsAndVectorTypes) {
 }
 
 }  // namespace
+
+namespace {
+
+int no_arg_runs = 0;  // host-side counter: only touched from the launching thread (1 block, 1 thread)
+__global__ void no_arg_kernel() { ++no_arg_runs; }
+
+template <class T, int kScale>
+__global__ void scale_kernel(T* x) { x[threadIdx.x] *= T(kScale); }
+
+// The launch macro with no kernel arguments, and a multi-argument template
+// kernel passed through a pointer, as the launch.h comment prescribes.
+TEST(SimPrimitives, LaunchMacroForms) {
+  const sim::Schedule one{sim::Order::forward};
+  sim::ScheduleScope scope(one);
+  CUMLP_LAUNCH(no_arg_kernel, 1, 1, 0, nullptr);
+  EXPECT_EQ(no_arg_runs, 1);
+  std::vector<float> x(8, 1.5f);
+  auto* kernel = &scale_kernel<float, 4>;
+  CUMLP_LAUNCH(kernel, 1, 8, 0, nullptr, x.data());
+  for (float v : x) EXPECT_EQ(v, 6.0f);
+}
+
+}  // namespace
