@@ -134,7 +134,11 @@ void BlockRunner::schedule_loop(const Schedule& schedule, std::uint64_t block_li
   order_.resize(n);
   std::iota(order_.begin(), order_.end(), 0u);
   if (schedule.order == Order::reverse) std::reverse(order_.begin(), order_.end());
-  std::mt19937_64 rng(schedule.seed * 0x9E3779B97F4A7C15ull + block_linear);
+  // Cheap to seed per block (mt19937 is not); splitmix64 spreads (seed, block).
+  std::uint64_t z = schedule.seed * 0x9E3779B97F4A7C15ull + block_linear + 1;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  std::minstd_rand rng(std::uint32_t(z ^ (z >> 31)) | 1u);
   while (done_ < n) {
     bool ran = false;
     if (schedule.order == Order::warp) {
