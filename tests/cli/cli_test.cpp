@@ -153,16 +153,15 @@ void expect_cli_error(const std::string& args, const std::string& mention) {
 }
 
 TEST(Cli, BadInputIsOneErrorLine) {
-  // CLI11 reports an unknown subcommand as a missing one ("A subcommand is
-  // required"); it does not echo the word, so only "subcommand" is checked.
-  expect_cli_error("--json frobnicate", "subcommand");
-  expect_cli_error("frobnicate", "subcommand");
+  // An unknown command word is named in the message.
+  expect_cli_error("--json frobnicate", "unknown command 'frobnicate'");
+  expect_cli_error("frobnicate", "unknown command 'frobnicate'");
   expect_cli_error("--json", "subcommand");
   expect_cli_error("--json demo backprop --device bogus", "bogus");
   expect_cli_error("--json demo backprop --dtype f16", "f16");
   expect_cli_error("demo xor --dtype f16", "f16");
   expect_cli_error("--json demo backprop --device sim", "sim");
-  expect_cli_error("--json demo nosuchdemo", "subcommand");
+  expect_cli_error("--json demo nosuchdemo", "unknown command 'nosuchdemo' for 'cumlp demo'");
   expect_cli_error("--json demo xor --steps 0", "steps");
 }
 

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <iostream>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace cumlp::cli {
 
@@ -19,15 +21,19 @@ struct Output {
   std::ostream& human() const { return json ? std::cerr : std::cout; }
 };
 
-/// Registers `cumlp info`.
-void add_info(CLI::App& app, Output& out);
-/// Registers `cumlp demo backprop|gates|xor-single|xor`.
-void add_demo(CLI::App& app, Output& out);
-/// Registers `cumlp train`.
-void add_train(CLI::App& app, Output& out);
-/// Registers `cumlp eval` and `cumlp predict`.
-void add_eval(CLI::App& app, Output& out);
-/// Registers `cumlp plot`.
-void add_plot(CLI::App& app, Output& out);
+/// A function that adds one subcommand (and its callback) to the app.
+using CommandAdder = void (*)(CLI::App& app, Output& out);
+
+/// Every subcommand, in registration order. Each cmd_*.cpp registers its own
+/// with CUMLP_CLI_COMMAND, so adding a command is adding a file.
+std::vector<std::pair<int, CommandAdder>>& commands();
+
+struct CommandRegistration {
+  CommandRegistration(int order, CommandAdder add) { commands().emplace_back(order, add); }
+};
 
 }  // namespace cumlp::cli
+
+/// Registers a subcommand adder; order sorts the help listing.
+#define CUMLP_CLI_COMMAND(order, adder) \
+  static const ::cumlp::cli::CommandRegistration cumlp_cli_registration_##adder(order, adder)

@@ -119,6 +119,7 @@ void gates(Output& out) {
 
 }  // namespace
 
+namespace {
 void add_demo(CLI::App& app, Output& out) {
   auto* demo = app.add_subcommand("demo", "The course notes' small experiments");
   demo->require_subcommand(1);
@@ -141,5 +142,9 @@ void add_demo(CLI::App& app, Output& out) {
   common(x, true);
   x->callback([&out] { xor_demo(o, false, out); });
 }
+
+}  // namespace
+
+CUMLP_CLI_COMMAND(20, add_demo);
 
 }  // namespace cumlp::cli

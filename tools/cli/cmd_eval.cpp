@@ -85,6 +85,7 @@ void predict(const EvalArgs& a, Output& out) {
 
 }  // namespace
 
+namespace {
 void add_eval(CLI::App& app, Output& out) {
   static EvalArgs a;
   auto* ev = app.add_subcommand("eval", "Test loss, accuracy, confusion matrix and per-class scores of a model");
@@ -103,5 +104,9 @@ void add_eval(CLI::App& app, Output& out) {
   pr->add_option("--device", a.device, "auto, cpu, sim, cuda, cuda:N")->capture_default_str();
   pr->callback([&out] { predict(a, out); });
 }
+
+}  // namespace
+
+CUMLP_CLI_COMMAND(40, add_eval);
 
 }  // namespace cumlp::cli

@@ -4,6 +4,7 @@
 
 namespace cumlp::cli {
 
+namespace {
 void add_info(CLI::App& app, Output& out) {
   auto* cmd = app.add_subcommand("info", "Version, build flags and devices");
   cmd->callback([&out] {
@@ -27,5 +28,9 @@ void add_info(CLI::App& app, Output& out) {
                   {"auto", Device::best().name()}};
   });
 }
+
+}  // namespace
+
+CUMLP_CLI_COMMAND(10, add_info);
 
 }  // namespace cumlp::cli

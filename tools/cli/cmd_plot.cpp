@@ -62,6 +62,7 @@ void loss(const PlotArgs& a, Output& out) {
 
 }  // namespace
 
+namespace {
 void add_plot(CLI::App& app, Output& out) {
   static PlotArgs a;
   auto* plot = app.add_subcommand("plot", "Pictures: activation functions, sample images, loss history");
@@ -79,5 +80,9 @@ void add_plot(CLI::App& app, Output& out) {
   ls->add_option("--out", a.out, "PNG file")->required();
   ls->callback([&out] { loss(a, out); });
 }
+
+}  // namespace
+
+CUMLP_CLI_COMMAND(50, add_plot);
 
 }  // namespace cumlp::cli

@@ -135,6 +135,7 @@ void train(const TrainArgs& a, Output& out) {
 
 }  // namespace
 
+namespace {
 void add_train(CLI::App& app, Output& out) {
   static TrainArgs a;
   auto* cmd = app.add_subcommand("train", "Train a preset or a model given by --layers");
@@ -161,5 +162,9 @@ void add_train(CLI::App& app, Output& out) {
   cmd->add_flag("--quiet", a.quiet, "No progress output");
   cmd->callback([&out] { train(a, out); });
 }
+
+}  // namespace
+
+CUMLP_CLI_COMMAND(30, add_train);
 
 }  // namespace cumlp::cli
