@@ -21,4 +21,7 @@ cmake -S "$source_dir/tools/examples" -B "$work/build" -DCMAKE_PREFIX_PATH="$wor
 cmake --build "$work/build" -j2 > /dev/null
 "$work/build/xor_mlp"
 "$work/build/backprop_step"
+if [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+  (cd "$work" && "$work/build/fashion_small")   # the README's example
+fi
 echo "install test: ok"

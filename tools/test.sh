@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh Debian 12 machine (as root): installs what is
+# needed, builds, runs every test; then the same suite once more built with
+# AddressSanitizer + UndefinedBehaviorSanitizer (CPU and simulator code).
+#   bash tools/test.sh            everything
+#   bash tools/test.sh --no-asan  skip the sanitizer build
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+asan=1
+[ "${1:-}" = "--no-asan" ] && asan=0
+
+bash tools/setup.sh
+
+echo "== release build (CUDA kernels compiled with nvcc when it is present) =="
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake --build build -j"$jobs"
+ctest --test-dir build -j"$jobs" --output-on-failure --timeout 600
+
+if [ "$asan" = 1 ]; then
+  echo "== AddressSanitizer + UndefinedBehaviorSanitizer build =="
+  # nvcc objects are not instrumented, so this build is CPU + simulator only;
+  # the install test links user programs without the sanitizer runtime.
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCUMLP_SANITIZE=ON -DCUMLP_CUDA=OFF
+  cmake --build build-asan -j"$jobs"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir build-asan -j"$jobs" --output-on-failure --timeout 900 -LE "install"
+fi
