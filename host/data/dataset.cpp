@@ -33,7 +33,7 @@ void check_finite(const std::vector<float>& values, const std::string& what) {
 Dataset::Dataset(std::vector<uint8_t> values, std::vector<int64_t> sample_shape, double scale,
                  std::vector<int32_t> labels, int num_classes, std::vector<std::string> class_names,
                  std::string name)
-    : dtype_(Dtype::u8), u8_(std::move(values)), shape_(std::move(sample_shape)), scale_(scale),
+    : storage_(Storage::u8), u8_(std::move(values)), shape_(std::move(sample_shape)), scale_(scale),
       labels_(std::move(labels)), num_classes_(num_classes), class_names_(std::move(class_names)),
       name_(std::move(name)) {
   validate();
@@ -42,7 +42,7 @@ Dataset::Dataset(std::vector<uint8_t> values, std::vector<int64_t> sample_shape,
 Dataset::Dataset(std::vector<float> values, std::vector<int64_t> sample_shape, double scale,
                  std::vector<int32_t> labels, int num_classes, std::vector<std::string> class_names,
                  std::string name)
-    : dtype_(Dtype::f32), f32_(std::move(values)), shape_(std::move(sample_shape)), scale_(scale),
+    : storage_(Storage::f32), f32_(std::move(values)), shape_(std::move(sample_shape)), scale_(scale),
       labels_(std::move(labels)), num_classes_(num_classes), class_names_(std::move(class_names)),
       name_(std::move(name)) {
   validate();
@@ -50,10 +50,10 @@ Dataset::Dataset(std::vector<float> values, std::vector<int64_t> sample_shape, d
 
 void Dataset::validate() {
   features_ = checked_features(shape_, name_);
-  const size_t values = dtype_ == Dtype::u8 ? u8_.size() : f32_.size();
+  const size_t values = storage_ == Storage::u8 ? u8_.size() : f32_.size();
   CUMLP_CHECK(values / features_ == labels_.size() && values % features_ == 0, name_, ": ", values,
               " values do not make ", labels_.size(), " samples of ", features_);
-  if (dtype_ == Dtype::f32) check_finite(f32_, name_);
+  if (storage_ == Storage::f32) check_finite(f32_, name_);
   CUMLP_CHECK(std::isfinite(scale_), name_, ": scale ", scale_, " is not finite");
   CUMLP_CHECK(num_classes_ >= 1, name_, ": num_classes ", num_classes_, " must be at least 1");
   CUMLP_CHECK(class_names_.empty() || class_names_.size() == static_cast<size_t>(num_classes_), name_, ": ",
@@ -88,7 +88,7 @@ void Dataset::gather_impl(const int64_t* rows, int64_t n, T* out) const {
       for (int64_t j = 0; j < features_; ++j) dst[j] = static_cast<T>(static_cast<double>(row[j]) * scale_);
     }
   };
-  if (dtype_ == Dtype::u8) convert(u8_.data());
+  if (storage_ == Storage::u8) convert(u8_.data());
   else convert(f32_.data());
 }
 
@@ -131,7 +131,7 @@ Dataset Dataset::subset(const std::vector<int64_t>& rows) const {
   };
   // Copy the metadata member by member: copying *this first would duplicate all samples.
   Dataset out;
-  out.dtype_ = dtype_;
+  out.storage_ = storage_;
   out.shape_ = shape_;
   out.features_ = features_;
   out.scale_ = scale_;
@@ -139,8 +139,8 @@ Dataset Dataset::subset(const std::vector<int64_t>& rows) const {
   out.class_names_ = class_names_;
   out.target_width_ = target_width_;
   out.name_ = name_;
-  out.u8_ = dtype_ == Dtype::u8 ? pick(u8_, features_) : std::vector<uint8_t>();
-  out.f32_ = dtype_ == Dtype::f32 ? pick(f32_, features_) : std::vector<float>();
+  out.u8_ = storage_ == Storage::u8 ? pick(u8_, features_) : std::vector<uint8_t>();
+  out.f32_ = storage_ == Storage::f32 ? pick(f32_, features_) : std::vector<float>();
   out.labels_ = pick(labels_, 1);
   out.targets_ = targets_.empty() ? std::vector<float>() : pick(targets_, target_width_);
   return out;

@@ -27,7 +27,7 @@
 namespace cumlp {
 
 /// Storage type of a dataset's sample values.
-enum class Dtype { u8, f32 };
+enum class Storage { u8, f32 };
 
 /// Which half of a dataset distributed as train + test files.
 enum class Part { train, test };
@@ -71,10 +71,10 @@ class CUMLP_API Dataset {
   int64_t features() const { return features_; }
   /// Factor applied by gather (1/255 for scaled pixels, else 1).
   double scale() const { return scale_; }
-  Dtype dtype() const { return dtype_; }
-  /// Raw byte samples [n, features]; empty unless dtype() == Dtype::u8.
+  Storage storage() const { return storage_; }
+  /// Raw byte samples [n, features]; empty unless storage() == Storage::u8.
   const std::vector<uint8_t>& u8() const { return u8_; }
-  /// Raw float samples [n, features], unscaled; empty unless dtype() == Dtype::f32.
+  /// Raw float samples [n, features], unscaled; empty unless storage() == Storage::f32.
   const std::vector<float>& f32() const { return f32_; }
   /// Class index per sample, [n].
   const std::vector<int32_t>& labels() const { return labels_; }
@@ -110,7 +110,7 @@ class CUMLP_API Dataset {
   template <class T> void gather_impl(const int64_t* rows, int64_t n, T* out) const;
   template <class T> void gather_targets_impl(const int64_t* rows, int64_t n, T* out) const;
 
-  Dtype dtype_ = Dtype::u8;
+  Storage storage_ = Storage::u8;
   std::vector<uint8_t> u8_;
   std::vector<float> f32_;
   std::vector<int64_t> shape_;

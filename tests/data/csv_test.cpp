@@ -19,7 +19,7 @@ class CsvTest : public test::TempDirTest {
 
 void expect_table(const Dataset& d) {
   ASSERT_EQ(d.size(), 3);
-  EXPECT_EQ(d.dtype(), Dtype::f32);
+  EXPECT_EQ(d.storage(), Storage::f32);
   EXPECT_EQ(d.sample_shape(), (std::vector<int64_t>{3}));
   EXPECT_EQ(d.f32(), (std::vector<float>{0, 1.5f, 16, -2, 3e2f, 4, 5, 6, 7}));
   EXPECT_EQ(d.labels(), (std::vector<int32_t>{2, 0, 1}));

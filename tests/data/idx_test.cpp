@@ -26,7 +26,7 @@ void expect_round_trip(const Dataset& d, uint32_t n, uint32_t rows, uint32_t col
   EXPECT_EQ(d.sample_shape(), (std::vector<int64_t>{1, rows, cols}));
   EXPECT_EQ(d.features(), int64_t{rows} * cols);
   EXPECT_EQ(d.num_classes(), 10);
-  EXPECT_EQ(d.dtype(), Dtype::u8);
+  EXPECT_EQ(d.storage(), Storage::u8);
   EXPECT_EQ(d.labels(), std::vector<int32_t>(labels.begin(), labels.end()));
   for (size_t i = 0; i < n; ++i)
     for (size_t p = 0; p < size_t{rows} * cols; ++p)

@@ -26,7 +26,7 @@ void save_confusion_png(const std::string& path, const Metrics& m, std::vector<s
 
 bool save_samples_png(const std::string& path, const Dataset& data, const std::vector<int32_t>* predicted) {
   const std::vector<int64_t>& shape = data.sample_shape();
-  if (data.dtype() != Dtype::u8 || shape.size() != 3) return false;
+  if (data.storage() != Storage::u8 || shape.size() != 3) return false;
   const int64_t n = std::min<int64_t>(32, data.size()), per = data.features();
   std::vector<std::string> labels;
   for (int64_t i = 0; i < n; ++i) {
