@@ -90,6 +90,7 @@ void train(const TrainArgs& a, Output& out) {
   std::optional<Network> net;
   if (!a.resume.empty()) {
     net.emplace(load_network(a.resume, opts, &resumed));
+    if (a.lr) net->set_learning_rate(*a.lr);  // e.g. continue a diverged run more gently
   } else {
     net.emplace(model_of(p, a.dropout), p.optimizer, opts);
   }
