@@ -8,6 +8,7 @@
 //   x [M, K] inputs, w [N, K] weight, b [N] bias, y [M, N] outputs: y = act(x w^T + b).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -82,8 +83,19 @@ class Backend {
   /// Ops issued since construction (launches on sim/cuda).
   int64_t launches() const { return launches_; }
 
+  /// Process-wide counts over every backend: alloc() calls and host syncs
+  /// (download() and synchronize(), which wait for the device). The benchmarks
+  /// read them around training steps; each implementation calls count_*().
+  static int64_t allocations_total() { return allocations_.load(std::memory_order_relaxed); }
+  static int64_t host_syncs_total() { return host_syncs_.load(std::memory_order_relaxed); }
+
  protected:
+  static void count_allocation() { allocations_.fetch_add(1, std::memory_order_relaxed); }
+  static void count_host_sync() { host_syncs_.fetch_add(1, std::memory_order_relaxed); }
   int64_t launches_ = 0;
+
+ private:
+  inline static std::atomic<int64_t> allocations_{0}, host_syncs_{0};
 };
 
 }  // namespace cumlp

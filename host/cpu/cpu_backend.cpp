@@ -18,15 +18,19 @@ class CpuBackend final : public Backend {
   bool supports(DType) const override { return true; }
 
   void* alloc(std::size_t bytes) override {
+    count_allocation();
     void* p = std::calloc(bytes ? bytes : 1, 1);
     CUMLP_CHECK(p, "out of host memory allocating ", bytes, " bytes");
     return p;
   }
   void release(void* p) noexcept override { std::free(p); }
   void upload(void* dst, const void* src, std::size_t n) override { std::memcpy(dst, src, n); }
-  void download(void* dst, const void* src, std::size_t n) override { std::memcpy(dst, src, n); }
+  void download(void* dst, const void* src, std::size_t n) override {
+    count_host_sync();
+    std::memcpy(dst, src, n);
+  }
   void copy(void* dst, const void* src, std::size_t n) override { std::memmove(dst, src, n); }
-  void synchronize() override {}
+  void synchronize() override { count_host_sync(); }
 
   void linear_act_forward(DType dt, int64_t M, int64_t N, int64_t K, const void* x, const void* w, const void* b,
                           const Epilogue& ep, void* y, void* y_drop) override {
