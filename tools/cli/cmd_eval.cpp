@@ -1,5 +1,6 @@
 // `cumlp eval MODEL` and `cumlp predict MODEL INPUT`.
 #include <cstdio>
+#include <optional>
 
 #include "cli.h"
 #include "presets.h"
@@ -11,7 +12,7 @@ namespace {
 
 struct EvalArgs {
   std::string model, preset, data_dir, data, device = "auto", out, input;
-  uint64_t seed = 777;
+  std::optional<uint64_t> seed;  // default: the model's (the seed its training split used)
 };
 
 Network open_model(const EvalArgs& a, Checkpoint& info) {
@@ -30,7 +31,7 @@ void eval(const EvalArgs& a, Output& out) {
     const std::string dataset = !a.preset.empty() ? find_preset(a.preset).dataset
                                 : info.extra.count("dataset") ? info.extra.at("dataset") : "";
     if (dataset.empty()) throw Error("model '" + a.model + "' does not name its dataset: give --preset or --data");
-    DataSplit split = load_dataset(dataset, a.data_dir, a.seed);
+    DataSplit split = load_dataset(dataset, a.data_dir, a.seed ? *a.seed : net.seed());
     test = split.test ? std::move(*split.test) : std::move(split.train);
   }
   const Metrics m = evaluate(net, test);
@@ -94,7 +95,7 @@ void add_eval(CLI::App& app, Output& out) {
   ev->add_option("--data", a.data, "A CSV file (features..., label) instead of a preset's test set");
   ev->add_option("--data-dir", a.data_dir, "Folder with the dataset files");
   ev->add_option("--device", a.device, "auto, cpu, sim, cuda, cuda:N")->capture_default_str();
-  ev->add_option("--seed", a.seed, "Seed of the digits test split")->capture_default_str();
+  ev->add_option("--seed", a.seed, "Seed of the digits test split (default: the model's seed)");
   ev->add_option("--confusion-png", a.out, "Also write the confusion matrix picture here");
   ev->callback([&out] { eval(a, out); });
   auto* pr = app.add_subcommand("predict", "Class (and outputs) for each row of a CSV file of inputs");

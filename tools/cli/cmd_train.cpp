@@ -18,7 +18,7 @@ struct TrainArgs {
   std::optional<int> epochs, patience;
   std::optional<int64_t> batch_size;
   std::optional<double> lr, weight_decay, l1, dropout, valid_fraction;
-  uint64_t seed = 777;
+  std::optional<uint64_t> seed;  // default 777, or the checkpoint's seed with --resume
   bool quiet = false;
 };
 
@@ -84,14 +84,23 @@ ModelSpec model_of(const Preset& p, std::optional<double> dropout) {
 
 void train(const TrainArgs& a, Output& out) {
   const Preset p = recipe(a);
-  const DataSplit data = load_dataset(p.dataset, a.data_dir, a.seed);
-  NetworkOptions opts{Device::parse(a.device), parse_dtype(a.dtype), a.seed, p.batch_size ? p.batch_size : data.train.size()};
+  // Batch capacity grows on demand; full batch sizes it from the data below.
+  NetworkOptions opts{Device::parse(a.device), parse_dtype(a.dtype), a.seed.value_or(777),
+                      p.batch_size ? p.batch_size : 256};
   Checkpoint resumed;
   std::optional<Network> net;
   if (!a.resume.empty()) {
     net.emplace(load_network(a.resume, opts, &resumed));
     if (a.lr) net->set_learning_rate(*a.lr);  // e.g. continue a diverged run more gently
-  } else {
+    // The split and the shuffles must go on with the seed the run began with.
+    if (a.seed && *a.seed != net->seed())
+      throw Error("--seed " + std::to_string(*a.seed) + " differs from the seed " + std::to_string(net->seed()) +
+                  " of --resume '" + a.resume + "' (a resumed run keeps its seed)");
+  }
+  const uint64_t seed = net ? net->seed() : opts.seed;
+  const DataSplit data = load_dataset(p.dataset, a.data_dir, seed);
+  if (!net) {
+    if (!p.batch_size) opts.max_batch = data.train.size();
     net.emplace(model_of(p, a.dropout), p.optimizer, opts);
   }
   const std::string dir = a.out.empty() ? "runs/" + p.name : a.out;
@@ -101,7 +110,7 @@ void train(const TrainArgs& a, Output& out) {
   config.batch_size = p.batch_size;
   config.valid_fraction = p.valid_fraction;
   config.patience = p.patience;
-  config.seed = a.seed;
+  config.seed = seed;
   config.checkpoint = dir + "/checkpoint.safetensors";
   config.on_progress = ProgressPrinter(a.quiet);
   Trainer trainer(*net, config);
@@ -112,8 +121,10 @@ void train(const TrainArgs& a, Output& out) {
   const TrainReport r = trainer.fit(data.train, data.test ? &*data.test : nullptr);
 
   const std::string model_path = dir + "/model.safetensors";
+  // The scale in round-trip form (std::to_string would keep 6 decimals: 1/255
+  // became 0.003922, and predict then scaled inputs unlike training did).
   save_checkpoint(model_path, *net, nullptr,
-                  {{"preset", p.name}, {"dataset", p.dataset}, {"input_scale", std::to_string(data.train.scale())}});
+                  {{"preset", p.name}, {"dataset", p.dataset}, {"input_scale", nlohmann::json(data.train.scale()).dump()}});
   plot_loss_history(dir + "/loss.png", r.train_loss, r.valid_loss, r.valid_loss.empty() ? 0 : r.best_epoch,
                     p.name + " loss");
   nlohmann::json j = {{"preset", p.name}, {"model_spec", net->spec().describe()}, {"optimizer", net->optimizer().describe()},
@@ -154,7 +165,7 @@ void add_train(CLI::App& app, Output& out) {
   cmd->add_option("--dropout", a.dropout, "Dropout after every hidden layer, in [0, 1)");
   cmd->add_option("--patience", a.patience, "Early-stopping patience in epochs (0: off)");
   cmd->add_option("--valid-fraction", a.valid_fraction, "Fraction held out for validation");
-  cmd->add_option("--seed", a.seed, "Seed of init, split, shuffles and dropout")->capture_default_str();
+  cmd->add_option("--seed", a.seed, "Seed of init, split, shuffles and dropout (default 777; --resume keeps the run's)");
   cmd->add_option("--device", a.device, "auto, cpu, sim, cuda, cuda:N")->capture_default_str();
   cmd->add_option("--dtype", a.dtype, "f32 or f64 (cpu only)")->capture_default_str();
   cmd->add_option("--data-dir", a.data_dir, "Folder with the dataset files");
