@@ -52,6 +52,7 @@ Preset recipe(const TrainArgs& a) {
     p.optimizer.kind = parse_optimizer(a.optimizer);
     p.optimizer.lr = lr;
   }
+  if (a.lr && !(*a.lr > 0)) throw Error("--lr must be > 0, got " + std::to_string(*a.lr));
   if (a.lr) p.optimizer.lr = *a.lr;
   if (a.weight_decay) p.optimizer.weight_decay = *a.weight_decay;
   if (a.l1) p.optimizer.l1 = *a.l1;
