@@ -153,16 +153,37 @@ Checkpoint describe(const io::SafetensorsFile& f) {
   return c;
 }
 
-// Copies tensor `name` (which must have `shape` and the dtype) into flat[offset...].
-void take(const io::SafetensorsFile& f, const std::string& name, const std::vector<int64_t>& shape, Tensor& flat,
-          int64_t offset) {
+// Tensor `name`, after checking that it exists with `shape` and the dtype.
+const io::StTensor& expect(const io::SafetensorsFile& f, const std::string& name, const std::vector<int64_t>& shape,
+                           DType dtype) {
   auto it = f.tensors.find(name);
   CUMLP_CHECK(it != f.tensors.end(), "checkpoint '", f.path, "': tensor '", name, "' is missing");
   const io::StTensor& t = it->second;
-  const io::StDType want = flat.dtype() == DType::F32 ? io::StDType::F32 : io::StDType::F64;
+  const io::StDType want = dtype == DType::F32 ? io::StDType::F32 : io::StDType::F64;
   CUMLP_CHECK(t.dtype == want, "checkpoint '", f.path, "': tensor '", name, "' is ", io::dtype_name(t.dtype),
               ", expected ", io::dtype_name(want));
   CUMLP_CHECK(t.shape == shape, "checkpoint '", f.path, "': tensor '", name, "' has the wrong shape for the model");
+  return t;
+}
+
+// Checks every layer tensor against the spec before a Network is built: the
+// spec in the metadata is untrusted, and a tiny file whose spec claims huge
+// layers must fail here rather than allocate them. Tensors that match the
+// shapes are bounded by the file size, so the model is too.
+void expect_layers(const io::SafetensorsFile& f, const ModelSpec& spec, DType dtype) {
+  int linear = 0;
+  for (const Layer& l : spec.layers()) {
+    if (l.kind != LayerKind::Linear) continue;
+    const std::string prefix = "layers." + std::to_string(linear++);
+    expect(f, prefix + ".weight", {l.out, l.in}, dtype);
+    if (l.bias) expect(f, prefix + ".bias", {l.out}, dtype);
+  }
+}
+
+// Copies tensor `name` (which must have `shape` and the dtype) into flat[offset...].
+void take(const io::SafetensorsFile& f, const std::string& name, const std::vector<int64_t>& shape, Tensor& flat,
+          int64_t offset) {
+  const io::StTensor& t = expect(f, name, shape, flat.dtype());
   std::memcpy(static_cast<std::byte*>(flat.raw()) + static_cast<std::size_t>(offset) * dtype_size(flat.dtype()),
               t.bytes.data(), t.bytes.size());
 }
@@ -175,14 +196,21 @@ Network load_network(const std::string& path, const NetworkOptions& options, Che
   const io::SafetensorsFile f = io::read_safetensors(path);
   Checkpoint c = describe(f);
   NetworkOptions opts = options;
-  const std::string dtype = f.metadata.at("dtype");
+  // Looked up with a message: map::at's out_of_range would not name the file.
+  const auto meta = [&](const std::string& key) -> const std::string& {
+    const auto it = f.metadata.find(key);
+    CUMLP_CHECK(it != f.metadata.end(), "checkpoint '", path, "': metadata has no '", key, "'");
+    return it->second;
+  };
+  const std::string dtype = meta("dtype");
   CUMLP_CHECK(dtype == "f32" || dtype == "f64", "checkpoint '", path, "': unknown dtype '", dtype, "'");
   opts.dtype = dtype == "f32" ? DType::F32 : DType::F64;
   try {
-    opts.seed = std::stoull(f.metadata.at("seed"));
+    opts.seed = std::stoull(meta("seed"));
   } catch (const std::exception&) {
-    CUMLP_THROW("checkpoint '", path, "': bad seed '", f.metadata.at("seed"), "'");
+    CUMLP_THROW("checkpoint '", path, "': bad seed '", meta("seed"), "'");
   }
+  expect_layers(f, c.spec, opts.dtype);
   Network net(c.spec, c.optimizer, opts);
   Tensor params({net.parameter_count()}, opts.dtype);
   int64_t offset = 0;

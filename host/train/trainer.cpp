@@ -1,5 +1,6 @@
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 
 #include "cumlp/train.h"
 #include "host/check.h"
@@ -10,6 +11,21 @@ namespace cumlp {
 namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Where a failed run leaves the user: the previous checkpoint, untouched.
+std::string kept_checkpoint(const std::string& path) {
+  if (path.empty() || !std::filesystem::exists(path)) return "";
+  return "; the last good checkpoint '" + path + "' is kept";
+}
+
+// NaN/Inf weights must never reach a checkpoint (resuming from one could only
+// diverge again), so they are checked before every save and at every epoch end.
+void check_finite_parameters(const Network& net, int epoch, int64_t batch, const std::string& checkpoint) {
+  const std::vector<double> p = net.parameters().to_vector();
+  for (std::size_t i = 0; i < p.size(); ++i)
+    CUMLP_CHECK(std::isfinite(p[i]), "epoch ", epoch, ", batch ", batch, ": parameter ", i, " is not finite (", p[i],
+                "); lower the learning rate", kept_checkpoint(checkpoint));
+}
 }  // namespace
 
 void TrainConfig::validate() const {
@@ -59,6 +75,7 @@ TrainReport Trainer::fit(const Dataset& data, const Dataset* test) {
   int64_t samples = 0;
   for (int epoch = state_.epochs_done + 1; epoch <= config_.epochs; ++epoch) {
     // ---- train: one optimizer step per shuffled mini-batch
+    bool interrupt = false;
     const Batches batches(config_.shuffle ? shuffled(train_rows, config_.seed, static_cast<uint64_t>(epoch))
                                           : train_rows,
                           batch);
@@ -71,7 +88,7 @@ TrainReport Trainer::fit(const Dataset& data, const Dataset* test) {
       try {
         loss = net_.train_step(stage.x(), stage.target());
       } catch (const Error& e) {
-        CUMLP_THROW("epoch ", epoch, ", batch ", p.batch + 1, ": ", e.message());
+        CUMLP_THROW("epoch ", epoch, ", batch ", p.batch + 1, ": ", e.message(), kept_checkpoint(config_.checkpoint));
       }
       loss_sum += loss;
       samples += static_cast<int64_t>(rows.size());
@@ -84,15 +101,37 @@ TrainReport Trainer::fit(const Dataset& data, const Dataset* test) {
         p.eta_seconds = per_epoch * (config_.epochs - epoch + 1) - s;
         config_.on_progress(p);
       }
+      if (config_.should_stop && config_.should_stop()) {
+        interrupt = true;
+        break;
+      }
     }
     train_seconds += seconds_since(te);
+    if (interrupt && p.batch < batches.size()) {
+      // Mid-epoch: keep the weights trained so far, but the epoch is not done
+      // (state_.epochs_done still says epoch - 1), so a resume re-runs it.
+      if (!config_.checkpoint.empty()) {
+        check_finite_parameters(net_, epoch, p.batch, config_.checkpoint);
+        save_checkpoint(config_.checkpoint, net_, &state_);
+      }
+      report.interrupted = true;
+      report.interrupted_epoch = epoch;
+      report.interrupted_batch = p.batch;
+      break;
+    }
+    check_finite_parameters(net_, epoch, p.batch, config_.checkpoint);
     state_.train_loss.push_back(loss_sum / static_cast<double>(batches.size()));
     state_.epochs_done = epoch;
 
     // ---- validate, keep the best weights, stop early
     bool stop = false;
     if (validate) {
-      const double v = evaluate(net_, valid_set, batch).loss;
+      double v = 0;
+      try {
+        v = evaluate(net_, valid_set, batch).loss;
+      } catch (const Error& e) {
+        CUMLP_THROW("epoch ", epoch, ", validation: ", e.message(), kept_checkpoint(config_.checkpoint));
+      }
       state_.valid_loss.push_back(v);
       if (state_.best_epoch == 0 || v <= state_.best_valid) {
         state_.best_valid = v;
@@ -110,17 +149,26 @@ TrainReport Trainer::fit(const Dataset& data, const Dataset* test) {
       p.valid_loss = validate ? state_.valid_loss.back() : 0;
       config_.on_progress(p);
     }
-    const bool last = stop || epoch == config_.epochs;
+    // A stop requested during the epoch's last batch lands on the boundary:
+    // the epoch counts, and a resume continues exactly as if uninterrupted.
+    const bool last = stop || interrupt || epoch == config_.epochs;
     if (!config_.checkpoint.empty() && (last || seconds_since(last_save) >= config_.checkpoint_seconds)) {
       save_checkpoint(config_.checkpoint, net_, &state_);
       last_save = Clock::now();
+    }
+    if (interrupt) {
+      report.interrupted = true;
+      report.interrupted_epoch = epoch;
+      report.interrupted_batch = p.batch;
+      break;
     }
     if (stop) {
       report.stopped_early = true;
       break;
     }
   }
-  if (validate && !state_.best_parameters.empty())
+  // An interrupted run keeps its current weights: they are what the checkpoint holds.
+  if (validate && !state_.best_parameters.empty() && !report.interrupted)
     net_.set_parameters(Tensor::from({net_.parameter_count()}, state_.best_parameters, net_.dtype()));
 
   report.train_loss = state_.train_loss;

@@ -55,6 +55,13 @@ struct TrainConfig {
   std::string checkpoint;       // if set: the state is saved there (atomically) after an epoch ...
   double checkpoint_seconds = 30;  // ... once this long has passed since the last save, and after the last epoch
   std::function<void(const Progress&)> on_progress;
+  /// Asked after every batch; returning true stops training after that batch
+  /// (e.g. a flag set by a SIGINT handler). The trainer then saves the
+  /// checkpoint (if set) and returns with TrainReport::interrupted. A stop
+  /// inside an epoch keeps the weights trained so far but records that epoch
+  /// as not done, so resuming re-runs it from its start: resuming is
+  /// bitwise-identical to an uninterrupted run only at epoch boundaries.
+  std::function<bool()> should_stop;
   /// Throws Error naming the field: epochs < 1, batch_size < 0, valid_fraction outside [0, 1), patience < 0.
   void validate() const;
 };
@@ -64,6 +71,9 @@ struct TrainReport {
   int epochs_run = 0;
   int best_epoch = 0;         // 1-based epoch whose weights the network now holds
   bool stopped_early = false;
+  bool interrupted = false;   // should_stop returned true; the network holds the current (not the best) weights
+  int interrupted_epoch = 0;  // 1-based epoch and batch after which training stopped, when interrupted
+  int64_t interrupted_batch = 0;
   double seconds = 0;          // wall time of the epochs (training and validation)
   double samples_per_second = 0;  // training samples per second of training time
   int64_t train_rows = 0, valid_rows = 0;
@@ -89,7 +99,9 @@ class CUMLP_API Trainer {
   /// Trains on `train` (split into train/valid per the config) and, if given,
   /// evaluates `test` with the final (restored) weights. Throws Error if the
   /// dataset does not match the model (features, classes/targets), is too
-  /// small for the split, or a loss becomes non-finite (naming the epoch and batch).
+  /// small for the split, or a loss or, at the end of an epoch, a parameter
+  /// becomes non-finite (naming the epoch and batch). A checkpoint is never
+  /// written with non-finite parameters: the previous one stays.
   TrainReport fit(const Dataset& train, const Dataset* test = nullptr);
 
  private:
