@@ -1,4 +1,9 @@
 // `cumlp train`, `cumlp eval`, `cumlp predict`.
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "cli.h"
@@ -19,8 +24,75 @@ struct TrainArgs {
   std::optional<int64_t> batch_size;
   std::optional<double> lr, weight_decay, l1, dropout, valid_fraction;
   std::optional<uint64_t> seed;  // default 777, or the checkpoint's seed with --resume
+  double checkpoint_seconds = 30;
   bool quiet = false;
 };
+
+// SIGINT/SIGTERM during training: the handler only records the signal; the
+// trainer polls it after every batch, stops, saves its checkpoint, and train()
+// exits with 128 + the signal number (130, 143) after one "error:" line naming
+// the checkpoint. A second signal kills at once: checkpoints are written
+// atomically, so even that leaves the previous one intact.
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+extern "C" void on_stop_signal(int sig) {
+  if (g_stop_signal != 0) {
+    std::signal(sig, SIG_DFL);  // both async-signal-safe
+    std::raise(sig);
+    return;
+  }
+  g_stop_signal = sig;
+}
+
+// Installs the handler for the lifetime of the object (the training loop only).
+class StopOnSignals {
+ public:
+  StopOnSignals() {
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~StopOnSignals() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  StopOnSignals(const StopOnSignals&) = delete;
+  StopOnSignals& operator=(const StopOnSignals&) = delete;
+
+ private:
+  struct sigaction old_int_ {}, old_term_ {};
+};
+
+// Host devices (cpu, sim) take the model from host memory. calloc hands out
+// more than the machine has (pages are only backed when touched), so an
+// oversized model would be killed by the OOM killer mid-run instead of failing
+// with a message: estimate the bytes first (parameters, gradients, Adam
+// moments, one batch of activations; in double, so nothing overflows).
+void check_host_memory(const ModelSpec& spec, const Optimizer& opt, DType dtype, int64_t batch, const Device& dev) {
+  if (dev.name().rfind("cuda", 0) == 0) return;  // the CUDA backend reports its own allocation failures
+  double params = 0, widths = static_cast<double>(spec.input_features() + spec.output_features());
+  double max_width = 0;
+  for (const Layer& l : spec.layers()) {
+    if (l.kind != LayerKind::Linear) continue;
+    params += static_cast<double>(l.out) * (static_cast<double>(l.in) + (l.bias ? 1 : 0));
+    widths += 2.0 * static_cast<double>(l.out);  // output and (at most) a dropout copy
+    max_width = std::max(max_width, static_cast<double>(l.out));
+  }
+  const double elem = dtype == DType::F32 ? 4 : 8;
+  const double bytes = elem * (params * (opt.kind == OptimizerKind::SGD ? 2 : 4) +
+                               static_cast<double>(batch) * (widths + 2 * max_width));
+  const double host = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGESIZE));
+  if (host > 0 && bytes > host) {
+    char msg[320];
+    std::snprintf(msg, sizeof msg,
+                  "model %s with batch %lld needs about %.0f bytes (%.0f parameters) on %s, but this machine has "
+                  "%.0f bytes of memory; use smaller --layers or --batch-size",
+                  spec.describe().c_str(), static_cast<long long>(batch), bytes, params, dev.name().c_str(), host);
+    throw Error(msg);
+  }
+}
 
 DType parse_dtype(const std::string& s) {
   if (s == "f32") return DType::F32;
@@ -87,7 +159,9 @@ void train(const TrainArgs& a, Output& out) {
   const Preset p = recipe(a);
   // Batch capacity grows on demand; full batch sizes it from the data below.
   NetworkOptions opts{Device::parse(a.device), parse_dtype(a.dtype), a.seed.value_or(777),
-                      p.batch_size ? p.batch_size : 256};
+                      p.batch_size ? std::min<int64_t>(p.batch_size, 256) : 256};
+  // (Capped: a --batch-size beyond the data must be reported by the trainer,
+  // not allocated here first.)
   Checkpoint resumed;
   std::optional<Network> net;
   if (!a.resume.empty()) {
@@ -102,7 +176,10 @@ void train(const TrainArgs& a, Output& out) {
   const DataSplit data = load_dataset(p.dataset, a.data_dir, seed);
   if (!net) {
     if (!p.batch_size) opts.max_batch = data.train.size();
-    net.emplace(model_of(p, a.dropout), p.optimizer, opts);
+    const ModelSpec spec = model_of(p, a.dropout);
+    check_host_memory(spec, p.optimizer, opts.dtype, std::min(p.batch_size ? p.batch_size : opts.max_batch,
+                                                               data.train.size()), opts.device);
+    net.emplace(spec, p.optimizer, opts);
   }
   const std::string dir = a.out.empty() ? "runs/" + p.name : a.out;
   std::filesystem::create_directories(dir);
@@ -113,13 +190,28 @@ void train(const TrainArgs& a, Output& out) {
   config.patience = p.patience;
   config.seed = seed;
   config.checkpoint = dir + "/checkpoint.safetensors";
+  config.checkpoint_seconds = a.checkpoint_seconds;
   config.on_progress = ProgressPrinter(a.quiet);
+  config.should_stop = [] { return g_stop_signal != 0; };
   Trainer trainer(*net, config);
   if (resumed.state) trainer.resume_from(*resumed.state);
   std::ostream& os = out.human();
   os << "training " << net->spec().describe() << " with " << net->optimizer().describe() << " on "
      << net->device().name() << " (" << data.train.size() << " samples, " << p.dataset << ")" << std::endl;
-  const TrainReport r = trainer.fit(data.train, data.test ? &*data.test : nullptr);
+  const TrainReport r = [&] {
+    const StopOnSignals stop_on_signals;
+    return trainer.fit(data.train, data.test ? &*data.test : nullptr);
+  }();
+  if (r.interrupted) {
+    // Exit here, not through main: the status must say which signal stopped us.
+    const int sig = g_stop_signal;
+    std::fprintf(stderr, "error: interrupted by %s after epoch %d, batch %lld; checkpoint saved to '%s' (epochs "
+                 "done: %d); continue with the same command and --resume %s\n",
+                 sig == SIGINT ? "SIGINT" : "SIGTERM", r.interrupted_epoch, static_cast<long long>(r.interrupted_batch),
+                 config.checkpoint.c_str(), r.epochs_run, config.checkpoint.c_str());
+    std::fflush(stderr);
+    std::exit(128 + sig);
+  }
 
   const std::string model_path = dir + "/model.safetensors";
   // The scale in round-trip form (std::to_string would keep 6 decimals: 1/255
@@ -172,6 +264,11 @@ void add_train(CLI::App& app, Output& out) {
   cmd->add_option("--data-dir", a.data_dir, "Folder with the dataset files");
   cmd->add_option("--out", a.out, "Run folder (default runs/<preset>)");
   cmd->add_option("--resume", a.resume, "Continue from a checkpoint.safetensors");
+  cmd->add_option("--checkpoint-seconds", a.checkpoint_seconds,
+                  "Save <out>/checkpoint.safetensors after an epoch once this long has passed since the last save "
+                  "(0: every epoch); also saved after the last epoch and on SIGINT/SIGTERM")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--quiet", a.quiet, "No progress output");
   cmd->callback([&out] { train(a, out); });
 }
