@@ -10,6 +10,7 @@ pkgs=(
   libboost-context-dev librandom123-dev libcli11-dev nlohmann-json3-dev
   libopenblas-dev libopenblas0-pthread zlib1g-dev libpng-dev gnuplot-nox
   dataset-fashion-mnist python3-sklearn python3-pip
+  clang-14 libclang-rt-14-dev  # libFuzzer targets (tests/fuzz)
 )
 missing=()
 for p in "${pkgs[@]}"; do
