@@ -5,11 +5,10 @@
 #include "host/check.h"
 #include "host/cpu/cpu_backend.h"
 #include "host/graph/executor.h"
+#include "host/make_backend.h"
 #include "host/rng.h"
 
 namespace cumlp {
-
-namespace {
 
 std::unique_ptr<Backend> make_backend(const Device& d) {
   if (d.kind == DeviceKind::CPU) return make_cpu_backend(true);
@@ -17,6 +16,8 @@ std::unique_ptr<Backend> make_backend(const Device& d) {
   // by hand reaches here.
   CUMLP_THROW("device ", d.name(), " is not available in this build");
 }
+
+namespace {
 
 // PyTorch's nn.Linear default: weight and bias uniform in ±1/sqrt(in), from
 // the counter-based stream keyed by (seed, layer, element).
