@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "cuda/backend.h"
 #include "host/check.h"
 
 namespace cumlp {
@@ -21,10 +22,15 @@ std::string cpu_model() {
 std::string unavailable(DeviceKind kind) {
   switch (kind) {
     case DeviceKind::CPU: return "";
-    case DeviceKind::Sim: return "the sim device (CUDA kernels on the SIMT simulator) is not available in this build yet";
+    case DeviceKind::Sim:
+#if defined(CUMLP_HAVE_SIM)
+      return "";
+#else
+      return "this build has no SIMT simulator (configure with CUMLP_SIM=ON)";
+#endif
     case DeviceKind::CUDA:
 #if defined(CUMLP_HAVE_CUDA)
-      return "the CUDA backend is not available in this build yet (no GPU kernels are linked)";
+      return cuda_unavailable_reason(0);
 #else
       return "this build has no CUDA support (configure with nvcc present, CUMLP_CUDA=ON)";
 #endif
@@ -80,6 +86,9 @@ std::vector<DeviceInfo> list_devices() {
     info.description = k == DeviceKind::CPU ? cpu_model() : k == DeviceKind::Sim ? "SIMT simulator" : "NVIDIA GPU";
     info.why_not = unavailable(k);
     info.available = info.why_not.empty();
+#if defined(CUMLP_HAVE_CUDA)
+    if (k == DeviceKind::CUDA && info.available) info.description = cuda_device_name(0, &info.memory_gb);
+#endif
     out.push_back(info);
   }
   return out;

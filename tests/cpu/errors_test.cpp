@@ -132,16 +132,26 @@ TEST(Errors, ParameterShapes) {
 }
 
 TEST(Errors, UnavailableDevicesSayWhy) {
-  expect_error([] { Device::parse("sim"); }, {"device 'sim'", "not available in this build"});
-#if !defined(CUMLP_HAVE_CUDA)
-  expect_error([] { Device::parse("cuda"); }, {"device 'cuda'", "no CUDA support"});
-  expect_error([] { Device::parse("cuda:1"); }, {"device 'cuda:1'", "no CUDA support"});
-  EXPECT_EQ(Device::parse("auto").name(), "cpu");
-#endif
+#if !defined(CUMLP_HAVE_SIM)
+  expect_error([] { Device::parse("sim"); }, {"device 'sim'", "no SIMT simulator"});
   // A Device built by hand (not parsed) is refused by the Network.
   const ModelSpec spec = ModelSpec::input(2).linear(1).loss(LossKind::MSE);
   expect_error([&] { Network(spec, Optimizer::sgd(0.1), {Device{DeviceKind::Sim, 0}}); },
                {"device sim is not available in this build"});
+#endif
+#if !defined(CUMLP_HAVE_CUDA)
+  expect_error([] { Device::parse("cuda"); }, {"device 'cuda'", "no CUDA support"});
+  expect_error([] { Device::parse("cuda:1"); }, {"device 'cuda:1'", "no CUDA support"});
+  EXPECT_EQ(Device::parse("auto").name(), "cpu");
+#else
+  // Built with CUDA: without a usable GPU the reason comes from the runtime, and auto picks the CPU.
+  bool gpu = false;
+  for (const DeviceInfo& d : list_devices()) gpu = gpu || (d.name == "cuda:0" && d.available);
+  if (!gpu) {
+    expect_error([] { Device::parse("cuda"); }, {"device 'cuda'", "GPU"});
+    EXPECT_EQ(Device::parse("auto").name(), "cpu");
+  }
+#endif
   for (const DeviceInfo& d : list_devices())
     if (!d.available) { EXPECT_FALSE(d.why_not.empty()) << d.name; }
 }

@@ -1,0 +1,158 @@
+// The Backend on the CUDA runtime API: device buffers, one stream, and the
+// launchers of linear.cu, loss.cu and optimizer.cu. Compiled by nvcc for the
+// `cuda` device and by g++ against cuda/sim (whose runtime subset has the same
+// names) for the `sim` device: one source, two devices.
+//
+// Every op is asynchronous on the backend's stream; download() synchronizes,
+// since its caller reads the host buffer next. launches() counts kernels.
+#include "cuda/backend.h"
+
+#include <cstdio>
+
+#include "cuda/linear.cuh"
+#include "cuda/loss.cuh"
+#include "cuda/optimizer.cuh"
+
+CUMLP_GPU_NAMESPACE_BEGIN
+
+void warn_on_error(cudaError_t err, const char* call, const char* file, int line) noexcept {
+  if (err == cudaSuccess) return;
+  std::fprintf(stderr, "cumlp: warning: %s failed at %s:%d: %s\n", call, file, line, cudaGetErrorString(err));
+}
+
+namespace {
+
+class GpuBackend final : public Backend {
+ public:
+  GpuBackend(std::string name, int device) : name_(std::move(name)), device_(device) {
+    CUMLP_CUDA_CHECK(cudaSetDevice(device_));
+    CUMLP_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  }
+  ~GpuBackend() override {
+    CUMLP_CUDA_WARN(cudaStreamSynchronize(stream_));
+    if (row_loss_) CUMLP_CUDA_WARN(cudaFree(row_loss_));
+    CUMLP_CUDA_WARN(cudaStreamDestroy(stream_));
+  }
+  GpuBackend(const GpuBackend&) = delete;
+  GpuBackend& operator=(const GpuBackend&) = delete;
+
+  std::string name() const override { return name_; }
+  bool supports(DType dtype) const override { return dtype == DType::F32; }
+
+  void* alloc(std::size_t bytes) override {
+    void* p = nullptr;
+    const cudaError_t err = cudaMalloc(&p, bytes ? bytes : 1);
+    if (err != cudaSuccess) {
+      (void)cudaGetLastError();  // clear it, so the next check does not report it again
+      CUMLP_THROW("out of memory on device ", name_, " allocating ", bytes, " bytes (", cudaGetErrorString(err), ")");
+    }
+    CUMLP_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, stream_));  // the interface promises zeroed memory
+    return p;
+  }
+  void release(void* p) noexcept override {
+    if (p) CUMLP_CUDA_WARN(cudaFree(p));
+  }
+  void upload(void* dst, const void* src, std::size_t n) override {
+    CUMLP_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyHostToDevice, stream_));
+  }
+  void download(void* dst, const void* src, std::size_t n) override {
+    CUMLP_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToHost, stream_));
+    synchronize();
+  }
+  void copy(void* dst, const void* src, std::size_t n) override {
+    CUMLP_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToDevice, stream_));
+  }
+  void synchronize() override { CUMLP_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+
+  void linear_act_forward(DType dt, int64_t M, int64_t N, int64_t K, const void* x, const void* w, const void* b,
+                          const Epilogue& ep, void* y, void* y_drop) override {
+    require_f32(dt);
+    launches_ += launch_linear_act_forward(M, N, K, f(x), f(w), f(b), ep, f(y), f(y_drop), stream_);
+  }
+  void linear_backward_data(DType dt, int64_t M, int64_t N, int64_t K, const void* dz, const void* w,
+                            const void* y_prev, const Epilogue& ep, void* dz_prev) override {
+    require_f32(dt);
+    launches_ += launch_linear_backward_data(M, N, K, f(dz), f(w), f(y_prev), ep, f(dz_prev), stream_);
+  }
+  void linear_backward_weight(DType dt, int64_t M, int64_t N, int64_t K, const void* dz, const void* x, void* dw,
+                              void* db) override {
+    require_f32(dt);
+    launches_ += launch_linear_backward_weight(M, N, K, f(dz), f(x), f(dw), f(db), stream_);
+  }
+  void loss_forward_backward(DType dt, const LossArgs& a, const void* y, const void* target, void* dz,
+                             void* loss) override {
+    require_f32(dt);
+    launches_ += launch_loss_forward_backward(a, f(y), target, f(dz), f(loss), row_loss(a.rows), stream_);
+  }
+  void optimizer_step(DType dt, const OptimArgs& a, int64_t n, void* params, const void* grads, void* m,
+                      void* v) override {
+    require_f32(dt);
+    launches_ += launch_optimizer_step(a, n, f(params), f(grads), f(m), f(v), stream_);
+  }
+
+ private:
+  static float* f(void* p) { return static_cast<float*>(p); }
+  static const float* f(const void* p) { return static_cast<const float*>(p); }
+  void require_f32(DType dt) const {
+    CUMLP_CHECK(dt == DType::F32, "device ", name_, " runs f32 only (got ", dtype_name(dt), ")");
+  }
+  // Scratch for the per-row losses, grown to the largest batch seen (the
+  // executor's batch capacity, so it settles after the first step).
+  float* row_loss(int64_t rows) {
+    if (rows > row_loss_rows_) {
+      if (row_loss_) CUMLP_CUDA_CHECK(cudaFree(row_loss_));  // synchronizes: no kernel still reads it
+      row_loss_ = nullptr;
+      row_loss_ = static_cast<float*>(alloc(static_cast<std::size_t>(rows) * sizeof(float)));
+      row_loss_rows_ = rows;
+    }
+    return row_loss_;
+  }
+
+  std::string name_;
+  int device_;
+  cudaStream_t stream_ = nullptr;
+  float* row_loss_ = nullptr;
+  int64_t row_loss_rows_ = 0;
+};
+
+}  // namespace
+
+CUMLP_GPU_NAMESPACE_END
+
+namespace cumlp {
+
+#if defined(__CUDACC__)
+
+std::string cuda_unavailable_reason(int index) {
+  int count = 0;
+  const cudaError_t err = cudaGetDeviceCount(&count);
+  if (err != cudaSuccess) {
+    (void)cudaGetLastError();
+    return std::string("no usable GPU (cudaGetDeviceCount: ") + cudaGetErrorString(err) + ")";
+  }
+  if (count == 0) return "no GPU found (cudaGetDeviceCount returned 0)";
+  if (index < 0 || index >= count)
+    return "GPU index " + std::to_string(index) + " out of range (" + std::to_string(count) + " GPUs)";
+  return "";
+}
+
+std::string cuda_device_name(int index, double* memory_gb) {
+  cudaDeviceProp prop{};
+  CUMLP_CUDA_CHECK(cudaGetDeviceProperties(&prop, index));
+  if (memory_gb) *memory_gb = static_cast<double>(prop.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0);
+  return prop.name;
+}
+
+std::unique_ptr<Backend> make_cuda_backend(int index) {
+  const std::string why = cuda_unavailable_reason(index);
+  CUMLP_CHECK(why.empty(), "device cuda:", index, ": ", why);
+  return std::make_unique<gpu::GpuBackend>("cuda:" + std::to_string(index), index);
+}
+
+#else
+
+std::unique_ptr<Backend> make_sim_backend() { return std::make_unique<gpu::GpuBackend>("sim", 0); }
+
+#endif
+
+}  // namespace cumlp

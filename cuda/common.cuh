@@ -1,0 +1,114 @@
+// What every kernel file of the CUDA backend shares: the namespace that keeps
+// the nvcc build and the simulator build of the same sources apart, the one
+// error-check macro, the NVTX range of a launcher, the launch helper for
+// elementwise kernels and the deterministic block reduction.
+//
+// Each source here is compiled twice into libcumlp: by nvcc for the `cuda`
+// device and by g++ against cuda/sim for the `sim` device. The two builds
+// define the same kernels and classes, so each lives in its own inline
+// namespace (cumlp::gpu::nv or cumlp::gpu::simt); code inside a build writes
+// cumlp::gpu::name and gets its own copy.
+#pragma once
+
+#include <cstdint>
+
+#include "cuda/sim/portable.h"
+#include "host/check.h"
+
+#if defined(__CUDACC__)
+#include <nvtx3/nvToolsExt.h>
+#define CUMLP_GPU_BUILD nv
+#else
+#define CUMLP_GPU_BUILD simt
+#endif
+
+#define CUMLP_GPU_NAMESPACE_BEGIN \
+  namespace cumlp::gpu {          \
+  inline namespace CUMLP_GPU_BUILD {
+#define CUMLP_GPU_NAMESPACE_END \
+  }                             \
+  }
+
+/// Throws cumlp::Error naming the call, file:line and CUDA's error string.
+#define CUMLP_CUDA_CHECK(call)                                                                      \
+  do {                                                                                             \
+    const cudaError_t cumlp_err_ = (call);                                                         \
+    if (cumlp_err_ != cudaSuccess) CUMLP_THROW(#call, ": ", cudaGetErrorString(cumlp_err_));       \
+  } while (0)
+
+/// For destructors and release paths, which must not throw: reports and goes on.
+#define CUMLP_CUDA_WARN(call) ::cumlp::gpu::warn_on_error((call), #call, __FILE__, __LINE__)
+
+CUMLP_GPU_NAMESPACE_BEGIN
+
+void warn_on_error(cudaError_t err, const char* call, const char* file, int line) noexcept;
+
+/// An NVTX range for the lifetime of a launcher (a no-op on the simulator,
+/// which has no profiler to show it).
+class NvtxRange {
+ public:
+#if defined(__CUDACC__)
+  explicit NvtxRange(const char* name) { nvtxRangePushA(name); }
+  ~NvtxRange() { nvtxRangePop(); }
+#else
+  explicit NvtxRange(const char*) {}
+#endif
+  NvtxRange(const NvtxRange&) = delete;
+  NvtxRange& operator=(const NvtxRange&) = delete;
+};
+
+constexpr int kElementwiseThreads = 256;
+
+/// kernel(n, args...) over n elements, one thread each: ceil-div grid, nothing
+/// launched for n == 0, the launch checked. Returns the launches made (0 or 1).
+template <class... Params, class... Args>
+int launch_elementwise(void (*kernel)(int64_t, Params...), int64_t n, cudaStream_t stream, Args... args) {
+  if (n == 0) return 0;
+  const int64_t blocks = (n + kElementwiseThreads - 1) / kElementwiseThreads;
+  CUMLP_CHECK(blocks <= 0x7fffffff, "elementwise launch over ", n, " elements exceeds the grid limit");
+  CUMLP_LAUNCH(kernel, dim3(static_cast<unsigned>(blocks)), dim3(kElementwiseThreads), 0, stream, n, args...);
+  CUMLP_CUDA_CHECK(cudaGetLastError());
+  return 1;
+}
+
+/// The largest block a row kernel uses; also the size of the reduction scratch.
+constexpr int kMaxRowThreads = 256;
+
+/// Threads for a kernel that gives one block to a row of `cols` values: a power
+/// of two (the tree reduction needs it) from 32 to kMaxRowThreads.
+inline int row_threads(int64_t cols) {
+  int t = 32;
+  while (t < kMaxRowThreads && t < cols) t *= 2;
+  return t;
+}
+
+struct SumOp {
+  __device__ float operator()(float a, float b) const { return a + b; }
+};
+struct MaxOp {
+  __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
+};
+
+/// Combines every thread's v with op over a block of a power-of-two size
+/// (at most kMaxRowThreads) and returns the result to all threads. The tree
+/// has a fixed shape, so the result is the same bits on every run and every
+/// schedule. `scratch` is a shared array of kMaxRowThreads floats; the leading
+/// barrier lets a caller reuse it for consecutive reductions.
+template <class Op>
+__device__ float block_reduce(float v, float* scratch, Op op) {
+  const int t = threadIdx.x;
+  __syncthreads();  // previous readers of scratch are done
+  scratch[t] = v;
+  for (int half = blockDim.x / 2; half > 0; half /= 2) {
+    __syncthreads();
+    if (t < half) scratch[t] = op(scratch[t], scratch[t + half]);
+  }
+  __syncthreads();
+  return scratch[0];
+}
+
+/// The inverted-dropout scale 1/(1-p), rounded to float exactly as the CPU
+/// backend rounds it, so kept values match it bit for bit.
+inline float dropout_scale(double p) { return 1.0f / (1.0f - static_cast<float>(p)); }
+
+CUMLP_GPU_NAMESPACE_END

@@ -1,0 +1,152 @@
+// Linear layer kernels: the GEMM template of gemm.cuh with three epilogues,
+// and the row softmax of an output layer. Formulas and rounding follow
+// host/cpu/linear_cpu.cpp (its twin): the activation comes from
+// host/ops/activation.h and the dropout mask from rng::dropout_keep keyed by
+// (seed, layer, step, element index), so masks equal the CPU's bit for bit.
+#include "cuda/linear.cuh"
+
+#include "cuda/gemm.cuh"
+#include "host/rng.h"
+
+CUMLP_GPU_NAMESPACE_BEGIN
+
+namespace {
+
+// The dropout of one layer's [M, width] output, by element index.
+struct Dropout {
+  uint64_t seed = 0;
+  uint32_t layer = 0, step = 0;
+  float p = 0, scale = 0;  // p == 0: no dropout
+
+  static Dropout of(const Epilogue& ep) {
+    Dropout d;
+    if (ep.dropout_p <= 0) return d;
+    d.seed = ep.seed;
+    d.layer = ep.layer;
+    d.step = ep.step;
+    d.p = static_cast<float>(ep.dropout_p);
+    d.scale = dropout_scale(ep.dropout_p);
+    return d;
+  }
+  __device__ float factor(int64_t e) const {
+    return rng::dropout_keep(seed, layer, step, static_cast<uint64_t>(e), p) ? scale : 0.0f;
+  }
+};
+
+// Forward: bias, activation (softmax is left to the row kernel), dropout.
+struct ForwardEpilogue {
+  const float* b;
+  float* y;
+  float* y_drop;  // null: no dropout here
+  int N, act;
+  float alpha;
+  Dropout drop;
+  __device__ void operator()(int i, int j, float acc) const {
+    float v = acc;
+    if (b) v += b[j];
+    if (act != ops::kSoftmax) v = ops::act_forward(act, v, alpha);
+    const int64_t e = static_cast<int64_t>(i) * N + j;
+    y[e] = v;
+    if (y_drop) y_drop[e] = v * drop.factor(e);
+  }
+};
+
+// Input gradient: the previous layer's dropout, then its activation derivative.
+struct BackwardDataEpilogue {
+  const float* y_prev;
+  float* dz_prev;
+  int K, act;
+  float alpha;
+  Dropout drop;
+  __device__ void operator()(int i, int j, float acc) const {
+    const int64_t e = static_cast<int64_t>(i) * K + j;
+    float g = acc;
+    if (drop.p > 0) g *= drop.factor(e);
+    dz_prev[e] = g * ops::act_derivative(act, y_prev[e], alpha);
+  }
+};
+
+struct StoreEpilogue {
+  float* c;
+  int ldc;
+  __device__ void operator()(int i, int j, float acc) const { c[static_cast<int64_t>(i) * ldc + j] = acc; }
+};
+
+// Softmax of each row of y in place (one block per row), then its dropout.
+// The sums are block reductions of fixed shape; each thread touches only its
+// own columns between them.
+__global__ void __launch_bounds__(kMaxRowThreads)
+    softmax_rows_kernel(int64_t cols, float* __restrict__ y, float* __restrict__ y_drop, Dropout drop) {
+  CUMLP_SHARED(float, scratch, [kMaxRowThreads]);
+  float* row = y + blockIdx.x * cols;
+  float mx = -INFINITY;
+  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) mx = fmaxf(mx, row[j]);
+  mx = block_reduce(mx, scratch, MaxOp{});
+  float sum = 0.0f;
+  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
+    row[j] = expf(row[j] - mx);
+    sum += row[j];
+  }
+  sum = block_reduce(sum, scratch, SumOp{});
+  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
+    row[j] = row[j] / sum;
+    const int64_t e = blockIdx.x * cols + j;
+    if (y_drop) y_drop[e] = row[j] * drop.factor(e);
+  }
+}
+
+void check_shape(const char* op, int64_t M, int64_t N, int64_t K) {
+  CUMLP_CHECK(M >= 0 && N >= 0 && K >= 0, op, ": negative size M=", M, " N=", N, " K=", K);
+}
+
+}  // namespace
+
+int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, const float* w, const float* b,
+                              const Epilogue& ep, float* y, float* y_drop, cudaStream_t stream) {
+  NvtxRange range("linear_act_forward");
+  check_shape("linear_act_forward", M, N, K);
+  CUMLP_CHECK(ep.act >= ops::kIdentity && ep.act <= ops::kSoftmax, "linear_act_forward: unknown activation ", ep.act);
+  CUMLP_CHECK(ep.dropout_p >= 0 && ep.dropout_p < 1, "linear_act_forward: dropout p ", ep.dropout_p, " not in [0, 1)");
+  CUMLP_CHECK(ep.dropout_p == 0 || y_drop, "linear_act_forward: dropout without a y_drop buffer");
+  const bool softmax = ep.act == ops::kSoftmax;
+  const Dropout drop = Dropout::of(ep);
+  float* gemm_drop = softmax || ep.dropout_p == 0 ? nullptr : y_drop;  // softmax drops after normalising
+  const ForwardEpilogue epi{b, y, gemm_drop, static_cast<int>(N), ep.act, static_cast<float>(ep.alpha), drop};
+  int launches = launch_gemm<false, true>(M, N, K, x, w, nullptr, epi, stream);
+  if (softmax && launches > 0) {
+    CUMLP_CHECK(M <= 0x7fffffff, "linear_act_forward: ", M, " rows exceed the grid");
+    CUMLP_LAUNCH(softmax_rows_kernel, dim3(static_cast<unsigned>(M)), dim3(row_threads(N)), 0, stream, N, y,
+                 ep.dropout_p > 0 ? y_drop : nullptr, drop);
+    CUMLP_CUDA_CHECK(cudaGetLastError());
+    ++launches;
+  }
+  return launches;
+}
+
+int launch_linear_backward_data(int64_t M, int64_t N, int64_t K, const float* dz, const float* w,
+                                const float* y_prev, const Epilogue& ep, float* dz_prev, cudaStream_t stream) {
+  NvtxRange range("linear_backward_data");
+  check_shape("linear_backward_data", M, N, K);
+  CUMLP_CHECK(ep.dropout_p >= 0 && ep.dropout_p < 1, "linear_backward_data: dropout p ", ep.dropout_p,
+              " not in [0, 1)");
+  const BackwardDataEpilogue epi{y_prev, dz_prev, static_cast<int>(K), ep.act, static_cast<float>(ep.alpha),
+                                 Dropout::of(ep)};
+  // dz_prev [M, K] = dz [M, N] w [N, K]: the GEMM's inner dimension is N.
+  return launch_gemm<false, false>(M, K, N, dz, w, nullptr, epi, stream);
+}
+
+int launch_linear_backward_weight(int64_t M, int64_t N, int64_t K, const float* dz, const float* x, float* dw,
+                                  float* db, cudaStream_t stream) {
+  NvtxRange range("linear_backward_weight");
+  check_shape("linear_backward_weight", M, N, K);
+  if (N > 0 && K == 0 && db) {
+    // dw is empty, so no GEMM block runs to sum the bias gradient: a degenerate
+    // layer the plan never builds (no inputs). Refuse it rather than skip db.
+    CUMLP_THROW("linear_backward_weight: bias gradient of a layer with no inputs");
+  }
+  // dw [N, K] = dz^T [N, M] x [M, K]: op(A) = dz transposed, inner dimension M;
+  // the row sums of op(A) are the column sums of dz, the bias gradient.
+  return launch_gemm<true, false>(N, K, M, dz, x, db, StoreEpilogue{dw, static_cast<int>(K)}, stream);
+}
+
+CUMLP_GPU_NAMESPACE_END

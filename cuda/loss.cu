@@ -1,0 +1,122 @@
+// Loss kernels. One block per row computes that row's loss terms and
+// gradient: for cross-entropy max, log-sum-exp, loss and dlogits in one pass;
+// for BCE / MSE / MSE-sum / half-SSE the elementwise terms with the output
+// activation's derivative fused (the softmax Jacobian through a row dot
+// product). The row's loss goes to a scratch vector, and one block adds the
+// rows in a fixed order: no atomics, the same bits on every run.
+//
+// Everything is float (the CPU twin accumulates in double, hence the tests'
+// tolerances); the formulas and clamps are those of host/cpu/loss_cpu.cpp.
+#include "cuda/loss.cuh"
+
+#include "cumlp/model.h"
+
+CUMLP_GPU_NAMESPACE_BEGIN
+
+namespace {
+
+struct RowLoss {
+  int32_t kind, out_act;
+  int64_t cols;
+  float alpha, inv_rows, inv_n;
+  bool want_grad;
+};
+
+// Loss term and dL/dy of one element of an elementwise loss.
+__device__ float elementwise_term(int32_t kind, float y, float t, float inv_n, float* g) {
+  const float d = y - t;
+  switch (static_cast<LossKind>(kind)) {
+    case LossKind::BCE:
+      *g = d / fmaxf(y * (1.0f - y), 1e-12f) * inv_n;
+      return -(t * fmaxf(logf(y), -100.0f) + (1.0f - t) * fmaxf(log1pf(-y), -100.0f));
+    case LossKind::MSE: *g = 2.0f * d * inv_n; return d * d;
+    case LossKind::MSESum: *g = 2.0f * d; return d * d;
+    default: *g = d; return 0.5f * d * d;  // HalfSSE
+  }
+}
+
+__device__ float cross_entropy_row(const RowLoss& a, const float* z, int32_t cls, float* dz, float* scratch) {
+  float mx = -INFINITY;
+  for (int64_t j = threadIdx.x; j < a.cols; j += blockDim.x) mx = fmaxf(mx, z[j]);
+  mx = block_reduce(mx, scratch, MaxOp{});
+  float sum = 0.0f;
+  for (int64_t j = threadIdx.x; j < a.cols; j += blockDim.x) sum += expf(z[j] - mx);
+  const float lse = mx + logf(block_reduce(sum, scratch, SumOp{}));
+  if (a.want_grad)
+    for (int64_t j = threadIdx.x; j < a.cols; j += blockDim.x)
+      dz[j] = (expf(z[j] - lse) - (j == cls ? 1.0f : 0.0f)) * a.inv_rows;
+  return lse - z[cls];
+}
+
+__device__ float elementwise_row(const RowLoss& a, const float* y, const float* t, float* dz, float* scratch) {
+  float total = 0.0f, dot = 0.0f;  // dot: sum of dL/dy * y, for the softmax Jacobian
+  for (int64_t j = threadIdx.x; j < a.cols; j += blockDim.x) {
+    float g;
+    total += elementwise_term(a.kind, y[j], t[j], a.inv_n, &g);
+    if (!a.want_grad) continue;
+    if (a.out_act == ops::kSoftmax) {
+      dot += g * y[j];
+      dz[j] = g;  // finished below, by this same thread, once the row's dot is known
+    } else {
+      dz[j] = g * ops::act_derivative(a.out_act, y[j], a.alpha);
+    }
+  }
+  if (a.want_grad && a.out_act == ops::kSoftmax) {  // uniform across the block
+    dot = block_reduce(dot, scratch, SumOp{});
+    for (int64_t j = threadIdx.x; j < a.cols; j += blockDim.x) dz[j] = y[j] * (dz[j] - dot);
+  }
+  return block_reduce(total, scratch, SumOp{});
+}
+
+__global__ void __launch_bounds__(kMaxRowThreads)
+    loss_rows_kernel(RowLoss a, const float* __restrict__ y, const void* __restrict__ target, float* __restrict__ dz,
+                     float* __restrict__ row_loss) {
+  CUMLP_SHARED(float, scratch, [kMaxRowThreads]);
+  const int64_t i = blockIdx.x, off = i * a.cols;
+  float* dz_row = a.want_grad ? dz + off : nullptr;
+  float v;
+  if (static_cast<LossKind>(a.kind) == LossKind::CrossEntropy)
+    v = cross_entropy_row(a, y + off, static_cast<const int32_t*>(target)[i], dz_row, scratch);
+  else
+    v = elementwise_row(a, y + off, static_cast<const float*>(target) + off, dz_row, scratch);
+  if (threadIdx.x == 0) row_loss[i] = v;
+}
+
+// *loss = scale * (sum of the rows' losses): strided partial sums in row
+// order, then the fixed tree.
+__global__ void __launch_bounds__(kMaxRowThreads)
+    loss_total_kernel(int64_t rows, const float* __restrict__ row_loss, float scale, float* __restrict__ loss) {
+  CUMLP_SHARED(float, scratch, [kMaxRowThreads]);
+  float s = 0.0f;
+  for (int64_t i = threadIdx.x; i < rows; i += blockDim.x) s += row_loss[i];
+  s = block_reduce(s, scratch, SumOp{});
+  if (threadIdx.x == 0) *loss = s * scale;
+}
+
+}  // namespace
+
+int launch_loss_forward_backward(const LossArgs& a, const float* y, const void* target, float* dz, float* loss,
+                                 float* row_loss, cudaStream_t stream) {
+  NvtxRange range("loss_forward_backward");
+  const auto kind = static_cast<LossKind>(a.kind);
+  CUMLP_CHECK(a.kind >= 0 && a.kind <= static_cast<int32_t>(LossKind::HalfSSE), "loss: unknown kind ", a.kind);
+  CUMLP_CHECK(a.rows >= 1 && a.cols >= 1, "loss over an empty output [", a.rows, ", ", a.cols, "]");
+  CUMLP_CHECK(a.rows <= 0x7fffffff, "loss: ", a.rows, " rows exceed the grid");
+  CUMLP_CHECK(y && target && loss && row_loss && (dz || !a.want_grad), "loss: null buffer");
+  const double n = static_cast<double>(a.rows) * static_cast<double>(a.cols);
+  const RowLoss args{a.kind, a.out_act, a.cols, static_cast<float>(a.out_alpha),
+                     static_cast<float>(1.0 / static_cast<double>(a.rows)), static_cast<float>(1.0 / n), a.want_grad};
+  CUMLP_LAUNCH(loss_rows_kernel, dim3(static_cast<unsigned>(a.rows)), dim3(row_threads(a.cols)), 0, stream, args, y,
+               target, dz, row_loss);
+  CUMLP_CUDA_CHECK(cudaGetLastError());
+  // Cross-entropy is a mean over rows, BCE and MSE over elements; the sums are not scaled.
+  const double scale = kind == LossKind::CrossEntropy              ? 1.0 / static_cast<double>(a.rows)
+                       : kind == LossKind::BCE || kind == LossKind::MSE ? 1.0 / n
+                                                                        : 1.0;
+  CUMLP_LAUNCH(loss_total_kernel, dim3(1), dim3(kMaxRowThreads), 0, stream, a.rows, row_loss,
+               static_cast<float>(scale), loss);
+  CUMLP_CUDA_CHECK(cudaGetLastError());
+  return 2;
+}
+
+CUMLP_GPU_NAMESPACE_END
