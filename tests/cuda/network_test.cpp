@@ -1,0 +1,134 @@
+// End to end: the same model, seed and batches trained on the sim device and
+// on the cpu device give the same loss curve (and, with dropout, the same
+// masks: a different mask would move the loss and the gradients by ~1e-2).
+//
+// Tolerance: the devices differ only in float rounding (OpenBLAS's summation
+// order against the tiled GEMM's, float against double-accumulated loss
+// sums); those ~1e-7 relative differences grow slowly through training, and
+// the curves must agree to 1e-4 relative (plus 1e-5 absolute) at every step.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include "cumlp/data.h"
+#include "cumlp/network.h"
+#include "host/graph/executor.h"
+#include "host/graph/plan.h"
+#include "sim_fixture.h"
+
+namespace cumlp::test {
+namespace {
+
+constexpr Tol kCurveTol{1e-5, 1e-4};
+
+struct Curves {
+  std::vector<double> cpu, sim;
+};
+
+// Trains a copy of the model on each device over the same batches.
+template <class Batches>
+Curves train_both(const ModelSpec& spec, const Optimizer& opt, int steps, int64_t batch, Batches next) {
+  Curves c;
+  Network cpu(spec, opt, {Device::parse("cpu"), DType::F32, 2024, batch});
+  Network sim(spec, opt, {Device::parse("sim"), DType::F32, 2024, batch});
+  for (int s = 0; s < steps; ++s) {
+    const auto [x, t] = next(s);
+    c.cpu.push_back(cpu.train_step(x, t));
+    c.sim.push_back(sim.train_step(x, t));
+  }
+  EXPECT_TRUE(close("parameters after training", sim.parameters().to_vector(), cpu.parameters().to_vector(),
+                    Tol{1e-4, 1e-3}, 2024));
+  return c;
+}
+
+double report(const char* model, const Curves& c) {
+  double worst = 0;
+  for (std::size_t i = 0; i < c.cpu.size(); ++i) worst = std::max(worst, std::fabs(c.cpu[i] - c.sim[i]));
+  std::printf("%s: %zu steps, loss %.6f -> %.6f (cpu) / %.6f (sim), max |loss diff| %.3g\n", model, c.cpu.size(),
+              c.cpu.front(), c.cpu.back(), c.sim.back(), worst);
+  return worst;
+}
+
+TEST(SimNetwork, XorLossCurveMatchesCpu) {
+  ModelSpec spec = ModelSpec::parse("2-10-10-10-1", Activation::Sigmoid, -1, Activation::Sigmoid);
+  spec.loss(LossKind::BCE);
+  const Tensor x = Tensor::from({4, 2}, {0, 0, 0, 1, 1, 0, 1, 1}), t = Tensor::from({4, 1}, {0, 1, 1, 0});
+  const Curves c = train_both(spec, Optimizer::sgd(1.0), 400, 4, [&](int) { return std::pair{x, t}; });
+  report("xor 2-10-10-10-1 sigmoid BCE SGD(1)", c);
+  EXPECT_TRUE(close("xor loss curve", c.sim, c.cpu, kCurveTol, 2024));
+}
+
+class FashionMnist : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const std::string dir = "/usr/share/datasets/fashion-mnist";
+    try {
+      data_ = new Dataset(load_mnist_dir(dir, Part::train, ImageSet::fashion_mnist));
+    } catch (const Error& e) {
+      skip_ = e.what();
+    }
+  }
+  static void TearDownTestSuite() { delete data_; }
+  void SetUp() override {
+    if (!data_) GTEST_SKIP() << "no Fashion-MNIST: " << skip_;
+  }
+  // Batch s of `rows` consecutive samples (the first batches of the file).
+  static std::pair<Tensor, Tensor> batch(int s, int64_t rows) {
+    std::vector<int64_t> idx(static_cast<std::size_t>(rows));
+    for (int64_t i = 0; i < rows; ++i) idx[static_cast<std::size_t>(i)] = s * rows + i;
+    Tensor x({rows, data_->features()}), t({rows});
+    data_->gather(idx.data(), rows, x.data<float>());
+    std::vector<int32_t> labels(static_cast<std::size_t>(rows));
+    data_->gather_labels(idx.data(), rows, labels.data());
+    for (int64_t i = 0; i < rows; ++i) t.set(i, labels[static_cast<std::size_t>(i)]);
+    return {x, t};
+  }
+  static inline Dataset* data_ = nullptr;
+  static inline std::string skip_;
+};
+
+TEST_F(FashionMnist, ReluCrossEntropyAdamLossCurveMatchesCpu) {
+  const ModelSpec spec = ModelSpec::parse("784-100-100-10", Activation::ReLU, -1);
+  const Curves c = train_both(spec, Optimizer::adam(1e-3), 8, 100, [](int s) { return batch(s, 100); });
+  report("fashion-mnist 784-100-100-10 relu CE Adam(1e-3) batch 100", c);
+  EXPECT_TRUE(close("fashion-mnist loss curve", c.sim, c.cpu, kCurveTol, 2024));
+  EXPECT_LT(c.sim.back(), c.sim.front()) << "the loss should fall";
+}
+
+TEST_F(FashionMnist, DropoutMasksMatchCpu) {
+  ModelSpec spec = ModelSpec::input(784).linear(100).relu().dropout(0.3).linear(100).relu().dropout(0.3).linear(10);
+  const Curves c = train_both(spec, Optimizer::adam(1e-3), 6, 64, [](int s) { return batch(s, 64); });
+  report("fashion-mnist 784-100(drop .3)-100(drop .3)-10 relu CE Adam(1e-3) batch 64", c);
+  EXPECT_TRUE(close("dropout loss curve", c.sim, c.cpu, kCurveTol, 2024));
+  // The gradients of one more step: equal masks give equal gradients.
+  Network cpu(spec, Optimizer::adam(1e-3), {Device::parse("cpu"), DType::F32, 5, 64});
+  Network sim(spec, Optimizer::adam(1e-3), {Device::parse("sim"), DType::F32, 5, 64});
+  const auto [x, t] = batch(0, 64);
+  cpu.compute_gradients(x, t);
+  sim.compute_gradients(x, t);
+  EXPECT_TRUE(close("gradients with dropout", sim.gradients().to_vector(), cpu.gradients().to_vector(),
+                    Tol{1e-5, 1e-3}, 5));
+}
+
+// Kernel launches of one training step of 784-100-100-10 CE Adam, counted by
+// the sim backend: 3 forward GEMMs, 2 loss kernels (rows, then the total), 3
+// weight-gradient GEMMs (bias gradients fused), 2 input-gradient GEMMs, 1
+// optimizer kernel. The plan's figure counts the loss as one op.
+TEST(SimNetwork, LaunchesPerTrainingStep) {
+  const ModelSpec spec = ModelSpec::parse("784-100-100-10", Activation::ReLU, -1);
+  Executor exec(Plan::compile(spec), Optimizer::adam(1e-3), make_sim_backend(), DType::F32, 1, 8);
+  const std::vector<float> x(8 * 784, 0.5f);
+  const std::vector<int32_t> t(8, 3);
+  exec.load_batch(8, x.data(), t.data());
+  const int64_t before = exec.backend().launches();
+  exec.train_step(8);
+  const int64_t measured = exec.backend().launches() - before;
+  std::printf("launches per step (784-100-100-10 CE Adam): plan %d, sim backend %lld\n",
+              exec.plan().launches_per_step(), static_cast<long long>(measured));
+  EXPECT_EQ(measured, 11);
+  EXPECT_EQ(measured, exec.plan().launches_per_step() + 1);
+}
+
+}  // namespace
+}  // namespace cumlp::test
