@@ -2,7 +2,9 @@
 // CUDA kernels: bias + activation + dropout in the forward epilogue; dropout
 // and activation derivative of the previous layer in the input-gradient
 // epilogue; bias gradient beside the weight gradient.
+#include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "host/cpu/gemm_cpu.h"
 #include "host/cpu/ops_cpu.h"
@@ -34,6 +36,23 @@ inline T dropout_factor(const Epilogue& ep, int64_t e) {
   return keep ? T(1) / (T(1) - static_cast<T>(ep.dropout_p)) : T(0);
 }
 
+// Calls f with the activation code as a compile-time constant: the
+// elementwise epilogue loops then inline the activation instead of
+// switching on it per element, and vectorize.
+template <class F>
+void with_act(int32_t code, F&& f) {
+  using C = int32_t;
+  switch (code) {
+    case ops::kStep: return f(std::integral_constant<C, ops::kStep>{});
+    case ops::kSigmoid: return f(std::integral_constant<C, ops::kSigmoid>{});
+    case ops::kTanh: return f(std::integral_constant<C, ops::kTanh>{});
+    case ops::kReLU: return f(std::integral_constant<C, ops::kReLU>{});
+    case ops::kLeakyReLU: return f(std::integral_constant<C, ops::kLeakyReLU>{});
+    case ops::kELU: return f(std::integral_constant<C, ops::kELU>{});
+    default: return f(std::integral_constant<C, ops::kIdentity>{});
+  }
+}
+
 }  // namespace
 
 template <class T>
@@ -41,14 +60,23 @@ void linear_act_forward_cpu(bool blas, int64_t M, int64_t N, int64_t K, const T*
                             const Epilogue& ep, T* y, T* y_drop) {
   gemm_cpu(blas, false, true, M, N, K, x, w, y);
   const T alpha = static_cast<T>(ep.alpha);
-  for (int64_t i = 0; i < M; ++i) {
-    T* row = y + i * N;
-    if (b)
-      for (int64_t j = 0; j < N; ++j) row[j] += b[j];
-    if (ep.act == ops::kSoftmax)
+  if (ep.act == ops::kSoftmax) {
+    for (int64_t i = 0; i < M; ++i) {
+      T* row = y + i * N;
+      if (b)
+        for (int64_t j = 0; j < N; ++j) row[j] += b[j];
       softmax_row(row, N);
-    else
-      for (int64_t j = 0; j < N; ++j) row[j] = ops::act_forward(ep.act, row[j], alpha);
+    }
+  } else {
+    with_act(ep.act, [&](auto act) {
+      for (int64_t i = 0; i < M; ++i) {
+        T* __restrict row = y + i * N;
+        if (b)
+          for (int64_t j = 0; j < N; ++j) row[j] = ops::act_forward(act.value, row[j] + b[j], alpha);
+        else
+          for (int64_t j = 0; j < N; ++j) row[j] = ops::act_forward(act.value, row[j], alpha);
+      }
+    });
   }
   if (y_drop && ep.dropout_p > 0)
     for (int64_t e = 0; e < M * N; ++e) y_drop[e] = y[e] * dropout_factor<T>(ep, e);
@@ -59,21 +87,30 @@ void linear_backward_data_cpu(bool blas, int64_t M, int64_t N, int64_t K, const 
                               const Epilogue& ep, T* dz_prev) {
   gemm_cpu(blas, false, false, M, K, N, dz, w, dz_prev);
   const T alpha = static_cast<T>(ep.alpha);
-  for (int64_t e = 0; e < M * K; ++e) {
-    T g = dz_prev[e];
-    if (ep.dropout_p > 0) g *= dropout_factor<T>(ep, e);
-    dz_prev[e] = g * ops::act_derivative(ep.act, y_prev[e], alpha);
-  }
+  with_act(ep.act, [&](auto act) {
+    T* __restrict d = dz_prev;
+    if (ep.dropout_p > 0)
+      for (int64_t e = 0; e < M * K; ++e) d[e] = d[e] * dropout_factor<T>(ep, e) * ops::act_derivative(act.value, y_prev[e], alpha);
+    else
+      for (int64_t e = 0; e < M * K; ++e) d[e] = d[e] * ops::act_derivative(act.value, y_prev[e], alpha);
+  });
 }
 
 template <class T>
 void linear_backward_weight_cpu(bool blas, int64_t M, int64_t N, int64_t K, const T* dz, const T* x, T* dw, T* db) {
   gemm_cpu(blas, true, false, N, K, M, dz, x, dw);
   if (!db) return;
-  for (int64_t j = 0; j < N; ++j) {
-    double acc = 0;  // rows summed in order: the same bits every run
-    for (int64_t i = 0; i < M; ++i) acc += dz[i * N + j];
-    db[j] = static_cast<T>(acc);
+  // Column sums in double, rows added in order (the same bits every run),
+  // walking dz row by row over a block of columns so reads are contiguous.
+  constexpr int64_t kBlock = 256;
+  for (int64_t j0 = 0; j0 < N; j0 += kBlock) {
+    const int64_t w = std::min(kBlock, N - j0);
+    double acc[kBlock] = {};
+    for (int64_t i = 0; i < M; ++i) {
+      const T* row = dz + i * N + j0;
+      for (int64_t j = 0; j < w; ++j) acc[j] += row[j];
+    }
+    for (int64_t j = 0; j < w; ++j) db[j0 + j] = static_cast<T>(acc[j]);
   }
 }
 

@@ -25,15 +25,20 @@ void cross_entropy(const LossArgs& a, const T* z, const int32_t* cls, T* dz, T* 
     const T* row = z + i * a.cols;
     T mx = row[0];
     for (int64_t j = 1; j < a.cols; ++j) mx = std::max(mx, row[j]);
+    // One exp per element: exp(z - max) is kept (in dz) and divided by the
+    // sum for the softmax, instead of a second exp(z - lse).
+    T* d = dz + i * a.cols;
     double sum = 0;
-    for (int64_t j = 0; j < a.cols; ++j) sum += std::exp(static_cast<double>(row[j] - mx));
-    const double lse = static_cast<double>(mx) + std::log(sum);
-    total += lse - static_cast<double>(row[cls[i]]);
-    if (!a.want_grad) continue;
     for (int64_t j = 0; j < a.cols; ++j) {
-      const double p = std::exp(static_cast<double>(row[j]) - lse);
-      dz[i * a.cols + j] = static_cast<T>((p - (j == cls[i] ? 1.0 : 0.0)) * inv_rows);
+      const double e = std::exp(static_cast<double>(row[j] - mx));
+      sum += e;
+      if (a.want_grad) d[j] = static_cast<T>(e);
     }
+    total += static_cast<double>(mx) + std::log(sum) - static_cast<double>(row[cls[i]]);
+    if (!a.want_grad) continue;
+    const double inv_sum = 1.0 / sum;
+    for (int64_t j = 0; j < a.cols; ++j)
+      d[j] = static_cast<T>((static_cast<double>(d[j]) * inv_sum - (j == cls[i] ? 1.0 : 0.0)) * inv_rows);
   }
   *loss = static_cast<T>(total * inv_rows);
 }
