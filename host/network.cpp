@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "cuda/backend.h"
 #include "host/check.h"
 #include "host/cpu/cpu_backend.h"
 #include "host/graph/executor.h"
@@ -12,6 +13,12 @@ namespace cumlp {
 
 std::unique_ptr<Backend> make_backend(const Device& d) {
   if (d.kind == DeviceKind::CPU) return make_cpu_backend(true);
+#if defined(CUMLP_HAVE_SIM)
+  if (d.kind == DeviceKind::Sim) return make_sim_backend();
+#endif
+#if defined(CUMLP_HAVE_CUDA)
+  if (d.kind == DeviceKind::CUDA) return make_cuda_backend(d.index);
+#endif
   // Device::parse refuses the devices this build cannot run; a Device built
   // by hand reaches here.
   CUMLP_THROW("device ", d.name(), " is not available in this build");
