@@ -1,6 +1,7 @@
 #include "cumlp/network.h"
 
 #include <cmath>
+#include <optional>
 
 #include "cuda/backend.h"
 #include "host/check.h"
@@ -50,6 +51,7 @@ struct Network::Impl {
   Optimizer optimizer;
   NetworkOptions options;
   Executor exec;
+  std::vector<int32_t> classes;  // the batch's class indices, reused step to step
 
   Impl(const ModelSpec& s, const Optimizer& o, const NetworkOptions& opt)
       : spec(s), optimizer(o), options(opt),
@@ -57,34 +59,47 @@ struct Network::Impl {
 
   const Plan& plan() const { return exec.plan(); }
 
-  // Checks x is [rows, inputs] and returns it in the network's dtype.
-  Tensor check_inputs(const Tensor& x) const {
+  void check_shape(const Tensor& x) const {
     CUMLP_CHECK(x.rank() == 2 && x.dim(1) == plan().inputs && x.dim(0) >= 1, "input has shape ", x.describe(),
                 ", expected [batch, ", plan().inputs, "]");
+  }
+
+  // Checks x is [rows, inputs] and returns it in the network's dtype.
+  Tensor check_inputs(const Tensor& x) const {
+    check_shape(x);
     return x.to(options.dtype);
   }
 
-  // Uploads (x, target) after checking the target's shape and values.
+  // t's data in the network's dtype: t itself when it already is, else a
+  // converted copy held in tmp.
+  const void* data_in_dtype(const Tensor& t, std::optional<Tensor>& tmp) const {
+    return t.dtype() == options.dtype ? t.raw() : tmp.emplace(t.to(options.dtype)).raw();
+  }
+
+  // Uploads (x, target) after checking the target's shape and values. Data
+  // already in the network's dtype is uploaded in place and the class
+  // buffer is reused, so a training step makes no host copy or allocation.
   void load(const Tensor& x, const Tensor& target) {
-    Tensor xs = check_inputs(x);
-    const int64_t rows = xs.dim(0);
+    check_shape(x);
+    std::optional<Tensor> x_tmp, t_tmp;
+    const void* xs = data_in_dtype(x, x_tmp);
+    const int64_t rows = x.dim(0);
     if (loss_takes_classes(plan().loss)) {
       CUMLP_CHECK(target.numel() == rows && (target.rank() == 1 || (target.rank() == 2 && target.dim(1) == 1)),
                   "cross-entropy target has shape ", target.describe(), ", expected [", rows, "] class indices");
-      std::vector<int32_t> cls(static_cast<std::size_t>(rows));
+      classes.resize(static_cast<std::size_t>(rows));
       for (int64_t i = 0; i < rows; ++i) {
         const double c = target.at(i);
         CUMLP_CHECK(c == std::floor(c) && c >= 0 && c < static_cast<double>(plan().outputs), "target row ", i,
                     ": class ", c, " is not an integer in [0, ", plan().outputs, ")");
-        cls[static_cast<std::size_t>(i)] = static_cast<int32_t>(c);
+        classes[static_cast<std::size_t>(i)] = static_cast<int32_t>(c);
       }
-      exec.load_batch(rows, xs.raw(), cls.data());
+      exec.load_batch(rows, xs, classes.data());
       return;
     }
     CUMLP_CHECK(target.numel() == rows * plan().outputs && target.dim(0) == rows, "target has shape ",
                 target.describe(), ", expected [", rows, ", ", plan().outputs, "]");
-    Tensor ts = target.to(options.dtype);
-    exec.load_batch(rows, xs.raw(), ts.raw());
+    exec.load_batch(rows, xs, data_in_dtype(target, t_tmp));
   }
 
   Tensor download_flat(void* src) {
