@@ -60,13 +60,19 @@ trap 'rm -rf "$tmp"' EXIT
 torch_device=cpu; [[ "$device" == cuda* ]] && torch_device=cuda
 ours=() theirs=()
 for r in $(seq 1 "$rounds"); do
-  echo "round $r/$rounds: cumlp bench --device $device" >&2
-  # The kernels are benchmarked once, in the first round.
+  # The kernels are benchmarked once, in the first round. On the cpu, cumlp
+  # gets what PyTorch gets: OpenBLAS on 1 and on 2 threads, the best per model.
   steps_only=""; [[ $r -gt 1 ]] && steps_only=--steps-only
-  "$cli" bench --device "$device" --json $quick $steps_only > "$tmp/ours$r.json"
+  group=""
+  for t in 1 2; do
+    echo "round $r/$rounds: cumlp bench --device $device (OPENBLAS_NUM_THREADS=$t)" >&2
+    OPENBLAS_NUM_THREADS=$t "$cli" bench --device "$device" --json $quick $steps_only > "$tmp/ours${r}_t$t.json"
+    group+="${group:+,}$tmp/ours${r}_t$t.json"
+    steps_only=--steps-only
+  done
   echo "round $r/$rounds: PyTorch ($torch_device, threads 1 and 2)" >&2
   "$py" "$here/baselines/torch_mlp.py" --device "$torch_device" ${quick:+--samples 5} > "$tmp/theirs$r.json"
-  ours+=("$tmp/ours$r.json") theirs+=("$tmp/theirs$r.json")
+  ours+=("$group") theirs+=("$tmp/theirs$r.json")
 done
 "$py" "$here/compare.py" --out "$out" --stem "$stem" --ours "${ours[@]}" --theirs "${theirs[@]}" \
   --command "bench/run_baselines.sh --device $device --rounds $rounds $quick"

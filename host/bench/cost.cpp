@@ -30,7 +30,7 @@ Stats time_calls(const Timing& t, const std::function<void()>& body, const std::
     body();
     sync();
     const double us = now_us() - t0;
-    return {us, us, us};
+    return {us, us, us, us};
   }
   // Warm-up (caches, BLAS thread pool, page faults); it also gives the
   // per-call estimate that sets the repetitions of a sample.
@@ -51,7 +51,7 @@ Stats time_calls(const Timing& t, const std::function<void()>& body, const std::
     us.push_back((now_us() - t0) / reps);
   }
   std::sort(us.begin(), us.end());
-  return {percentile(us, 0.5), percentile(us, 0.1), percentile(us, 0.9)};
+  return {percentile(us, 0.5), percentile(us, 0.1), percentile(us, 0.9), us.front()};
 }
 
 Cost forward_cost(int64_t M, int64_t N, int64_t K, bool bias, bool dropout, std::size_t elem) {

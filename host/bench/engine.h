@@ -16,6 +16,7 @@ namespace cumlp::bench {
 
 struct Stats {
   double median_us = 0, p10_us = 0, p90_us = 0;
+  double best_us = 0;  // the fastest sample: what the device can do (peak probes)
 };
 
 /// How long to measure. On the simulator every op runs once (its times say
