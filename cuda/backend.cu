@@ -40,6 +40,7 @@ class GpuBackend final : public Backend {
   bool supports(DType dtype) const override { return dtype == DType::F32; }
 
   void* alloc(std::size_t bytes) override {
+    count_allocation();
     void* p = nullptr;
     const cudaError_t err = cudaMalloc(&p, bytes ? bytes : 1);
     if (err != cudaSuccess) {
@@ -57,12 +58,15 @@ class GpuBackend final : public Backend {
   }
   void download(void* dst, const void* src, std::size_t n) override {
     CUMLP_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToHost, stream_));
-    synchronize();
+    synchronize();  // one host sync, counted there
   }
   void copy(void* dst, const void* src, std::size_t n) override {
     CUMLP_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToDevice, stream_));
   }
-  void synchronize() override { CUMLP_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+  void synchronize() override {
+    count_host_sync();
+    CUMLP_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
 
   void linear_act_forward(DType dt, int64_t M, int64_t N, int64_t K, const void* x, const void* w, const void* b,
                           const Epilogue& ep, void* y, void* y_drop) override {
