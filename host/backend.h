@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 
+#include "cumlp/optim.h"
 #include "cumlp/tensor.h"
 #include "host/ops/activation.h"
 
@@ -40,6 +41,11 @@ struct OptimArgs {
   int32_t kind = 0;  // OptimizerKind
   double lr = 0, beta1 = 0, beta2 = 0, eps = 0, weight_decay = 0, l1 = 0;
   int64_t step = 0;  // 1-based index of this update (Adam bias correction)
+
+  /// The arguments of update number `step` (1-based) of optimizer o.
+  static OptimArgs from(const Optimizer& o, int64_t step) {
+    return {static_cast<int32_t>(o.kind), o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, o.l1, step};
+  }
 };
 
 class Backend {

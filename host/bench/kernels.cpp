@@ -118,13 +118,7 @@ Case loss_case(const char* tag, LossKind kind, int64_t rows, int64_t cols, Activ
 }
 
 Case optimizer_case(const char* tag, const Optimizer& o, int64_t n, uint64_t s) {
-  OptimArgs oa;
-  oa.kind = static_cast<int32_t>(o.kind);
-  oa.lr = o.lr;
-  oa.beta1 = o.beta1;
-  oa.beta2 = o.beta2;
-  oa.eps = o.eps;
-  oa.step = 5;
+  const OptimArgs oa = OptimArgs::from(o, 5);
   const bool sgd = o.kind == OptimizerKind::SGD;
   return {"optimizer_step", detail::concat(tag, " ", optimizer_name(o.kind), " n=", n),
           optimizer_cost(o.kind, n, sizeof(float)), kElemTol,

@@ -146,16 +146,7 @@ double Executor::loss(int64_t rows, bool train, bool with_backward) {
 }
 
 void Executor::update() {
-  OptimArgs a;
-  a.kind = static_cast<int32_t>(opt_.kind);
-  a.lr = opt_.lr;
-  a.beta1 = opt_.beta1;
-  a.beta2 = opt_.beta2;
-  a.eps = opt_.eps;
-  a.weight_decay = opt_.weight_decay;
-  a.l1 = opt_.l1;
-  a.step = ++steps_;
-  backend_->optimizer_step(dtype_, a, plan_.param_count, params_, grads_, m_, v_);
+  backend_->optimizer_step(dtype_, OptimArgs::from(opt_, ++steps_), plan_.param_count, params_, grads_, m_, v_);
 }
 
 // One training step, top to bottom.

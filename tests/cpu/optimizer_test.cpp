@@ -79,18 +79,7 @@ std::vector<Case> cases() {
           {"adam betas", adam_betas},             {"adamw", Optimizer::adamw(0.01, 0.1)}};
 }
 
-OptimArgs args_of(const Optimizer& o, int t) {
-  OptimArgs a;
-  a.kind = static_cast<int32_t>(o.kind);
-  a.lr = o.lr;
-  a.beta1 = o.beta1;
-  a.beta2 = o.beta2;
-  a.eps = o.eps;
-  a.weight_decay = o.weight_decay;
-  a.l1 = o.l1;
-  a.step = t;
-  return a;
-}
+OptimArgs args_of(const Optimizer& o, int t) { return OptimArgs::from(o, t); }
 
 template <class T>
 void check_twin(const Case& c, Tol tol) {
