@@ -285,7 +285,10 @@ void Network::set_optimizer_state(const Tensor& m, const Tensor& v, int64_t step
   impl_->exec.set_steps(steps);
 }
 
-int Network::launches_per_step() const { return impl_->plan().launches_per_step(); }
+int Network::launches_per_step() const {
+  const int64_t measured = impl_->exec.launches_last_step();
+  return measured > 0 ? static_cast<int>(measured) : impl_->plan().launches_per_step();
+}
 int64_t Network::device_bytes() const { return impl_->exec.device_bytes(); }
 
 }  // namespace cumlp

@@ -151,8 +151,10 @@ void Executor::update() {
 
 // One training step, top to bottom.
 double Executor::train_step(int64_t rows) {
+  const int64_t launches_before = backend_->launches();
   const double batch_loss = loss(rows, /*train=*/true, /*backward=*/true);  // forward, loss, backward
   update();                                                                  // optimizer over the flat buffers
+  launches_last_step_ = backend_->launches() - launches_before;
   return batch_loss;
 }
 

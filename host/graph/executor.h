@@ -29,6 +29,8 @@ class Executor {
   DType dtype() const { return dtype_; }
   int64_t capacity() const { return capacity_; }
   int64_t steps() const { return steps_; }
+  /// Backend launches of the last train_step (0 before the first).
+  int64_t launches_last_step() const { return launches_last_step_; }
   void set_steps(int64_t s) { steps_ = s; }
   Optimizer& optimizer() { return opt_; }
 
@@ -71,7 +73,7 @@ class Executor {
   DType dtype_;
   std::size_t elem_;
   uint64_t seed_;
-  int64_t capacity_ = 0, steps_ = 0, bytes_held_ = 0;
+  int64_t capacity_ = 0, steps_ = 0, bytes_held_ = 0, launches_last_step_ = 0;
   void *params_ = nullptr, *grads_ = nullptr, *m_ = nullptr, *v_ = nullptr, *loss_ = nullptr;
   // Batch buffers (sized by capacity_).
   void *x_ = nullptr, *targets_ = nullptr, *dz_[2] = {nullptr, nullptr};

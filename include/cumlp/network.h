@@ -108,8 +108,9 @@ class CUMLP_API Network {
   void set_optimizer_state(const Tensor& m, const Tensor& v, int64_t steps);
 
   // ---- introspection -----------------------------------------------------------
-  /// Backend operations (kernel launches on sim/cuda) in one training step
-  /// with a full batch: forward + loss + backward + update.
+  /// Kernel launches (backend operations on cpu) in one training step:
+  /// forward + loss + backward + update. Counted during the last train_step;
+  /// before the first, the plan's count of backend operations.
   int launches_per_step() const;
   /// Bytes of device memory held (parameters, gradients, state, activations).
   int64_t device_bytes() const;

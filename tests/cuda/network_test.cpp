@@ -127,7 +127,8 @@ TEST(SimNetwork, LaunchesPerTrainingStep) {
   std::printf("launches per step (784-100-100-10 CE Adam): plan %d, sim backend %lld\n",
               exec.plan().launches_per_step(), static_cast<long long>(measured));
   EXPECT_EQ(measured, 11);
-  EXPECT_EQ(measured, exec.plan().launches_per_step() + 1);
+  EXPECT_LE(measured, 12);  // the bound for this model
+  EXPECT_EQ(exec.launches_last_step(), measured);  // what Network::launches_per_step reports
 }
 
 }  // namespace
