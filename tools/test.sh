@@ -20,9 +20,10 @@ ctest --test-dir build -j"$jobs" --output-on-failure --timeout 600
 if [ "$asan" = 1 ]; then
   echo "== AddressSanitizer + UndefinedBehaviorSanitizer build =="
   # nvcc objects are not instrumented, so this build is CPU + simulator only;
-  # the install test links user programs without the sanitizer runtime.
+  # the install test links user programs without the sanitizer runtime, and
+  # the fuzz smoke test builds its own ASan-instrumented fuzzers in the first run.
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCUMLP_SANITIZE=ON -DCUMLP_CUDA=OFF
   cmake --build build-asan -j"$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir build-asan -j"$jobs" --output-on-failure --timeout 900 -LE "install"
+    ctest --test-dir build-asan -j"$jobs" --output-on-failure --timeout 900 -LE "install|fuzz"
 fi
