@@ -18,12 +18,18 @@ std::atomic<int64_t> g_heap_allocations{0};
 int64_t heap_allocations() { return g_heap_allocations.load(std::memory_order_relaxed); }
 }  // namespace
 
-// noinline: inlined, GCC would pair its malloc with the library's operator
-// delete and warn of a mismatch (the default delete frees malloc'd blocks).
+// The replaced operator new takes its blocks from malloc, so the matching
+// deletes give them back to free: replacing only new would pair malloc with
+// the runtime's delete, which AddressSanitizer reports as a mismatch.
+// noinline: inlined, GCC would pair the malloc with the library's delete.
 __attribute__((visibility("default"), noinline)) void* operator new(std::size_t n) {
   g_heap_allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(n ? n : 1)) return p;
   throw std::bad_alloc();
+}
+__attribute__((visibility("default"), noinline)) void operator delete(void* p) noexcept { std::free(p); }
+__attribute__((visibility("default"), noinline)) void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
 }
 
 namespace cumlp::cli {
