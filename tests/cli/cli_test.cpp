@@ -13,48 +13,13 @@
 #include <sstream>
 #include <string>
 
+#include "tests/common/cli_run.h"
+
 namespace {
 
-struct Run {
-  int status = -1;  // exit code
-  std::string out, err;
-};
-
-// Runs the cumlp binary with args (a shell-safe string), capturing stdout via
-// popen and stderr through a temporary file.
-Run run_cli(const std::string& args) {
-  static int counter = 0;
-  const std::string err_path =
-      ::testing::TempDir() + "cumlp_cli_stderr_" + std::to_string(getpid()) + "_" + std::to_string(counter++);
-  const std::string cmd = std::string("'") + CUMLP_CLI_PATH + "' " + args + " 2>'" + err_path + "'";
-  Run r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) return r;
-  char buf[4096];
-  std::size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
-  const int st = pclose(pipe);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  std::ifstream in(err_path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  r.err = ss.str();
-  std::remove(err_path.c_str());
-  return r;
-}
-
-nlohmann::json run_json(const std::string& args) {
-  const Run r = run_cli(args);
-  EXPECT_EQ(r.status, 0) << "cumlp " << args << "\nstderr: " << r.err;
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(r.out);
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "cumlp " << args << ": stdout is not one JSON object (" << e.what() << "):\n" << r.out;
-  }
-  EXPECT_TRUE(j.is_object()) << r.out;
-  return j;
-}
+using cumlp::test::CliRun;
+using cumlp::test::run_cli;
+using cumlp::test::run_json;
 
 // |got - want| <= tol, with the key named on failure; a missing or
 // non-numeric key is a failure too.
@@ -140,9 +105,9 @@ TEST(Cli, DemoGates) {
 
 // Bad input: non-zero exit, exactly one line starting "error:" on stderr,
 // nothing on stdout (even with --json).
-void expect_cli_error(const std::string& args, const std::string& mention) {
+void expect_only_error_line(const std::string& args, const std::string& mention) {
   SCOPED_TRACE("cumlp " + args);
-  const Run r = run_cli(args);
+  const CliRun r = run_cli(args);
   EXPECT_NE(r.status, 0);
   EXPECT_EQ(r.out, "") << "stdout must stay empty";
   ASSERT_FALSE(r.err.empty());
@@ -154,15 +119,15 @@ void expect_cli_error(const std::string& args, const std::string& mention) {
 
 TEST(Cli, BadInputIsOneErrorLine) {
   // An unknown command word is named in the message.
-  expect_cli_error("--json frobnicate", "unknown command 'frobnicate'");
-  expect_cli_error("frobnicate", "unknown command 'frobnicate'");
-  expect_cli_error("--json", "subcommand");
-  expect_cli_error("--json demo backprop --device bogus", "bogus");
-  expect_cli_error("--json demo backprop --dtype f16", "f16");
-  expect_cli_error("demo xor --dtype f16", "f16");
-  expect_cli_error("--json demo backprop --device sim", "sim");
-  expect_cli_error("--json demo nosuchdemo", "unknown command 'nosuchdemo' for 'cumlp demo'");
-  expect_cli_error("--json demo xor --steps 0", "steps");
+  expect_only_error_line("--json frobnicate", "unknown command 'frobnicate'");
+  expect_only_error_line("frobnicate", "unknown command 'frobnicate'");
+  expect_only_error_line("--json", "subcommand");
+  expect_only_error_line("--json demo backprop --device bogus", "bogus");
+  expect_only_error_line("--json demo backprop --dtype f16", "f16");
+  expect_only_error_line("demo xor --dtype f16", "f16");
+  expect_only_error_line("--json demo backprop --device sim", "sim");
+  expect_only_error_line("--json demo nosuchdemo", "unknown command 'nosuchdemo' for 'cumlp demo'");
+  expect_only_error_line("--json demo xor --steps 0", "steps");
 }
 
 }  // namespace

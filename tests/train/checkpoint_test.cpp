@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "../cpu/compare.h"
-#include "cli_run.h"
+#include "tests/common/cli_run.h"
 
 namespace cumlp::test {
 namespace {

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <fstream>
 
-#include "cli_run.h"
+#include "tests/common/cli_run.h"
 
 namespace cumlp::test {
 namespace {

@@ -5,7 +5,7 @@
 // minutes per epoch on one core.)
 #include <cmath>
 
-#include "cli_run.h"
+#include "tests/common/cli_run.h"
 
 namespace cumlp::test {
 namespace {

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "cli_run.h"
+#include "tests/common/cli_run.h"
 
 namespace cumlp::test {
 namespace {

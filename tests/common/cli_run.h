@@ -1,4 +1,4 @@
-// Helpers of the training-workflow tests: the cumlp binary run as a child
+// Helpers of the CLI-level tests (tests/cli, tests/train): the cumlp binary run as a child
 // process (as users run it), a scratch folder per test, and the checks the
 // CLI contract (SPEC §4) repeats: one JSON object on stdout with --json, one
 // "error: ..." line on stderr for bad input.
