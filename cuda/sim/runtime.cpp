@@ -10,6 +10,8 @@
 #include <new>
 #include <set>
 
+#include <unistd.h>
+
 #include "cuda/sim/launch.h"
 
 struct CUstream_st {};
@@ -71,6 +73,12 @@ namespace sim::rt {
 
 cudaError_t cudaMalloc(void** ptr, std::size_t bytes) {
   if (!ptr) return status(cudaErrorInvalidValue);
+  // The simulated device has the host's physical memory. Larger requests fail
+  // here, as on a GPU, instead of reaching the allocator (which AddressSanitizer
+  // aborts on) or being granted lazily and then NaN-filled into an OOM kill.
+  static const std::size_t physical =
+      static_cast<std::size_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<std::size_t>(sysconf(_SC_PAGE_SIZE));
+  if (bytes > physical) return status(cudaErrorMemoryAllocation);
   // At least one byte so every allocation has a distinct address; 256-byte
   // aligned like cudaMalloc, so vector loads behave the same.
   char* p = static_cast<char*>(::operator new(bytes ? bytes : 1, std::align_val_t{256}, std::nothrow));
