@@ -55,8 +55,4 @@ Plan Plan::compile(const ModelSpec& spec) {
   return plan;
 }
 
-bool Plan::has_dropout() const {
-  return std::any_of(layers.begin(), layers.end(), [](const FusedLayer& l) { return l.dropout_p > 0; });
-}
-
 }  // namespace cumlp

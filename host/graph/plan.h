@@ -38,7 +38,6 @@ struct Plan {
   /// (A backend may launch more than one kernel for an op: the CUDA loss is
   /// two. Network::launches_per_step reports what a step really launched.)
   int launches_per_step() const { return static_cast<int>(3 * layers.size() + 1); }
-  bool has_dropout() const;
 };
 
 int32_t act_code(Activation a);
