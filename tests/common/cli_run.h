@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "cumlp/train.h"
+#include "tests/common/scratch.h"
 
 namespace cumlp::test {
 
@@ -42,12 +43,6 @@ struct CliRun {
   std::string out, err;
 };
 
-inline std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 /// Runs the cumlp binary with args (a shell-safe string): stdout through
 /// popen, stderr through a temporary file (named per process and call, so
@@ -107,32 +102,6 @@ inline bool is_png(const std::string& path) {
   return s.size() > 8 && s.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0;
 }
 
-/// A fresh folder under the test temp folder, removed with the object.
-class ScratchDir {
- public:
-  ScratchDir() {
-    static int counter = 0;
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = info ? std::string(info->test_suite_name()) + "." + info->name() : "suite";
-    for (char& c : name)
-      if (c == '/') c = '_';
-    path_ = std::filesystem::path(::testing::TempDir()) /
-            ("cumlp_train_" + name + "_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 /// The tensors a checkpoint stores for the model: parameters in the flat
 /// layout (weights and biases of every Linear layer), as written.

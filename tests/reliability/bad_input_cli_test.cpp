@@ -16,7 +16,7 @@ namespace {
 
 // `cumlp --json train <args> --out <scratch>/run --device cpu --quiet`: expects
 // the bad-input contract and an empty (or absent) run folder.
-void expect_train_fails(const Scratch& s, std::vector<std::string> args, const std::vector<std::string>& mentions) {
+void expect_train_fails(const ScratchDir& s, std::vector<std::string> args, const std::vector<std::string>& mentions) {
   const std::string run = s / "run";
   args.insert(args.begin(), {"--json", "train"});
   args.insert(args.end(), {"--out", run, "--device", "cpu", "--quiet", "--epochs", "1"});
@@ -27,7 +27,7 @@ void expect_train_fails(const Scratch& s, std::vector<std::string> args, const s
 
 class BadDataFile : public ::testing::Test {
  protected:
-  Scratch s;
+  ScratchDir s;
   std::string dir() const { return s / "data"; }
   void SetUp() override { std::filesystem::create_directories(dir()); }
   void mnist(const std::string& file, const std::string& bytes, const std::vector<std::string>& mentions) {
@@ -106,10 +106,10 @@ TEST_F(BadDataFile, CsvEmpty) { digits("", {"digits.csv.gz", "no data rows"}); }
 
 class BadModelFile : public ::testing::Test {
  protected:
-  static Scratch* s;
+  static ScratchDir* s;
   static std::string model;
   static void SetUpTestSuite() {
-    s = new Scratch;
+    s = new ScratchDir;
     std::filesystem::create_directories(*s / "data");
     write_bytes(*s / "data/digits.csv.gz", digits_csv(100));
     const Outcome o = run_cumlp({"--json", "train", "--layers", "64-16-10", "--dataset", "digits", "--data-dir",
@@ -121,7 +121,7 @@ class BadModelFile : public ::testing::Test {
 
   // The model file split into header JSON and tensor bytes.
   static std::pair<nlohmann::json, std::string> parts() {
-    const std::string bytes = slurp(model);
+    const std::string bytes = read_text(model);
     uint64_t n = 0;
     std::memcpy(&n, bytes.data(), 8);
     return {nlohmann::json::parse(bytes.substr(8, n)), bytes.substr(8 + n)};
@@ -139,7 +139,7 @@ class BadModelFile : public ::testing::Test {
     expect_one_error(run_cumlp({"--json", "eval", path, "--data-dir", *s / "data", "--device", "cpu"}), mentions);
   }
 };
-Scratch* BadModelFile::s = nullptr;
+ScratchDir* BadModelFile::s = nullptr;
 std::string BadModelFile::model;
 
 TEST_F(BadModelFile, ValidModelEvaluates) {
@@ -149,7 +149,7 @@ TEST_F(BadModelFile, ValidModelEvaluates) {
 }
 
 TEST_F(BadModelFile, HeaderLengthPastEndOfFile) {
-  std::string bytes = slurp(model);
+  std::string bytes = read_text(model);
   const uint64_t n = bytes.size();  // 8 + header + buffer > what follows the length field
   std::memcpy(bytes.data(), &n, 8);
   expect_eval_fails(write("past_end.safetensors", bytes), {"past_end.safetensors", "runs past the end"});
@@ -224,7 +224,7 @@ TEST_F(BadModelFile, BadCsvForEvalAndPredict) {
 
 class BadFlag : public ::testing::Test {
  protected:
-  Scratch s;
+  ScratchDir s;
   void SetUp() override {
     std::filesystem::create_directories(s / "data");
     write_bytes(s / "data/digits.csv.gz", digits_csv(100));

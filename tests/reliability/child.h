@@ -18,42 +18,12 @@
 #include <thread>
 #include <vector>
 
+#include "tests/common/scratch.h"
+
 namespace cumlp::reliability {
 
-inline std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-/// A fresh folder per test under the gtest temp folder, removed afterwards.
-class Scratch {
- public:
-  Scratch() {
-    static int counter = 0;
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = info ? std::string(info->test_suite_name()) + "." + info->name() : "suite";
-    for (char& c : name)
-      if (c == '/') c = '_';
-    path_ = std::filesystem::path(::testing::TempDir()) /
-            ("cumlp_rel_" + name + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~Scratch() {
-    std::error_code ec;
-    std::filesystem::permissions(path_, std::filesystem::perms::owner_all, std::filesystem::perm_options::add, ec);
-    std::filesystem::remove_all(path_, ec);
-  }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using test::read_text;
+using test::ScratchDir;
 
 struct SpawnOptions {
   long file_size_limit = -1;  // RLIMIT_FSIZE in bytes (SIGXFSZ ignored, so writes fail with EFBIG), -1: none
@@ -123,8 +93,8 @@ inline Outcome wait_child(Child& c, double timeout_s = 120) {
   o.exited = WIFEXITED(status);
   o.code = o.exited ? WEXITSTATUS(status) : -1;
   o.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-  o.out = slurp(c.out_path);
-  o.err = slurp(c.err_path);
+  o.out = read_text(c.out_path);
+  o.err = read_text(c.err_path);
   std::remove(c.out_path.c_str());
   std::remove(c.err_path.c_str());
   return o;

@@ -21,7 +21,7 @@ const std::string kDigits = "/usr/lib/python3/dist-packages/sklearn/datasets/dat
 
 // `cumlp --json train` of a custom model on digits (the real table when
 // installed, else a synthetic one) into `run`, checkpointing every epoch.
-std::vector<std::string> digits_args(const Scratch& s, const std::string& run) {
+std::vector<std::string> digits_args(const ScratchDir& s, const std::string& run) {
   std::string data_dir = s / "data";
   std::filesystem::create_directories(data_dir);
   if (std::filesystem::exists(kDigits))
@@ -42,21 +42,21 @@ std::vector<std::string> with(std::vector<std::string> a, const std::vector<std:
 }
 
 TEST(Divergence, HugeLrStopsNamingEpochAndBatchKeepsCheckpointAndLowerLrResumes) {
-  Scratch s;
+  ScratchDir s;
   const std::string run = s / "run", ckpt = run + "/checkpoint.safetensors";
   const auto args = digits_args(s, run);
   // Two sane epochs leave a good checkpoint.
   const Outcome good = run_cumlp(with(args, {"--lr", "0.01", "--epochs", "2"}));
   ASSERT_EQ(good.code, 0) << good.err;
-  const std::string before = slurp(ckpt);
-  const std::string model_before = slurp(run + "/model.safetensors");
+  const std::string before = read_text(ckpt);
+  const std::string model_before = read_text(run + "/model.safetensors");
   const std::vector<std::string> files_before = files_under(run);
 
   // Continuing with lr 1e6 overflows float32 within a few steps of epoch 3.
   const Outcome bad = run_cumlp(with(args, {"--resume", ckpt, "--lr", "1e6", "--epochs", "6"}));
   expect_one_error(bad, {"epoch 3, batch ", "not finite", "last good checkpoint '" + ckpt + "' is kept"});
-  EXPECT_EQ(slurp(ckpt), before) << "the diverged run must not touch the last good checkpoint";
-  EXPECT_EQ(slurp(run + "/model.safetensors"), model_before);
+  EXPECT_EQ(read_text(ckpt), before) << "the diverged run must not touch the last good checkpoint";
+  EXPECT_EQ(read_text(run + "/model.safetensors"), model_before);
   EXPECT_EQ(files_under(run), files_before) << "no new or temporary files";
 
   // The same checkpoint with a small lr trains on to the end.
@@ -71,7 +71,7 @@ TEST(Divergence, NonFiniteWeightWithFiniteLossIsNeverCheckpointed) {
   // A hidden ReLU unit with bias -inf is dead: the loss stays finite, its
   // gradient is 0, so the -inf survives every step. The epoch-end check
   // must refuse to save it and name the epoch and batch.
-  Scratch s;
+  ScratchDir s;
   const std::string ckpt = s / "ckpt.safetensors";
   write_bytes(ckpt, "previous checkpoint");
   std::vector<float> x;
@@ -101,16 +101,16 @@ TEST(Divergence, NonFiniteWeightWithFiniteLossIsNeverCheckpointed) {
     EXPECT_NE(m.find("is not finite"), std::string::npos) << m;
     EXPECT_NE(m.find("last good checkpoint"), std::string::npos) << m;
   }
-  EXPECT_EQ(slurp(ckpt), "previous checkpoint");
+  EXPECT_EQ(read_text(ckpt), "previous checkpoint");
 }
 
 TEST(DiskFull, FailedCheckpointWriteKeepsPreviousFilesAndSaysWhy) {
-  Scratch s;
+  ScratchDir s;
   const std::string run = s / "run", ckpt = run + "/checkpoint.safetensors";
   const auto args = digits_args(s, run);
   const Outcome good = run_cumlp(with(args, {"--lr", "0.01", "--epochs", "1"}));
   ASSERT_EQ(good.code, 0) << good.err;
-  const std::string before = slurp(ckpt), model_before = slurp(run + "/model.safetensors");
+  const std::string before = read_text(ckpt), model_before = read_text(run + "/model.safetensors");
   ASSERT_GT(before.size(), 4096u);
 
   // Files may not grow past 4 KiB: the next checkpoint cannot be written.
@@ -118,14 +118,14 @@ TEST(DiskFull, FailedCheckpointWriteKeepsPreviousFilesAndSaysWhy) {
   limited.file_size_limit = 4096;
   const Outcome o = run_cumlp(with(args, {"--resume", ckpt, "--lr", "0.01", "--epochs", "3"}), limited);
   expect_one_error(o, {"cannot write '" + ckpt + "'", "File too large"});
-  EXPECT_EQ(slurp(ckpt), before);
-  EXPECT_EQ(slurp(run + "/model.safetensors"), model_before);
+  EXPECT_EQ(read_text(ckpt), before);
+  EXPECT_EQ(read_text(run + "/model.safetensors"), model_before);
   for (const std::string& f : files_under(run)) EXPECT_EQ(f.find(".tmp."), std::string::npos) << "debris: " << f;
 }
 
 TEST(DiskFull, UnwritableRunFolderIsOneErrorLine) {
   if (::geteuid() == 0) GTEST_SKIP() << "root ignores folder permissions";
-  Scratch s;
+  ScratchDir s;
   const std::string run = s / "run";
   std::filesystem::create_directories(run);
   std::filesystem::permissions(run, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);

@@ -19,7 +19,7 @@ namespace {
 // waits until it has trained a little (its checkpoint exists: saved every
 // epoch), sends `sig`, and checks the contract.
 void interrupt_and_resume(int sig, int expected_status, const char* signal_name) {
-  Scratch s;
+  ScratchDir s;
   std::filesystem::create_directories(s / "data");
   write_mnist_dir(s / "data", 2000);
   const std::string run = s / "run", ckpt = run + "/checkpoint.safetensors";
@@ -99,7 +99,7 @@ TrainConfig config(const std::string& ckpt, int epochs) {
 }
 
 TEST(Interrupt, StopAtEpochBoundaryResumesBitForBit) {
-  Scratch s;
+  ScratchDir s;
   const Dataset data = blobs(100);  // 80 train rows: 8 batches per epoch
   Network straight = small_net();
   Trainer(straight, config(s / "straight.safetensors", 4)).fit(data);
@@ -126,7 +126,7 @@ TEST(Interrupt, StopAtEpochBoundaryResumesBitForBit) {
 }
 
 TEST(Interrupt, StopInsideAnEpochSavesItAsNotDone) {
-  Scratch s;
+  ScratchDir s;
   const Dataset data = blobs(100);
   Network net = small_net();
   TrainConfig c = config(s / "ckpt.safetensors", 4);

@@ -29,7 +29,7 @@ int complete_version(const std::string& path) {
 }
 
 TEST(KillDuringWrite, FiftyRandomKillsNeverTearTheCheckpoint) {
-  Scratch s;
+  ScratchDir s;
   const std::string ckpt = s / "checkpoint.safetensors";
   const unsigned seed = 20240611;
   std::mt19937 rng(seed);
