@@ -10,6 +10,12 @@ namespace cumlp {
 const char* dtype_name(DType d) { return d == DType::F32 ? "f32" : "f64"; }
 std::size_t dtype_size(DType d) { return d == DType::F32 ? 4 : 8; }
 
+DType parse_dtype(const std::string& name) {
+  if (name == "f32") return DType::F32;
+  if (name == "f64") return DType::F64;
+  CUMLP_THROW("unknown dtype '", name, "' (expected f32 or f64)");
+}
+
 namespace {
 int64_t count_elements(const std::vector<int64_t>& shape) {
   int64_t n = 1;

@@ -202,9 +202,11 @@ Network load_network(const std::string& path, const NetworkOptions& options, Che
     CUMLP_CHECK(it != f.metadata.end(), "checkpoint '", path, "': metadata has no '", key, "'");
     return it->second;
   };
-  const std::string dtype = meta("dtype");
-  CUMLP_CHECK(dtype == "f32" || dtype == "f64", "checkpoint '", path, "': unknown dtype '", dtype, "'");
-  opts.dtype = dtype == "f32" ? DType::F32 : DType::F64;
+  try {
+    opts.dtype = parse_dtype(meta("dtype"));
+  } catch (const Error& e) {
+    CUMLP_THROW("checkpoint '", path, "': ", e.message());
+  }
   try {
     opts.seed = std::stoull(meta("seed"));
   } catch (const std::exception&) {

@@ -20,6 +20,8 @@ enum class DType { F32, F64 };
 
 /// "f32" / "f64".
 CUMLP_API const char* dtype_name(DType dtype);
+/// The inverse of dtype_name; throws Error naming the value for anything else.
+CUMLP_API DType parse_dtype(const std::string& name);
 /// Bytes per element: 4 or 8.
 CUMLP_API std::size_t dtype_size(DType dtype);
 

@@ -16,12 +16,6 @@ struct DemoOptions {
   int steps = 10001;
 };
 
-DType parse_dtype(const std::string& s) {
-  if (s == "f32") return DType::F32;
-  if (s == "f64") return DType::F64;
-  throw Error("unknown --dtype '" + s + "' (expected f32 or f64)");
-}
-
 // Experiment 1: 2-2-2, no biases, sigmoid everywhere, E = sum 1/2 (t-o)^2, SGD lr 0.5.
 void backprop(const DemoOptions& o, Output& out) {
   ModelSpec spec = ModelSpec::input(2).linear(2, false).sigmoid().linear(2, false).sigmoid().loss(LossKind::HalfSSE);
@@ -58,9 +52,8 @@ void xor_demo(const DemoOptions& o, bool single, Output& out) {
   ModelSpec spec = single ? ModelSpec::parse("2-1", Activation::Sigmoid, -1, Activation::Sigmoid)
                           : ModelSpec::parse("2-10-10-10-1", Activation::Sigmoid, -1, Activation::Sigmoid);
   spec.loss(LossKind::BCE);
-  NetworkOptions opts{Device::parse(o.device), parse_dtype(o.dtype), o.seed, 4};
-  Network net(spec, Optimizer::sgd(1.0), opts);
   const DType dt = parse_dtype(o.dtype);
+  Network net(spec, Optimizer::sgd(1.0), NetworkOptions{Device::parse(o.device), dt, o.seed, 4});
   const Tensor x = Tensor::from({4, 2}, {0, 0, 0, 1, 1, 0, 1, 1}, dt), t = Tensor::from({4, 1}, {0, 1, 1, 0}, dt);
   double loss = 0;
   std::ostream& os = out.human();
@@ -126,7 +119,7 @@ void add_demo(CLI::App& app, Output& out) {
   static DemoOptions o;
   auto common = [](CLI::App* c, bool steps) {
     c->add_option("--device", o.device, "auto, cpu, sim, cuda, cuda:N")->capture_default_str();
-    c->add_option("--dtype", o.dtype, "f32 or f64")->capture_default_str();
+    c->add_option("--dtype", o.dtype, "f32 or f64")->capture_default_str()->check(CLI::IsMember({"f32", "f64"}));
     c->add_option("--seed", o.seed, "Random seed")->capture_default_str();
     if (steps) c->add_option("--steps", o.steps, "Full-batch SGD steps")->capture_default_str()->check(CLI::PositiveNumber);
   };

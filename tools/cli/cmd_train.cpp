@@ -94,12 +94,6 @@ void check_host_memory(const ModelSpec& spec, const Optimizer& opt, DType dtype,
   }
 }
 
-DType parse_dtype(const std::string& s) {
-  if (s == "f32") return DType::F32;
-  if (s == "f64") return DType::F64;
-  throw Error("unknown --dtype '" + s + "' (expected f32 or f64)");
-}
-
 // The recipe: a preset (or --layers) with the command-line overrides applied.
 Preset recipe(const TrainArgs& a) {
   if (a.preset.empty() == a.layers.empty())
@@ -260,7 +254,9 @@ void add_train(CLI::App& app, Output& out) {
   cmd->add_option("--valid-fraction", a.valid_fraction, "Fraction held out for validation");
   cmd->add_option("--seed", a.seed, "Seed of init, split, shuffles and dropout (default 777; --resume keeps the run's)");
   cmd->add_option("--device", a.device, "auto, cpu, sim, cuda, cuda:N")->capture_default_str();
-  cmd->add_option("--dtype", a.dtype, "f32 or f64 (cpu only)")->capture_default_str();
+  cmd->add_option("--dtype", a.dtype, "f32 or f64 (cpu only)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"f32", "f64"}));
   cmd->add_option("--data-dir", a.data_dir, "Folder with the dataset files");
   cmd->add_option("--out", a.out, "Run folder (default runs/<preset>)");
   cmd->add_option("--resume", a.resume, "Continue from a checkpoint.safetensors");
