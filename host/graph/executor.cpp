@@ -26,21 +26,19 @@ Executor::~Executor() {
   release(fixed_allocs_);
 }
 
-void* Executor::allocate(std::size_t bytes, std::vector<void*>& owner) {
+void* Executor::allocate(std::size_t bytes, Allocations& owner) {
   void* p = backend_->alloc(bytes);
-  owner.push_back(p);
+  owner.emplace_back(p, bytes);
   bytes_held_ += static_cast<int64_t>(bytes);
-  if (&owner == &batch_allocs_) batch_sizes_.push_back(bytes);
   return p;
 }
 
-void Executor::release(std::vector<void*>& owner) {
-  for (void* p : owner) backend_->release(p);
-  owner.clear();
-  if (&owner == &batch_allocs_) {
-    for (std::size_t b : batch_sizes_) bytes_held_ -= static_cast<int64_t>(b);
-    batch_sizes_.clear();
+void Executor::release(Allocations& owner) {
+  for (const auto& [p, bytes] : owner) {
+    backend_->release(p);
+    bytes_held_ -= static_cast<int64_t>(bytes);
   }
+  owner.clear();
 }
 
 void Executor::reserve(int64_t rows) {

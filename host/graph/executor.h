@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "cumlp/optim.h"
@@ -59,8 +60,9 @@ class Executor {
   int64_t device_bytes() const { return bytes_held_; }
 
  private:
-  void* allocate(std::size_t bytes, std::vector<void*>& owner);
-  void release(std::vector<void*>& owner);
+  using Allocations = std::vector<std::pair<void*, std::size_t>>;  // buffer and its bytes
+  void* allocate(std::size_t bytes, Allocations& owner);
+  void release(Allocations& owner);
   Epilogue epilogue(std::size_t layer) const;
   const void* layer_input(std::size_t layer, bool train) const;
   double read_loss();
@@ -78,8 +80,7 @@ class Executor {
   // Batch buffers (sized by capacity_).
   void *x_ = nullptr, *targets_ = nullptr, *dz_[2] = {nullptr, nullptr};
   std::vector<void*> y_, y_drop_;
-  std::vector<void*> fixed_allocs_, batch_allocs_;  // owners, released in the destructor / on growth
-  std::vector<std::size_t> batch_sizes_;
+  Allocations fixed_allocs_, batch_allocs_;  // released in the destructor / on growth
 };
 
 }  // namespace cumlp
