@@ -61,7 +61,7 @@ class CpuBackend final : public Backend {
     ++launches_;
     dispatch(dt, [&](auto* tag) {
       using T = std::remove_pointer_t<decltype(tag)>;
-      cpu::loss_forward_backward_cpu<T>(a, as<T>(y), target, as<T>(dz), as<T>(loss));
+      cpu::loss_forward_backward_cpu<T>(blas_, a, as<T>(y), target, as<T>(dz), as<T>(loss));
     });
   }
   void optimizer_step(DType dt, const OptimArgs& a, int64_t n, void* params, const void* grads, void* m,

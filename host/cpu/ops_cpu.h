@@ -17,7 +17,7 @@ void linear_backward_data_cpu(bool blas, int64_t M, int64_t N, int64_t K, const 
 template <class T>
 void linear_backward_weight_cpu(bool blas, int64_t M, int64_t N, int64_t K, const T* dz, const T* x, T* dw, T* db);
 template <class T>
-void loss_forward_backward_cpu(const LossArgs& a, const T* y, const void* target, T* dz, T* loss);
+void loss_forward_backward_cpu(bool fast, const LossArgs& a, const T* y, const void* target, T* dz, T* loss);
 template <class T>
 void optimizer_step_cpu(const OptimArgs& a, int64_t n, T* params, const T* grads, T* m, T* v);
 
