@@ -10,6 +10,7 @@
 #include "host/cpu/gemm_avx2.h"
 #include "host/cpu/gemm_cpu.h"
 #include "host/cpu/ops_cpu.h"
+#include "host/cpu/parallel.h"
 #include "host/rng.h"
 
 namespace cumlp::cpu {
@@ -84,17 +85,34 @@ void forward_epilogue(int64_t M, int64_t N, const T* b, const Epilogue& ep, T* y
   }
 }
 
-// d [M, K] *= dropout factor and act'(y_prev), elementwise.
+// d[e] *= dropout factor and act'(y_prev[e]) for the elements e in [e0, e1).
 template <class T>
-void backward_epilogue(int64_t M, int64_t K, const T* y_prev, const Epilogue& ep, T* dz_prev) {
+void backward_epilogue(int64_t e0, int64_t e1, const T* y_prev, const Epilogue& ep, T* dz_prev) {
   const T alpha = static_cast<T>(ep.alpha);
   with_act(ep.act, [&](auto act) {
     T* __restrict d = dz_prev;
     if (ep.dropout_p > 0)
-      for (int64_t e = 0; e < M * K; ++e) d[e] = d[e] * dropout_factor<T>(ep, e) * ops::act_derivative(act.value, y_prev[e], alpha);
+      for (int64_t e = e0; e < e1; ++e) d[e] = d[e] * dropout_factor<T>(ep, e) * ops::act_derivative(act.value, y_prev[e], alpha);
     else
-      for (int64_t e = 0; e < M * K; ++e) d[e] = d[e] * ops::act_derivative(act.value, y_prev[e], alpha);
+      for (int64_t e = e0; e < e1; ++e) d[e] = d[e] * ops::act_derivative(act.value, y_prev[e], alpha);
   });
+}
+
+// db[j] for j in [j0, j1): column sums of dz [M, N] in double, rows added in
+// order (the same bits every run), walking dz row by row over a block of
+// columns so reads are contiguous.
+template <class T>
+void bias_grad(int64_t M, int64_t N, int64_t j0, int64_t j1, const T* dz, T* db) {
+  constexpr int64_t kBlock = 256;
+  for (int64_t b0 = j0; b0 < j1; b0 += kBlock) {
+    const int64_t w = std::min(kBlock, j1 - b0);
+    double acc[kBlock] = {};
+    for (int64_t i = 0; i < M; ++i) {
+      const T* row = dz + i * N + b0;
+      for (int64_t j = 0; j < w; ++j) acc[j] += row[j];
+    }
+    for (int64_t j = 0; j < w; ++j) db[b0 + j] = static_cast<T>(acc[j]);
+  }
 }
 
 // The register-tile kernel (gemm_avx2.h) serves float on the cpu device
@@ -108,6 +126,20 @@ bool use_tiles(bool blas, int64_t weights, int64_t max_weights) {
     return blas && weights <= max_weights && avx2_available();
 }
 
+// How many chunks (parallel.h) a GEMM of `fmas` multiply-adds is cut into,
+// by `rows` rows. Below ~1M multiply-adds (~15 us) a second thread costs more
+// than it saves. Tiles split anywhere at no cost, so there are several
+// chunks per thread (a descheduled worker then holds up little); every
+// OpenBLAS call repacks its operands (+7% per split), so there one per
+// thread. The results never depend on the count: each output is the same
+// sum in the same order whichever chunk computes it.
+int64_t gemm_chunks(bool blas, bool tiled, int64_t fmas, int64_t rows) {
+  const int threads = op_threads();
+  if (!blas || threads <= 1 || fmas < (int64_t{1} << 20)) return 1;
+  const int64_t per_thread = tiled ? 4 : 1;
+  return std::max<int64_t>(1, std::min<int64_t>(threads * per_thread, rows / (tiled ? 12 : 32)));
+}
+
 // The transposed weight for the tile kernel's forward: per thread, grown
 // once to the largest layer (no allocation in steady-state steps).
 float* weight_scratch(int64_t n) {
@@ -118,80 +150,92 @@ float* weight_scratch(int64_t n) {
 
 }  // namespace
 
+// Each op: the GEMM by blocks of rows, each block's epilogue right after its
+// GEMM (while the block is in cache), blocks spread over the threads.
 template <class T>
 void linear_act_forward_cpu(bool blas, int64_t M, int64_t N, int64_t K, const T* x, const T* w, const T* b,
                             const Epilogue& ep, T* y, T* y_drop) {
   if (M == 0 || N == 0) return;
-  bool tiled = false;
+  const bool tiled = use_tiles<T>(blas, N * K, kTileMaxWeightsForward);
+  const bool fused = tiled && tile_act_supported(ep.act);
+  const T* wt = nullptr;
   if constexpr (std::is_same_v<T, float>) {
-    if (use_tiles<T>(blas, N * K, kTileMaxWeightsForward)) {
-      tiled = true;
-      float* wt = weight_scratch(N * K);
-      transpose_f32(N, K, w, wt);
-      const bool fused = tile_act_supported(ep.act);
-      TileEpilogue te;
-      if (fused) {
-        te.mode = TileEpilogue::kForward;
-        te.act = ep.act;
-        te.alpha = static_cast<float>(ep.alpha);
-        te.bias = b;
-      }
-      gemm_avx2(M, N, K, x, K, 1, wt, N, y, N, te);
-      if (!fused) forward_epilogue(M, N, b, ep, y);
+    if (tiled) {
+      float* t = weight_scratch(N * K);
+      transpose_f32(N, K, w, t);
+      wt = t;
     }
   }
-  if (!tiled) {
-    gemm_cpu(blas, false, true, M, N, K, x, w, y);
-    forward_epilogue(M, N, b, ep, y);
-  }
-  if (y_drop && ep.dropout_p > 0)
-    for (int64_t e = 0; e < M * N; ++e) y_drop[e] = y[e] * dropout_factor<T>(ep, e);
+  const int64_t chunks = gemm_chunks(blas, tiled, M * N * K, M);
+  parallel_for(chunks, [&](int64_t c) {
+    const auto [r0, r1] = chunk_range(M, chunks, c);
+    T* yc = y + r0 * N;
+    if constexpr (std::is_same_v<T, float>) {
+      if (tiled) {
+        TileEpilogue te;
+        if (fused) {
+          te.mode = TileEpilogue::kForward;
+          te.act = ep.act;
+          te.alpha = static_cast<float>(ep.alpha);
+          te.bias = b;
+        }
+        gemm_avx2(r1 - r0, N, K, x + r0 * K, K, 1, wt, N, yc, N, te);
+      }
+    }
+    if (!tiled) gemm_cpu(blas, false, true, r1 - r0, N, K, x + r0 * K, w, yc);
+    if (!fused) forward_epilogue(r1 - r0, N, b, ep, yc);
+    if (y_drop && ep.dropout_p > 0)
+      for (int64_t e = r0 * N; e < r1 * N; ++e) y_drop[e] = y[e] * dropout_factor<T>(ep, e);
+  });
 }
 
 template <class T>
 void linear_backward_data_cpu(bool blas, int64_t M, int64_t N, int64_t K, const T* dz, const T* w, const T* y_prev,
                               const Epilogue& ep, T* dz_prev) {
   if (M == 0 || K == 0) return;
-  if constexpr (std::is_same_v<T, float>) {
-    if (use_tiles<T>(blas, N * K, kTileMaxWeightsBackward)) {
-      const bool fused = ep.dropout_p == 0 && tile_act_supported(ep.act);
-      TileEpilogue te;
-      if (fused) {
-        te.mode = TileEpilogue::kDerivative;
-        te.act = ep.act;
-        te.alpha = static_cast<float>(ep.alpha);
-        te.y = y_prev;
-        te.ldy = K;
+  const bool tiled = use_tiles<T>(blas, N * K, kTileMaxWeightsBackward);
+  const bool fused = tiled && ep.dropout_p == 0 && tile_act_supported(ep.act);
+  const int64_t chunks = gemm_chunks(blas, tiled, M * N * K, M);
+  parallel_for(chunks, [&](int64_t c) {
+    const auto [r0, r1] = chunk_range(M, chunks, c);
+    if constexpr (std::is_same_v<T, float>) {
+      if (tiled) {
+        TileEpilogue te;
+        if (fused) {
+          te.mode = TileEpilogue::kDerivative;
+          te.act = ep.act;
+          te.alpha = static_cast<float>(ep.alpha);
+          te.y = y_prev + r0 * K;
+          te.ldy = K;
+        }
+        gemm_avx2(r1 - r0, K, N, dz + r0 * N, N, 1, w, K, dz_prev + r0 * K, K, te);
       }
-      gemm_avx2(M, K, N, dz, N, 1, w, K, dz_prev, K, te);
-      if (!fused) backward_epilogue(M, K, y_prev, ep, dz_prev);
-      return;
     }
-  }
-  gemm_cpu(blas, false, false, M, K, N, dz, w, dz_prev);
-  backward_epilogue(M, K, y_prev, ep, dz_prev);
+    if (!tiled) gemm_cpu(blas, false, false, r1 - r0, K, N, dz + r0 * N, w, dz_prev + r0 * K);
+    if (!fused) backward_epilogue(r0 * K, r1 * K, y_prev, ep, dz_prev);
+  });
 }
 
+// dw [N, K] = dz^T x by blocks of its rows (columns of dz), each block with
+// its part of db.
 template <class T>
 void linear_backward_weight_cpu(bool blas, int64_t M, int64_t N, int64_t K, const T* dz, const T* x, T* dw, T* db) {
-  if (use_tiles<T>(blas, N * K, kTileMaxWeightsBackward))
-    gemm_avx2(N, K, M, reinterpret_cast<const float*>(dz), 1, N, reinterpret_cast<const float*>(x), K,
-              reinterpret_cast<float*>(dw), K, TileEpilogue{});
-  else
-    gemm_cpu(blas, true, false, N, K, M, dz, x, dw);
-  if (!db) return;
-  // Column sums in double, rows added in order (the same bits every run),
-  // walking dz row by row over a block of columns so reads are contiguous.
-  constexpr int64_t kBlock = 256;
-  for (int64_t j0 = 0; j0 < N; j0 += kBlock) {
-    const int64_t w = std::min(kBlock, N - j0);
-    double acc[kBlock] = {};
-    for (int64_t i = 0; i < M; ++i) {
-      const T* row = dz + i * N + j0;
-      for (int64_t j = 0; j < w; ++j) acc[j] += row[j];
+  if (N == 0) return;
+  const bool tiled = use_tiles<T>(blas, N * K, kTileMaxWeightsBackward);
+  const int64_t chunks = gemm_chunks(blas, tiled, M * N * K, N);
+  parallel_for(chunks, [&](int64_t c) {
+    const auto [n0, n1] = chunk_range(N, chunks, c);
+    if constexpr (std::is_same_v<T, float>) {
+      if (tiled) gemm_avx2(n1 - n0, K, M, dz + n0, 1, N, x, K, dw + n0 * K, K, TileEpilogue{});
     }
-    for (int64_t j = 0; j < w; ++j) db[j0 + j] = static_cast<T>(acc[j]);
-  }
+    if (!tiled) {
+      if (blas)
+        gemm_blas(true, false, n1 - n0, K, M, dz + n0, N, x, K, dw + n0 * K, K);
+      else
+        gemm_cpu(false, true, false, N, K, M, dz, x, dw);  // the reference: one chunk
+    }
+    if (db) bias_grad(M, N, n0, n1, dz, db);
+  });
 }
 
 #define CUMLP_INSTANTIATE(T)                                                                                       \

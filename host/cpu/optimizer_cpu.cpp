@@ -13,6 +13,7 @@
 
 #include "cumlp/optim.h"
 #include "host/cpu/ops_cpu.h"
+#include "host/cpu/parallel.h"
 
 namespace cumlp::cpu {
 
@@ -63,11 +64,20 @@ void optimizer_step_cpu(const OptimArgs& a, int64_t n, T* p, const T* grads, T* 
   const Consts<T> c{lr, wd, T(a.l1), T(a.beta1), T(a.beta2), T(a.eps),
                     static_cast<T>(a.lr / (1.0 - std::pow(a.beta1, t))),
                     static_cast<T>(std::sqrt(1.0 - std::pow(a.beta2, t))), T(1) - lr * wd};
-  switch (static_cast<OptimizerKind>(a.kind)) {
-    case OptimizerKind::SGD: update_with_penalties<OptimizerKind::SGD>(c, n, p, grads, m, v); break;
-    case OptimizerKind::Adam: update_with_penalties<OptimizerKind::Adam>(c, n, p, grads, m, v); break;
-    case OptimizerKind::AdamW: update_with_penalties<OptimizerKind::AdamW>(c, n, p, grads, m, v); break;
-  }
+  // Elementwise, so any cut gives the same bits: fixed blocks of 64K
+  // values, spread over the threads (a single-threaded run has one).
+  constexpr int64_t kBlock = int64_t{1} << 16;
+  const int64_t chunks = op_threads() > 1 ? (n + kBlock - 1) / kBlock : 1;
+  parallel_for(chunks, [&](int64_t k) {
+    const auto [i0, i1] = chunk_range(n, chunks, k);
+    T* mk = m ? m + i0 : nullptr;
+    T* vk = v ? v + i0 : nullptr;
+    switch (static_cast<OptimizerKind>(a.kind)) {
+      case OptimizerKind::SGD: update_with_penalties<OptimizerKind::SGD>(c, i1 - i0, p + i0, grads + i0, mk, vk); break;
+      case OptimizerKind::Adam: update_with_penalties<OptimizerKind::Adam>(c, i1 - i0, p + i0, grads + i0, mk, vk); break;
+      case OptimizerKind::AdamW: update_with_penalties<OptimizerKind::AdamW>(c, i1 - i0, p + i0, grads + i0, mk, vk); break;
+    }
+  });
 }
 
 template void optimizer_step_cpu<float>(const OptimArgs&, int64_t, float*, const float*, float*, float*);
