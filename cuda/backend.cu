@@ -4,7 +4,9 @@
 // names) for the `sim` device: one source, two devices.
 //
 // Every op is asynchronous on the backend's stream; download() synchronizes,
-// since its caller reads the host buffer next. launches() counts kernels.
+// since its caller reads the host buffer next. launches() counts kernels as
+// they are issued (a replay issues none). Recording is stream capture into a
+// CUDA graph (the simulator's runtime captures and replays the same way).
 #include "cuda/backend.h"
 
 #include <cstdio>
@@ -29,6 +31,7 @@ class GpuBackend final : public Backend {
     CUMLP_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   }
   ~GpuBackend() override {
+    drop_recording();
     CUMLP_CUDA_WARN(cudaStreamSynchronize(stream_));
     if (row_loss_) CUMLP_CUDA_WARN(cudaFree(row_loss_));
     CUMLP_CUDA_WARN(cudaStreamDestroy(stream_));
@@ -68,6 +71,39 @@ class GpuBackend final : public Backend {
     CUMLP_CUDA_CHECK(cudaStreamSynchronize(stream_));
   }
 
+#if defined(__CUDACC__)  // TODO(sim graphs): the simulator runtime gains stream capture
+  bool can_record() const override { return true; }
+  void begin_recording() override {
+    drop_recording();
+    // Thread-local: another thread's network may allocate meanwhile.
+    CUMLP_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+    capturing_ = true;
+  }
+  void end_recording() override {
+    capturing_ = false;
+    CUMLP_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph_));
+    CUMLP_CUDA_CHECK(cudaGraphInstantiate(&graph_exec_, graph_, 0));
+  }
+  void replay() override {
+    CUMLP_CHECK(graph_exec_, "device ", name_, ": nothing recorded to replay");
+    CUMLP_CUDA_CHECK(cudaGraphLaunch(graph_exec_, stream_));
+  }
+  void drop_recording() noexcept override {
+    if (capturing_) {  // a recording that failed half way: end it, keep nothing
+      cudaGraph_t partial = nullptr;
+      (void)cudaStreamEndCapture(stream_, &partial);
+      if (partial) CUMLP_CUDA_WARN(cudaGraphDestroy(partial));
+      (void)cudaGetLastError();
+      capturing_ = false;
+    }
+    if (graph_exec_) CUMLP_CUDA_WARN(cudaGraphExecDestroy(graph_exec_));
+    if (graph_) CUMLP_CUDA_WARN(cudaGraphDestroy(graph_));
+    graph_exec_ = nullptr;
+    graph_ = nullptr;
+  }
+#endif
+  void reserve_rows(int64_t rows) override { row_loss(rows); }
+
   void linear_act_forward(DType dt, int64_t M, int64_t N, int64_t K, const void* x, const void* w, const void* b,
                           const Epilogue& ep, void* y, void* y_drop) override {
     require_f32(dt);
@@ -104,6 +140,7 @@ class GpuBackend final : public Backend {
   // executor's batch capacity, so it settles after the first step).
   float* row_loss(int64_t rows) {
     if (rows > row_loss_rows_) {
+      CUMLP_CHECK(!capturing_, "device ", name_, ": loss scratch for ", rows, " rows must be reserved before recording");
       if (row_loss_) CUMLP_CUDA_CHECK(cudaFree(row_loss_));  // synchronizes: no kernel still reads it
       row_loss_ = nullptr;
       row_loss_ = static_cast<float*>(alloc(static_cast<std::size_t>(rows) * sizeof(float)));
@@ -117,6 +154,9 @@ class GpuBackend final : public Backend {
   cudaStream_t stream_ = nullptr;
   float* row_loss_ = nullptr;
   int64_t row_loss_rows_ = 0;
+  bool capturing_ = false;
+  cudaGraph_t graph_ = nullptr;
+  cudaGraphExec_t graph_exec_ = nullptr;
 };
 
 }  // namespace

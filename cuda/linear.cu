@@ -12,11 +12,14 @@ CUMLP_GPU_NAMESPACE_BEGIN
 
 namespace {
 
-// The dropout of one layer's [M, width] output, by element index.
+// The dropout of one layer's [M, width] output, by element index. The step
+// comes from the StepRecord when there is one (a replayed step reads it when
+// it runs), else from the launch arguments.
 struct Dropout {
   uint64_t seed = 0;
   uint32_t layer = 0, step = 0;
   float p = 0, scale = 0;  // p == 0: no dropout
+  const StepRecord* record = nullptr;
 
   static Dropout of(const Epilogue& ep) {
     Dropout d;
@@ -24,12 +27,14 @@ struct Dropout {
     d.seed = ep.seed;
     d.layer = ep.layer;
     d.step = ep.step;
+    d.record = ep.record;
     d.p = static_cast<float>(ep.dropout_p);
     d.scale = dropout_scale(ep.dropout_p);
     return d;
   }
   __device__ float factor(int64_t e) const {
-    return rng::dropout_keep(seed, layer, step, static_cast<uint64_t>(e), p) ? scale : 0.0f;
+    const uint32_t s = record ? static_cast<uint32_t>(record->updates) : step;
+    return rng::dropout_keep(seed, layer, s, static_cast<uint64_t>(e), p) ? scale : 0.0f;
   }
 };
 

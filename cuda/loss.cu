@@ -83,14 +83,22 @@ __global__ void __launch_bounds__(kMaxRowThreads)
 }
 
 // *loss = scale * (sum of the rows' losses): strided partial sums in row
-// order, then the fixed tree.
+// order, then the fixed tree. With a StepRecord the loss is also added to the
+// record's running sum (in double, one step after the other: deterministic).
 __global__ void __launch_bounds__(kMaxRowThreads)
-    loss_total_kernel(int64_t rows, const float* __restrict__ row_loss, float scale, float* __restrict__ loss) {
+    loss_total_kernel(int64_t rows, const float* __restrict__ row_loss, float scale, float* __restrict__ loss,
+                      StepRecord* record) {
   CUMLP_SHARED(float, scratch, [kMaxRowThreads]);
   float s = 0.0f;
   for (int64_t i = threadIdx.x; i < rows; i += blockDim.x) s += row_loss[i];
   s = block_reduce(s, scratch, SumOp{});
-  if (threadIdx.x == 0) *loss = s * scale;
+  if (threadIdx.x != 0) return;
+  const float value = s * scale;
+  *loss = value;
+  if (!record) return;
+  if (!isfinite(value) && record->first_nonfinite < 0) record->first_nonfinite = record->updates;
+  record->loss_sum += static_cast<double>(value);
+  record->losses += 1;
 }
 
 }  // namespace
@@ -114,7 +122,7 @@ int launch_loss_forward_backward(const LossArgs& a, const float* y, const void* 
                        : kind == LossKind::BCE || kind == LossKind::MSE ? 1.0 / n
                                                                         : 1.0;
   CUMLP_LAUNCH(loss_total_kernel, dim3(1), dim3(kMaxRowThreads), 0, stream, a.rows, row_loss,
-               static_cast<float>(scale), loss);
+               static_cast<float>(scale), loss, a.record);
   CUMLP_CUDA_CHECK(cudaGetLastError());
   return 2;
 }

@@ -1,7 +1,9 @@
 // The optimizer kernel: one thread per parameter, the operations in the order
 // of host/cpu/optimizer_cpu.cpp (torch.optim's), so in float the update is the
 // CPU's up to the GPU's fused multiply-adds. The Adam bias corrections are
-// computed on the host in double and rounded once, as the CPU twin does.
+// computed in double and rounded once, as the CPU twin does: on the host from
+// the launch arguments, or, for a replayed step, by each thread from the
+// StepRecord's update count, which the kernel's last block then advances.
 #include "cuda/optimizer.cuh"
 
 #include <cmath>
@@ -17,26 +19,53 @@ struct Update {
   float lr, wd, l1, b1, b2, eps, step_size, bc2_sqrt;
 };
 
-__global__ void optimizer_step_kernel(int64_t n, Update u, float* __restrict__ p, const float* __restrict__ grads,
-                                      float* __restrict__ m, float* __restrict__ v) {
+// Adam's lr / (1 - b1^t) and sqrt(1 - b2^t) for update t, in double.
+__host__ __device__ inline void bias_corrections(double lr, double b1, double b2, double t, float* step_size,
+                                                 float* bc2_sqrt) {
+  *step_size = static_cast<float>(lr / (1.0 - pow(b1, t)));
+  *bc2_sqrt = static_cast<float>(sqrt(1.0 - pow(b2, t)));
+}
+
+struct RecordedSchedule {  // the fields of a recorded update that cannot be frozen
+  StepRecord* record;      // null: u is complete
+  double lr, b1, b2;
+};
+
+__global__ void optimizer_step_kernel(int64_t n, Update u, RecordedSchedule rs, float* __restrict__ p,
+                                      const float* __restrict__ grads, float* __restrict__ m, float* __restrict__ v) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i >= n) return;
   const auto kind = static_cast<OptimizerKind>(u.kind);
-  const bool decoupled = kind == OptimizerKind::AdamW;
-  float pi = p[i], g = grads[i];
-  if (!decoupled && u.wd != 0.0f) g += u.wd * pi;
-  if (u.l1 != 0.0f) g += u.l1 * static_cast<float>((pi > 0.0f) - (pi < 0.0f));
-  if (kind == OptimizerKind::SGD) {
-    p[i] = pi - u.lr * g;
-    return;
+  if (rs.record && kind != OptimizerKind::SGD)
+    bias_corrections(rs.lr, rs.b1, rs.b2, static_cast<double>(rs.record->updates + 1), &u.step_size, &u.bc2_sqrt);
+  if (i < n) {
+    const bool decoupled = kind == OptimizerKind::AdamW;
+    float pi = p[i], g = grads[i];
+    if (!decoupled && u.wd != 0.0f) g += u.wd * pi;
+    if (u.l1 != 0.0f) g += u.l1 * static_cast<float>((pi > 0.0f) - (pi < 0.0f));
+    if (kind == OptimizerKind::SGD) {
+      p[i] = pi - u.lr * g;
+    } else {
+      if (decoupled) pi *= 1.0f - u.lr * u.wd;
+      float mi = m[i], vi = v[i];
+      mi += (1.0f - u.b1) * (g - mi);  // torch: m.lerp_(g, 1 - b1)
+      vi = u.b2 * vi + (1.0f - u.b2) * g * g;
+      p[i] = pi - u.step_size * mi / (sqrtf(vi) / u.bc2_sqrt + u.eps);
+      m[i] = mi;
+      v[i] = vi;
+    }
   }
-  if (decoupled) pi *= 1.0f - u.lr * u.wd;
-  float mi = m[i], vi = v[i];
-  mi += (1.0f - u.b1) * (g - mi);  // torch: m.lerp_(g, 1 - b1)
-  vi = u.b2 * vi + (1.0f - u.b2) * g * g;
-  p[i] = pi - u.step_size * mi / (sqrtf(vi) / u.bc2_sqrt + u.eps);
-  m[i] = mi;
-  v[i] = vi;
+  if (!rs.record) return;
+  // The last block to finish advances the update count: every thread of every
+  // block has read it by then (each block's threads meet at the barrier before
+  // its thread 0 reports, and the fence orders that report after the reads).
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    __threadfence();
+    if (atomicAdd(&rs.record->blocks_done, 1u) == gridDim.x - 1) {
+      rs.record->updates += 1;
+      rs.record->blocks_done = 0;
+    }
+  }
 }
 
 }  // namespace
@@ -49,18 +78,22 @@ int launch_optimizer_step(const OptimArgs& a, int64_t n, float* params, const fl
               "optimizer_step: unknown optimizer ", a.kind);
   CUMLP_CHECK(n >= 0, "optimizer_step: negative size ", n);
   CUMLP_CHECK(n == 0 || (params && grads && (kind == OptimizerKind::SGD || (m && v))), "optimizer_step: null buffer");
-  CUMLP_CHECK(kind == OptimizerKind::SGD || a.step >= 1, "optimizer_step: Adam step ", a.step, " must be >= 1");
-  const double t = static_cast<double>(a.step);
-  const Update u{a.kind,
-                 static_cast<float>(a.lr),
-                 static_cast<float>(a.weight_decay),
-                 static_cast<float>(a.l1),
-                 static_cast<float>(a.beta1),
-                 static_cast<float>(a.beta2),
-                 static_cast<float>(a.eps),
-                 static_cast<float>(a.lr / (1.0 - std::pow(a.beta1, t))),
-                 static_cast<float>(std::sqrt(1.0 - std::pow(a.beta2, t)))};
-  return launch_elementwise(optimizer_step_kernel, n, stream, u, params, grads, m, v);
+  CUMLP_CHECK(kind == OptimizerKind::SGD || a.record || a.step >= 1, "optimizer_step: Adam step ", a.step,
+              " must be >= 1");
+  Update u{a.kind,
+           static_cast<float>(a.lr),
+           static_cast<float>(a.weight_decay),
+           static_cast<float>(a.l1),
+           static_cast<float>(a.beta1),
+           static_cast<float>(a.beta2),
+           static_cast<float>(a.eps),
+           0.0f,
+           0.0f};
+  if (!a.record && kind != OptimizerKind::SGD)
+    bias_corrections(a.lr, a.beta1, a.beta2, static_cast<double>(a.step), &u.step_size, &u.bc2_sqrt);
+  const RecordedSchedule rs{a.record, a.lr, a.beta1, a.beta2};
+  CUMLP_CHECK(!a.record || n > 0, "optimizer_step: a recorded update needs parameters to count it");
+  return launch_elementwise(optimizer_step_kernel, n, stream, u, rs, params, grads, m, v);
 }
 
 CUMLP_GPU_NAMESPACE_END

@@ -14,10 +14,25 @@
 #include <string>
 
 #include "cumlp/optim.h"
+#include "host/check.h"
 #include "cumlp/tensor.h"
 #include "host/ops/activation.h"
 
 namespace cumlp {
+
+/// Step bookkeeping kept in backend memory (the same layout on host and
+/// device), for backends that record a training step once and replay it
+/// (CUDA graphs): the arguments of a recorded op are frozen, so what changes
+/// from step to step is read from here when the op runs, and the epoch's
+/// losses are summed here without the host waiting for each step.
+struct StepRecord {
+  int64_t updates = 0;           // optimizer updates done: the dropout step; the next update is number updates + 1
+  int64_t losses = 0;            // losses added to loss_sum
+  int64_t first_nonfinite = -1;  // `updates` when the first non-finite loss was added; -1: none
+  double loss_sum = 0;           // the added losses, summed in double in issue order
+  uint32_t blocks_done = 0;      // device optimizer scratch (its last block advances `updates`); 0 between ops
+  uint32_t reserved = 0;
+};
 
 /// The activation fused into a GEMM epilogue, and the dropout that follows it.
 struct Epilogue {
@@ -27,6 +42,7 @@ struct Epilogue {
   uint64_t seed = 0;             // dropout key: (seed, layer, step, element)
   uint32_t layer = 0;
   uint32_t step = 0;
+  const StepRecord* record = nullptr;  // backend memory; when set, the step is record->updates when the op runs
 };
 
 struct LossArgs {
@@ -35,12 +51,15 @@ struct LossArgs {
   int32_t out_act = ops::kIdentity;  // activation that produced y (its derivative is fused)
   double out_alpha = 0;
   bool want_grad = true;   // write dz
+  StepRecord* record = nullptr;  // backend memory; when set, the loss is also added to it (see StepRecord)
 };
 
 struct OptimArgs {
   int32_t kind = 0;  // OptimizerKind
   double lr = 0, beta1 = 0, beta2 = 0, eps = 0, weight_decay = 0, l1 = 0;
   int64_t step = 0;  // 1-based index of this update (Adam bias correction)
+  StepRecord* record = nullptr;  // backend memory; when set, `step` is ignored: the update is number
+                                 // record->updates + 1 when the op runs, and the op advances record->updates
 
   /// The arguments of update number `step` (1-based) of optimizer o.
   static OptimArgs from(const Optimizer& o, int64_t step) {
@@ -61,6 +80,22 @@ class Backend {
   virtual void download(void* host_dst, const void* src, std::size_t bytes) = 0;
   virtual void copy(void* dst, const void* src, std::size_t bytes) = 0;
   virtual void synchronize() = 0;
+  /// Prepares any per-row scratch of the ops for batches of up to `rows`
+  /// (called when the batch buffers grow, never while recording).
+  virtual void reserve_rows(int64_t /*rows*/) {}
+
+  // ---- recording (CUDA graphs) ------------------------------------------------------
+  /// Whether ops can be recorded and replayed. Such a backend honours the
+  /// StepRecord fields of the op arguments; the others never see them set.
+  virtual bool can_record() const { return false; }
+  /// Ops issued until end_recording() are recorded, not run. Buffers they use
+  /// must outlive the recording; memory transfers are not allowed meanwhile.
+  virtual void begin_recording() { CUMLP_THROW("device ", name(), " cannot record ops"); }
+  virtual void end_recording() {}
+  /// Runs the recorded ops again, asynchronously, as if issued now.
+  virtual void replay() { CUMLP_THROW("device ", name(), " has no recording to replay"); }
+  /// Forgets the recording (replay() then throws until the next one).
+  virtual void drop_recording() noexcept {}
 
   // ---- ops (count as one launch each) ----------------------------------------------
   /// y = act(x w^T + b) [M, N]; with dropout also y_drop = y * keep / (1 - p).

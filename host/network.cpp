@@ -165,6 +165,13 @@ double Network::train_step(const Tensor& x, const Tensor& target) {
   return impl_->exec.train_step(x.dim(0));
 }
 
+void Network::queue_train_step(const Tensor& x, const Tensor& target) {
+  impl_->load(x, target);
+  impl_->exec.queue_step(x.dim(0));
+}
+
+TrainLosses Network::take_losses() { return impl_->exec.take_losses(); }
+
 double Network::compute_gradients(const Tensor& x, const Tensor& target) {
   impl_->load(x, target);
   return impl_->exec.loss(x.dim(0), /*train=*/true, /*backward=*/true);

@@ -25,6 +25,11 @@ inline float fdividef(float x, float y) { return x / y; }
 inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
 inline double rsqrt(double x) { return 1.0 / std::sqrt(x); }
 inline float __frcp_rn(float x) { return 1.0f / x; }
+// CUDA's device classification functions are global names (C's macros are
+// not guaranteed to be).
+using std::isfinite;
+using std::isinf;
+using std::isnan;
 inline float __fsqrt_rn(float x) { return std::sqrt(x); }
 inline float __fadd_rn(float x, float y) { return x + y; }
 inline float __fsub_rn(float x, float y) { return x - y; }

@@ -1,10 +1,20 @@
 #include "host/graph/executor.h"
 
 #include <cmath>
+#include <cstddef>
+#include <utility>
 
 #include "host/check.h"
 
 namespace cumlp {
+
+namespace {
+// Whether a step recorded with optimizer b can run for a (its values are frozen in the recording).
+bool same_settings(const Optimizer& a, const Optimizer& b) {
+  return a.kind == b.kind && a.lr == b.lr && a.beta1 == b.beta1 && a.beta2 == b.beta2 && a.eps == b.eps &&
+         a.weight_decay == b.weight_decay && a.l1 == b.l1;
+}
+}  // namespace
 
 Executor::Executor(Plan plan, Optimizer opt, std::unique_ptr<Backend> backend, DType dtype, uint64_t seed,
                    int64_t capacity)
@@ -18,10 +28,15 @@ Executor::Executor(Plan plan, Optimizer opt, std::unique_ptr<Backend> backend, D
     v_ = allocate(param_bytes(), fixed_allocs_);
   }
   loss_ = allocate(elem_, fixed_allocs_);
+  if (backend_->can_record()) {
+    record_ = static_cast<StepRecord*>(allocate(sizeof(StepRecord), fixed_allocs_));
+    backend_->upload(record_, &record_host_, sizeof record_host_);  // updates 0, first_nonfinite -1
+  }
   reserve(std::max<int64_t>(capacity, 1));
 }
 
 Executor::~Executor() {
+  drop_recording();
   release(batch_allocs_);
   release(fixed_allocs_);
 }
@@ -41,10 +56,24 @@ void Executor::release(Allocations& owner) {
   owner.clear();
 }
 
+void Executor::set_steps(int64_t s) {
+  steps_ = s;
+  if (!record_) return;
+  record_host_.updates = s;
+  backend_->upload(&record_->updates, &record_host_.updates, sizeof record_host_.updates);
+}
+
+void Executor::drop_recording() noexcept {
+  if (recorded_) backend_->drop_recording();
+  recorded_ = false;
+}
+
 void Executor::reserve(int64_t rows) {
   if (rows <= capacity_) return;
+  drop_recording();  // it uses the buffers released here
   release(batch_allocs_);
   capacity_ = rows;
+  backend_->reserve_rows(rows);
   const auto n = static_cast<std::size_t>(rows);
   x_ = allocate(n * plan_.inputs * elem_, batch_allocs_);
   targets_ = allocate(loss_takes_classes(plan_.loss) ? n * sizeof(int32_t) : n * plan_.outputs * elem_, batch_allocs_);
@@ -75,6 +104,7 @@ Epilogue Executor::epilogue(std::size_t i) const {
   ep.seed = seed_;
   ep.layer = static_cast<uint32_t>(i);
   ep.step = static_cast<uint32_t>(steps_);
+  ep.record = record_;
   return ep;
 }
 
@@ -113,18 +143,20 @@ void Executor::backward(int64_t rows) {
   }
 }
 
-double Executor::read_loss() {
-  double value = 0;
-  if (dtype_ == DType::F32) {
-    float f = 0;
-    backend_->download(&f, loss_, sizeof f);
-    value = f;
-  } else {
+double Executor::read_loss_unchecked() {
+  if (dtype_ == DType::F64) {
+    double value = 0;
     backend_->download(&value, loss_, sizeof value);
+    return value;
   }
-  CUMLP_CHECK(std::isfinite(value), "loss is not finite (", value, ") at step ", steps_,
+  float f = 0;
+  backend_->download(&f, loss_, sizeof f);
+  return f;
+}
+
+void Executor::check_finite_loss(double value, int64_t step) const {
+  CUMLP_CHECK(std::isfinite(value), "loss is not finite (", value, ") at step ", step,
               "; lower the learning rate or check the inputs");
-  return value;
 }
 
 double Executor::loss(int64_t rows, bool train, bool with_backward) {
@@ -140,20 +172,95 @@ double Executor::loss(int64_t rows, bool train, bool with_backward) {
   a.want_grad = with_backward;
   backend_->loss_forward_backward(dtype_, a, y, targets_, dz_[0], loss_);
   if (with_backward) backward(rows);
-  return read_loss();
+  const double value = read_loss_unchecked();
+  check_finite_loss(value, steps_);
+  return value;
 }
 
 void Executor::update() {
-  backend_->optimizer_step(dtype_, OptimArgs::from(opt_, ++steps_), plan_.param_count, params_, grads_, m_, v_);
+  OptimArgs a = OptimArgs::from(opt_, ++steps_);
+  a.record = record_;  // advances record_->updates with steps_
+  backend_->optimizer_step(dtype_, a, plan_.param_count, params_, grads_, m_, v_);
 }
 
-// One training step, top to bottom.
-double Executor::train_step(int64_t rows) {
+// One training step, top to bottom: forward, the loss (added to the record's
+// running sum), backward, the optimizer over the flat buffers.
+void Executor::issue_step(int64_t rows) {
+  CUMLP_CHECK(rows >= 1 && rows <= capacity_, "batch of ", rows, " rows does not fit the loaded batch");
+  const void* y = forward(rows, /*train=*/true);
+  const FusedLayer& last = plan_.layers.back();
+  LossArgs a;
+  a.kind = static_cast<int32_t>(plan_.loss);
+  a.rows = rows;
+  a.cols = plan_.outputs;
+  a.out_act = last.act;
+  a.out_alpha = last.alpha;
+  a.record = record_;
+  backend_->loss_forward_backward(dtype_, a, y, targets_, dz_[0], loss_);
+  backward(rows);
+  OptimArgs u = OptimArgs::from(opt_, steps_ + 1);
+  u.record = record_;
+  backend_->optimizer_step(dtype_, u, plan_.param_count, params_, grads_, m_, v_);
+}
+
+// Records the step for this batch size and optimizer setting; replays reuse it.
+void Executor::record_step(int64_t rows) {
+  drop_recording();
   const int64_t launches_before = backend_->launches();
-  const double batch_loss = loss(rows, /*train=*/true, /*backward=*/true);  // forward, loss, backward
-  update();                                                                  // optimizer over the flat buffers
+  backend_->begin_recording();
+  try {
+    issue_step(rows);
+    backend_->end_recording();
+  } catch (...) {
+    backend_->drop_recording();
+    throw;
+  }
+  recorded_ = true;
+  recorded_rows_ = rows;
+  recorded_opt_ = opt_;
+  recorded_launches_ = backend_->launches() - launches_before;
+}
+
+void Executor::queue_step(int64_t rows) {
+  if (record_) {
+    if (!recorded_ || rows != recorded_rows_ || !same_settings(opt_, recorded_opt_)) record_step(rows);
+    backend_->replay();
+    launches_last_step_ = recorded_launches_;
+    ++steps_;
+    return;
+  }
+  const int64_t launches_before = backend_->launches();
+  issue_step(rows);
+  ++steps_;
   launches_last_step_ = backend_->launches() - launches_before;
-  return batch_loss;
+  const double loss = read_loss_unchecked();
+  host_totals_.sum += loss;
+  ++host_totals_.steps;
+  if (!std::isfinite(loss) && host_totals_.first_nonfinite == 0) host_totals_.first_nonfinite = steps_;
+  check_finite_loss(loss, steps_);
+}
+
+double Executor::train_step(int64_t rows) {
+  queue_step(rows);
+  const double loss = read_loss_unchecked();
+  check_finite_loss(loss, steps_);
+  return loss;
+}
+
+TrainLosses Executor::take_losses() {
+  if (!record_) return std::exchange(host_totals_, TrainLosses{});
+  backend_->download(&record_host_, record_, sizeof record_host_);
+  CUMLP_CHECK(record_host_.updates == steps_, "internal: device update count ", record_host_.updates,
+              " differs from the host's ", steps_);
+  TrainLosses t{record_host_.loss_sum, record_host_.losses,
+               record_host_.first_nonfinite < 0 ? 0 : record_host_.first_nonfinite + 1};
+  record_host_.losses = 0;
+  record_host_.first_nonfinite = -1;
+  record_host_.loss_sum = 0;
+  static_assert(offsetof(StepRecord, losses) + 2 * sizeof(int64_t) == offsetof(StepRecord, loss_sum));
+  backend_->upload(&record_->losses, &record_host_.losses,
+                   offsetof(StepRecord, blocks_done) - offsetof(StepRecord, losses));
+  return t;
 }
 
 }  // namespace cumlp

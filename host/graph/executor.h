@@ -5,6 +5,12 @@
 // arrives): flat params / grads / Adam moments; the input batch and its
 // targets; per layer its activation output y and, with dropout, the dropped
 // copy the next layer reads; two gradient buffers used in turn by backward.
+//
+// On a backend that records (CUDA graphs), a queued training step is recorded
+// once per batch size and optimizer setting and replayed after that: its ops
+// take what changes per step (the update count, the running loss sum) from a
+// StepRecord in backend memory, so a step issues one replay and waits for
+// nothing. Elsewhere the step's ops are issued one by one.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "cumlp/network.h"
 #include "cumlp/optim.h"
 #include "host/backend.h"
 #include "host/graph/plan.h"
@@ -32,7 +39,7 @@ class Executor {
   int64_t steps() const { return steps_; }
   /// Backend launches of the last train_step (0 before the first).
   int64_t launches_last_step() const { return launches_last_step_; }
-  void set_steps(int64_t s) { steps_ = s; }
+  void set_steps(int64_t s);
   Optimizer& optimizer() { return opt_; }
 
   /// Makes room for batches of `rows` (allocates only when rows > capacity).
@@ -41,8 +48,14 @@ class Executor {
   /// class indices [rows] (cross-entropy) or dtype() values [rows, outputs].
   void load_batch(int64_t rows, const void* x, const void* targets);
 
-  /// forward (train) -> loss -> backward -> update. Returns the batch loss.
+  /// forward (train) -> loss -> backward -> update, without waiting for the
+  /// device; the loss is added to the totals take_losses() returns.
+  void queue_step(int64_t rows);
+  /// queue_step, then waits for this step's loss and returns it (throws Error
+  /// if it is not finite).
   double train_step(int64_t rows);
+  /// Training losses since the last call (waits for the device).
+  TrainLosses take_losses();
   /// forward -> loss [-> backward] without the update. Returns the loss.
   double loss(int64_t rows, bool train, bool backward);
   /// The optimizer update over the flat buffers; advances steps().
@@ -65,8 +78,12 @@ class Executor {
   void release(Allocations& owner);
   Epilogue epilogue(std::size_t layer) const;
   const void* layer_input(std::size_t layer, bool train) const;
-  double read_loss();
+  double read_loss_unchecked();
+  void check_finite_loss(double value, int64_t step) const;
   void backward(int64_t rows);
+  void issue_step(int64_t rows);
+  void record_step(int64_t rows);
+  void drop_recording() noexcept;
   void* at(void* base, int64_t elements) const { return static_cast<char*>(base) + elements * elem_; }
 
   Plan plan_;
@@ -81,6 +98,14 @@ class Executor {
   void *x_ = nullptr, *targets_ = nullptr, *dz_[2] = {nullptr, nullptr};
   std::vector<void*> y_, y_drop_;
   Allocations fixed_allocs_, batch_allocs_;  // released in the destructor / on growth
+  // Recording backends: the step bookkeeping (backend memory) and what the
+  // recorded step was made for. Other backends: the totals kept on the host.
+  StepRecord* record_ = nullptr;
+  StepRecord record_host_;  // source / destination of record_ transfers
+  bool recorded_ = false;
+  int64_t recorded_rows_ = 0, recorded_launches_ = 0;
+  Optimizer recorded_opt_;
+  TrainLosses host_totals_;
 };
 
 }  // namespace cumlp

@@ -80,22 +80,36 @@ TrainReport Trainer::fit(const Dataset& data, const Dataset* test) {
                                           : train_rows,
                           batch);
     const auto te = Clock::now();
+    // Steps are queued: the device sums their losses, and the host asks for
+    // the sum at the epoch's end (and, for a progress display, now and then).
+    (void)net_.take_losses();  // totals of steps run before this epoch
+    const int64_t steps_before = net_.step_count();
     double loss_sum = 0;
+    int64_t losses = 0;
+    auto last_take = te;
+    const auto take_losses = [&] {
+      const TrainLosses l = net_.take_losses();
+      loss_sum += l.sum;
+      losses += l.steps;
+      last_take = Clock::now();
+      CUMLP_CHECK(l.first_nonfinite == 0, "epoch ", epoch, ", batch ", l.first_nonfinite - steps_before,
+                  ": loss is not finite at step ", l.first_nonfinite, "; lower the learning rate or check the inputs",
+                  kept_checkpoint(config_.checkpoint));
+    };
     Progress p{epoch, config_.epochs, 0, batches.size()};
     for (auto rows : batches) {
       stage.gather(rows);
-      double loss = 0;
       try {
-        loss = net_.train_step(stage.x(), stage.target());
+        net_.queue_train_step(stage.x(), stage.target());
       } catch (const Error& e) {
         CUMLP_THROW("epoch ", epoch, ", batch ", p.batch + 1, ": ", e.message(), kept_checkpoint(config_.checkpoint));
       }
-      loss_sum += loss;
       samples += static_cast<int64_t>(rows.size());
       ++p.batch;
       if (config_.on_progress) {
+        if (losses == 0 || p.batch == p.batches || seconds_since(last_take) >= 0.1) take_losses();
         const double s = seconds_since(te);
-        p.loss = loss_sum / static_cast<double>(p.batch);
+        p.loss = loss_sum / static_cast<double>(losses);
         p.samples_per_second = s > 0 ? static_cast<double>(p.batch * batch) / s : 0;
         const double per_epoch = s / static_cast<double>(p.batch) * static_cast<double>(p.batches);
         p.eta_seconds = per_epoch * (config_.epochs - epoch + 1) - s;
@@ -106,6 +120,7 @@ TrainReport Trainer::fit(const Dataset& data, const Dataset* test) {
         break;
       }
     }
+    if (!interrupt || p.batch == batches.size()) take_losses();  // one wait per epoch
     train_seconds += seconds_since(te);
     if (interrupt && p.batch < batches.size()) {
       // Mid-epoch: keep the weights trained so far, but the epoch is not done
@@ -120,7 +135,9 @@ TrainReport Trainer::fit(const Dataset& data, const Dataset* test) {
       break;
     }
     check_finite_parameters(net_, epoch, p.batch, config_.checkpoint);
-    state_.train_loss.push_back(loss_sum / static_cast<double>(batches.size()));
+    CUMLP_CHECK(losses == static_cast<int64_t>(batches.size()), "internal: ", losses, " losses for ", batches.size(),
+                " batches");
+    state_.train_loss.push_back(loss_sum / static_cast<double>(losses));
     state_.epochs_done = epoch;
 
     // ---- validate, keep the best weights, stop early

@@ -35,6 +35,13 @@ struct NetworkOptions {
   int64_t max_batch = 256;      // batch capacity allocated up front (grows on demand)
 };
 
+/// Batch losses of training steps, summed on the device as the steps run.
+struct TrainLosses {
+  double sum = 0;               ///< sum of the batch losses
+  int64_t steps = 0;            ///< how many batch losses
+  int64_t first_nonfinite = 0;  ///< step_count() after the first step whose loss was not finite; 0: none
+};
+
 class CUMLP_API Network {
  public:
   /// Validates spec, optimizer and options, compiles the plan and initialises
@@ -61,6 +68,15 @@ class CUMLP_API Network {
   /// indices for cross-entropy, else [B, out] floats. Throws Error on a shape
   /// mismatch, a class index out of range, or a non-finite loss.
   double train_step(const Tensor& x, const Tensor& target);
+  /// The same step without waiting for the device: the batch loss is added to
+  /// the running totals that take_losses() returns, so a GPU runs step after
+  /// step with no host synchronisation (the step is recorded once as a CUDA
+  /// graph and replayed). On cpu it throws at once on a non-finite loss, as
+  /// train_step does; on a GPU take_losses() reports it.
+  void queue_train_step(const Tensor& x, const Tensor& target);
+  /// The training losses since the last take_losses() (of train_step and
+  /// queue_train_step alike), and resets them. Waits for the device.
+  TrainLosses take_losses();
   /// Forward (training mode) + loss + backward, without the update: gradients()
   /// then holds d loss / d parameters. Returns the loss.
   double compute_gradients(const Tensor& x, const Tensor& target);
