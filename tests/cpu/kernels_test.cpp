@@ -3,7 +3,8 @@
 // shapes, its fused epilogues, its bit-exactness under any cut of rows or of
 // the sum; the threaded ops (host/cpu/parallel.h) giving the same bits on one
 // and on two threads and run to run; and the float cross-entropy over row
-// blocks. Tolerances as in backend_test.cpp: inputs are scaled so outputs
+// blocks; Adam's vectorized loop giving the scalar formula's bits.
+// Tolerances as in backend_test.cpp: inputs are scaled so outputs
 // are O(1); f32 GEMM atol = rtol = 1e-4, f32 elementwise atol 1e-6, rtol 1e-5.
 #include <gtest/gtest.h>
 
@@ -235,6 +236,36 @@ TEST(ThreadedOps, SameBitsOnOneAndTwoThreadsAndRunToRun) {
     EXPECT_TRUE(close(shape + " weight gradient", two.dw, want.dw, kGemmTol, kSeed));
     EXPECT_TRUE(close(shape + " bias gradient", two.db, want.db, kGemmTol, kSeed));
     EXPECT_TRUE(close(shape + " Adam params", two.params, want.params, kElemTol, kSeed));
+  }
+  openblas_set_num_threads(saved);
+}
+
+// Adam in float runs vectorized (AVX2 where available, else SSE2) and in
+// chunks on two threads; either way each value gets the same IEEE
+// operations in the same order as this scalar loop, so the same bits.
+TEST(AdamF32, SameBitsAsTheScalarFormula) {
+  const int saved = openblas_get_num_threads();
+  auto cpu = make_cpu_backend(true);
+  const int64_t n = 200'003;
+  const double lr = 1e-3, b1 = 0.9, b2 = 0.999, eps = 1e-8;
+  std::vector<float> p = floats(30, n, 1), m(n, 0), v(n, 0), want_p = p, want_m = m, want_v = v;
+  for (int threads : {1, 2}) {
+    openblas_set_num_threads(threads);
+    for (int64_t step = 1; step <= 3; ++step) {
+      const std::vector<float> g = floats(31 + static_cast<uint32_t>(step), n, 1);
+      OptimArgs a{static_cast<int32_t>(OptimizerKind::Adam), lr, b1, b2, eps, 0, 0, step};
+      cpu->optimizer_step(DType::F32, a, n, p.data(), g.data(), m.data(), v.data());
+      const float step_size = static_cast<float>(lr / (1.0 - std::pow(b1, double(step))));
+      const float bc2_sqrt = static_cast<float>(std::sqrt(1.0 - std::pow(b2, double(step))));
+      const float fb1 = static_cast<float>(b1), fb2 = static_cast<float>(b2), feps = static_cast<float>(eps);
+      for (int64_t i = 0; i < n; ++i) {
+        want_m[i] += (1.0f - fb1) * (g[i] - want_m[i]);
+        want_v[i] = fb2 * want_v[i] + (1.0f - fb2) * g[i] * g[i];
+        want_p[i] -= step_size * want_m[i] / (std::sqrt(want_v[i]) / bc2_sqrt + feps);
+      }
+      EXPECT_TRUE(same_bits(p, want_p) && same_bits(m, want_m) && same_bits(v, want_v))
+          << threads << " thread(s), step " << step;
+    }
   }
   openblas_set_num_threads(saved);
 }
