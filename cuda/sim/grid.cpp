@@ -171,7 +171,7 @@ void set_max_dynamic_shared(const void* kernel, std::size_t bytes) {
 
 namespace detail {
 
-void run_grid(const GridLaunch& launch, const LaunchOptions& options) {
+std::size_t check_grid(const GridLaunch& launch) {
   const dim3 g = launch.grid, b = launch.block;
   const char* name = launch.name;
   // The OS thread's block runner is busy with the calling block.
@@ -193,6 +193,12 @@ void run_grid(const GridLaunch& launch, const LaunchOptions& options) {
   CUMLP_CHECK(launch.dynamic_smem <= smem_limit, "kernel '", name, "': ", launch.dynamic_smem,
               " bytes of dynamic shared memory requested, over the ", smem_limit,
               "-byte limit (raise it with sim::set_max_dynamic_shared / cudaFuncSetAttribute)");
+  return smem_limit;
+}
+
+void run_grid(const GridLaunch& launch, const LaunchOptions& options) {
+  const dim3 g = launch.grid;
+  const std::size_t smem_limit = check_grid(launch);
 #if defined(CUMLP_SIM_ASAN)
   static std::once_flag asan_hook;
   std::call_once(asan_hook, [] { __sanitizer_set_death_callback(report_simulated_thread); });

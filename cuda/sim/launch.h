@@ -1,7 +1,9 @@
 // Launching kernels on the simulator: sim::launch and the schedule controls.
 //
-// A launch runs every block to completion before returning (the stream argument
-// is accepted for source compatibility and otherwise ignored). Each block's
+// A launch runs every block to completion before returning. The stream matters
+// only to stream capture: a launch on a capturing stream is checked and recorded
+// into the capture's graph (its arguments copied, as CUDA freezes a kernel's
+// parameters) and runs when the graph is launched (runtime.h). Each block's
 // threads are fibers; the schedule decides the order in which runnable threads
 // get the processor, so a kernel that depends on an order it did not enforce
 // with a barrier gives different results under different schedules.
@@ -9,12 +11,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "cuda/sim/runtime.h"  // cudaStream_t
 #include "cuda/sim/types.h"
 #include "cumlp/error.h"  // what launches throw
 
@@ -77,23 +81,66 @@ struct GridLaunch {
   std::size_t dynamic_smem;
 };
 void run_grid(const GridLaunch& launch, const LaunchOptions& options);
+/// The configuration checks of run_grid (block, grid, shared memory, nesting);
+/// throws cumlp::Error. Returns the kernel's dynamic shared memory limit.
+std::size_t check_grid(const GridLaunch& launch);
+
+/// What a launch on a stream does (graph.cpp): run now, be recorded into the
+/// stream's capture, or be dropped because that capture was invalidated (the
+/// launch's error, cudaErrorStreamCaptureInvalidated, goes to cudaGetLastError).
+/// Throws cumlp::Error for a launch on the NULL stream while a blocking stream
+/// captures (cudaErrorStreamCaptureImplicit on a GPU; that capture is invalidated).
+enum class LaunchRoute { run, record, drop };
+LaunchRoute launch_route(cudaStream_t stream, const char* name);
+/// Checks the launch (check_grid) and appends it to the capture on `stream`;
+/// `state` (what launch.state points to) is kept alive by the graph.
+void record_launch(cudaStream_t stream, const GridLaunch& launch, const LaunchOptions& options,
+                   std::shared_ptr<const void> state);
+
+/// The launch's stream argument as a handle: a cudaStream_t, nullptr, or the literal 0.
+template <class Stream>
+cudaStream_t stream_handle(Stream stream) {
+  if constexpr (std::is_convertible_v<Stream, cudaStream_t>) {
+    return stream;
+  } else {
+    static_assert(std::is_integral_v<Stream>, "the stream argument of a launch must be a cudaStream_t or 0");
+    return nullptr;
+  }
+}
 
 template <class Stream, class... Params, class... Args>
 void launch_impl(const LaunchOptions& options, const char* name, void (*kernel)(Params...), dim3 grid, dim3 block,
-                 std::size_t smem, Stream /*stream: launches are synchronous*/, Args&&... args) {
+                 std::size_t smem, Stream stream, Args&&... args) {
   static_assert(sizeof...(Params) == sizeof...(Args), "kernel launched with the wrong number of arguments");
   // Arguments are converted and copied once, as a CUDA launch does; every
   // simulated thread then gets its own copy as the kernel's by-value parameters.
   struct State {
     void (*kernel)(Params...);
     std::tuple<std::decay_t<Params>...> params;
-  } state{kernel, std::tuple<std::decay_t<Params>...>(std::forward<Args>(args)...)};
+  };
   GridLaunch launch{[](const void* s) {
                       auto* st = static_cast<const State*>(s);
                       std::apply(st->kernel, st->params);
                     },
-                    &state, reinterpret_cast<const void*>(kernel), name, grid, block, smem};
-  run_grid(launch, options);
+                    nullptr, reinterpret_cast<const void*>(kernel), name, grid, block, smem};
+  const cudaStream_t handle = stream_handle(stream);
+  switch (launch_route(handle, name)) {
+    case LaunchRoute::run: {
+      const State state{kernel, std::tuple<std::decay_t<Params>...>(std::forward<Args>(args)...)};
+      launch.state = &state;
+      run_grid(launch, options);
+      return;
+    }
+    case LaunchRoute::record: {
+      // A captured launch's arguments live as long as the graphs that replay it.
+      std::shared_ptr<const State> state(
+          new const State{kernel, std::tuple<std::decay_t<Params>...>(std::forward<Args>(args)...)});
+      launch.state = state.get();
+      record_launch(handle, launch, options, std::move(state));
+      return;
+    }
+    case LaunchRoute::drop: return;
+  }
 }
 }  // namespace detail
 

@@ -14,11 +14,14 @@
 
 #include "cuda/sim/launch.h"
 
-struct CUstream_st {};
+struct CUstream_st {
+  unsigned flags = cudaStreamDefault;
+};
 struct CUevent_st {
   std::chrono::steady_clock::time_point recorded;
   bool was_recorded = false;
   bool timing = true;
+  unsigned long long capture = 0;  // the capture sequence that last recorded it (0: recorded outside capture)
 };
 
 namespace {
@@ -54,12 +57,7 @@ bool is_device_range(const void* p, std::size_t bytes) {
   return c >= it->first && std::size_t(c - it->first) <= it->second && bytes <= it->second - std::size_t(c - it->first);
 }
 
-bool valid_stream(cudaStream_t s) {
-  if (!s) return true;  // the default stream
-  Registry& r = registry();
-  std::lock_guard lock(r.mutex);
-  return r.streams.count(s) != 0;
-}
+bool valid_stream(cudaStream_t s) { return sim::rt::detail::stream_flags(s, nullptr); }
 
 bool valid_event(cudaEvent_t e) {
   Registry& r = registry();
@@ -67,12 +65,56 @@ bool valid_event(cudaEvent_t e) {
   return e && r.events.count(e) != 0;
 }
 
+// Querying or waiting for an event recorded during a capture is an error on a
+// GPU (it stands for no real work); it invalidates the capture if still running.
+cudaError_t captured_event(cudaEvent_t e) {
+  if (!e->capture) return cudaSuccess;
+  sim::rt::detail::invalidate_capture(e->capture);
+  return cudaErrorCapturedEvent;
+}
+
 }  // namespace
+
+namespace sim::rt::detail {
+
+cudaError_t record_error(cudaError_t error) { return status(error); }
+
+bool stream_flags(cudaStream_t stream, unsigned* flags) {
+  if (flags) *flags = cudaStreamDefault;
+  if (!stream) return true;  // the default stream
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  if (r.streams.count(stream) == 0) return false;
+  if (flags) *flags = stream->flags;
+  return true;
+}
+
+cudaError_t copy_memory(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind, bool run) {
+  if (bytes == 0) return cudaSuccess;
+  if (!dst || !src) return cudaErrorInvalidValue;
+  const bool dst_device = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
+  const bool src_device = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
+  if (kind < cudaMemcpyHostToHost || kind > cudaMemcpyDefault) return cudaErrorInvalidValue;
+  if ((dst_device && !is_device_range(dst, bytes)) || (src_device && !is_device_range(src, bytes)))
+    return cudaErrorInvalidValue;
+  if (run) std::memmove(dst, src, bytes);
+  return cudaSuccess;
+}
+
+cudaError_t set_memory(void* ptr, int value, std::size_t bytes, bool run) {
+  if (bytes == 0) return cudaSuccess;
+  if (!is_device_range(ptr, bytes)) return cudaErrorInvalidValue;
+  if (run) std::memset(ptr, value, bytes);
+  return cudaSuccess;
+}
+
+}  // namespace sim::rt::detail
 
 namespace sim::rt {
 
 cudaError_t cudaMalloc(void** ptr, std::size_t bytes) {
   if (!ptr) return status(cudaErrorInvalidValue);
+  if (const cudaError_t e = detail::unsafe_call()) return status(e);
   // The simulated device has the host's physical memory. Larger requests fail
   // here, as on a GPU, instead of reaching the allocator (which AddressSanitizer
   // aborts on) or being granted lazily and then NaN-filled into an OOM kill.
@@ -96,6 +138,7 @@ cudaError_t cudaMalloc(void** ptr, std::size_t bytes) {
 
 cudaError_t cudaFree(void* ptr) {
   if (!ptr) return cudaSuccess;
+  if (const cudaError_t e = detail::unsafe_call()) return status(e);
   {
     Registry& r = registry();
     std::lock_guard lock(r.mutex);
@@ -105,40 +148,45 @@ cudaError_t cudaFree(void* ptr) {
   return cudaSuccess;
 }
 
+// The synchronous copies run on the legacy stream and wait for it: the NULL
+// stream's capture rules first (a blocking stream capturing), then the unsafe-call rule.
 cudaError_t cudaMemcpy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind) {
-  if (bytes == 0) return cudaSuccess;
-  if (!dst || !src) return status(cudaErrorInvalidValue);
-  const bool dst_device = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
-  const bool src_device = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
-  if (kind < cudaMemcpyHostToHost || kind > cudaMemcpyDefault) return status(cudaErrorInvalidValue);
-  if ((dst_device && !is_device_range(dst, bytes)) || (src_device && !is_device_range(src, bytes)))
-    return status(cudaErrorInvalidValue);
-  std::memmove(dst, src, bytes);
-  return cudaSuccess;
+  detail::CaptureRef ref;
+  if (const cudaError_t e = detail::enqueue(nullptr, &ref)) return status(e);
+  if (const cudaError_t e = detail::unsafe_call()) return status(e);
+  return status(detail::copy_memory(dst, src, bytes, kind, true));
 }
 
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind, cudaStream_t stream) {
   if (!valid_stream(stream)) return status(cudaErrorInvalidResourceHandle);
-  return cudaMemcpy(dst, src, bytes, kind);
+  detail::CaptureRef ref;
+  if (const cudaError_t e = detail::enqueue(stream, &ref)) return status(e);
+  if (const cudaError_t e = detail::copy_memory(dst, src, bytes, kind, !ref.active)) return status(e);
+  if (ref.active && bytes) detail::record_memcpy(ref.id, dst, src, bytes, kind);
+  return cudaSuccess;
 }
 
 cudaError_t cudaMemset(void* ptr, int value, std::size_t bytes) {
-  if (bytes == 0) return cudaSuccess;
-  if (!is_device_range(ptr, bytes)) return status(cudaErrorInvalidValue);
-  std::memset(ptr, value, bytes);
-  return cudaSuccess;
+  detail::CaptureRef ref;
+  if (const cudaError_t e = detail::enqueue(nullptr, &ref)) return status(e);
+  if (const cudaError_t e = detail::unsafe_call()) return status(e);
+  return status(detail::set_memory(ptr, value, bytes, true));
 }
 
 cudaError_t cudaMemsetAsync(void* ptr, int value, std::size_t bytes, cudaStream_t stream) {
   if (!valid_stream(stream)) return status(cudaErrorInvalidResourceHandle);
-  return cudaMemset(ptr, value, bytes);
+  detail::CaptureRef ref;
+  if (const cudaError_t e = detail::enqueue(stream, &ref)) return status(e);
+  if (const cudaError_t e = detail::set_memory(ptr, value, bytes, !ref.active)) return status(e);
+  if (ref.active && bytes) detail::record_memset(ref.id, ptr, value, bytes);
+  return cudaSuccess;
 }
 
 cudaError_t cudaStreamCreate(cudaStream_t* stream) { return cudaStreamCreateWithFlags(stream, cudaStreamDefault); }
 
-cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned /*flags*/) {
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned flags) {
   if (!stream) return status(cudaErrorInvalidValue);
-  *stream = new CUstream_st;
+  *stream = new CUstream_st{flags};
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
   r.streams.insert(*stream);
@@ -151,17 +199,43 @@ cudaError_t cudaStreamDestroy(cudaStream_t stream) {
     std::lock_guard lock(r.mutex);
     if (!stream || r.streams.erase(stream) == 0) return status(cudaErrorInvalidResourceHandle);
   }
+  detail::stream_destroyed(stream);
   delete stream;
   return cudaSuccess;
 }
 
+// Waiting for a capturing stream is waiting for work that will never run.
 cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
-  return valid_stream(stream) ? cudaSuccess : status(cudaErrorInvalidResourceHandle);
+  if (!valid_stream(stream)) return status(cudaErrorInvalidResourceHandle);
+  detail::CaptureRef ref;
+  if (const cudaError_t e = detail::enqueue(stream, &ref)) return status(e);
+  if (!ref.active) return cudaSuccess;
+  detail::invalidate_capture(ref.id);
+  return status(cudaErrorStreamCaptureUnsupported);
 }
 cudaError_t cudaStreamQuery(cudaStream_t stream) { return cudaStreamSynchronize(stream); }
 
+// In a capture, a wait on an event recorded in the same capture is the stream's
+// own order (nothing to do); one recorded outside it or in another capture
+// crosses the capture's boundary. A wait from a non-capturing stream on a
+// captured event would fork the capture into that stream, which the simulator
+// does not model (one stream per capture).
 cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned /*flags*/) {
-  return valid_stream(stream) && valid_event(event) ? cudaSuccess : status(cudaErrorInvalidResourceHandle);
+  if (!valid_stream(stream) || !valid_event(event)) return status(cudaErrorInvalidResourceHandle);
+  detail::CaptureRef ref;
+  if (const cudaError_t e = detail::enqueue(stream, &ref)) return status(e);
+  cudaError_t error = cudaSuccess;
+  if (ref.active) {
+    if (event->capture && event->capture != ref.id)
+      error = detail::capture_live(event->capture) ? cudaErrorStreamCaptureMerge : cudaErrorCapturedEvent;
+    else if (!event->capture && event->was_recorded)
+      error = cudaErrorStreamCaptureIsolation;
+    if (error) detail::invalidate_capture(ref.id);
+  } else if (event->capture) {
+    error = detail::capture_live(event->capture) ? cudaErrorStreamCaptureUnsupported : cudaErrorCapturedEvent;
+    detail::invalidate_capture(event->capture);
+  }
+  return status(error);
 }
 
 cudaError_t cudaEventCreate(cudaEvent_t* event) { return cudaEventCreateWithFlags(event, cudaEventDefault); }
@@ -186,28 +260,36 @@ cudaError_t cudaEventDestroy(cudaEvent_t event) {
   return cudaSuccess;
 }
 
+// Recorded during a capture, an event only marks a point in the capture (no node).
 cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
   if (!valid_event(event) || !valid_stream(stream)) return status(cudaErrorInvalidResourceHandle);
+  detail::CaptureRef ref;
+  if (const cudaError_t e = detail::enqueue(stream, &ref)) return status(e);
+  event->capture = ref.active ? ref.id : 0;
+  if (ref.active) return cudaSuccess;
   event->recorded = std::chrono::steady_clock::now();
   event->was_recorded = true;
   return cudaSuccess;
 }
 
 cudaError_t cudaEventSynchronize(cudaEvent_t event) {
-  return valid_event(event) ? cudaSuccess : status(cudaErrorInvalidResourceHandle);
+  if (!valid_event(event)) return status(cudaErrorInvalidResourceHandle);
+  return status(captured_event(event));
 }
 cudaError_t cudaEventQuery(cudaEvent_t event) { return cudaEventSynchronize(event); }
 
 cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) {
   if (!ms) return status(cudaErrorInvalidValue);
   if (!valid_event(start) || !valid_event(end)) return status(cudaErrorInvalidResourceHandle);
+  const cudaError_t start_captured = captured_event(start), end_captured = captured_event(end);
+  if (start_captured || end_captured) return status(cudaErrorCapturedEvent);
   if (!start->timing || !end->timing || !start->was_recorded || !end->was_recorded)
     return status(cudaErrorInvalidResourceHandle);
   *ms = std::chrono::duration<float, std::milli>(end->recorded - start->recorded).count();
   return cudaSuccess;
 }
 
-cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
+cudaError_t cudaDeviceSynchronize() { return status(detail::device_sync()); }
 
 cudaError_t cudaGetDeviceCount(int* count) {
   if (!count) return status(cudaErrorInvalidValue);
@@ -231,27 +313,39 @@ cudaError_t cudaGetLastError() {
 
 cudaError_t cudaPeekAtLastError() { return last_error; }
 
+// Every error code with CUDA's cudaGetErrorString text.
+#define CUMLP_SIM_ERRORS(X)                                                                              \
+  X(cudaSuccess, "no error")                                                                             \
+  X(cudaErrorInvalidValue, "invalid argument")                                                           \
+  X(cudaErrorMemoryAllocation, "out of memory")                                                          \
+  X(cudaErrorInvalidDevice, "invalid device ordinal")                                                    \
+  X(cudaErrorInvalidResourceHandle, "invalid resource handle")                                           \
+  X(cudaErrorIllegalState, "the operation cannot be performed in the present state")                     \
+  X(cudaErrorNotReady, "device not ready")                                                               \
+  X(cudaErrorStreamCaptureUnsupported, "operation not permitted when stream is capturing")               \
+  X(cudaErrorStreamCaptureInvalidated, "operation failed due to a previous error during capture")        \
+  X(cudaErrorStreamCaptureMerge, "operation would result in a merge of separate capture sequences")      \
+  X(cudaErrorStreamCaptureUnmatched, "capture was not ended in the same stream as it began")             \
+  X(cudaErrorStreamCaptureUnjoined, "capturing stream has unjoined work")                                \
+  X(cudaErrorStreamCaptureIsolation, "dependency created on uncaptured work in another stream")          \
+  X(cudaErrorStreamCaptureImplicit,                                                                      \
+    "operation would make the legacy stream depend on a capturing blocking stream")                      \
+  X(cudaErrorCapturedEvent, "operation not permitted on an event last recorded in a capturing stream")   \
+  X(cudaErrorStreamCaptureWrongThread, "attempt to terminate a thread-local capture sequence from another thread")
+
 const char* cudaGetErrorName(cudaError_t error) {
-  switch (error) {
-    case cudaSuccess: return "cudaSuccess";
-    case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
-    case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
-    case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
-    case cudaErrorInvalidResourceHandle: return "cudaErrorInvalidResourceHandle";
-    case cudaErrorNotReady: return "cudaErrorNotReady";
-  }
+#define CUMLP_SIM_NAME(code, text) \
+  case code: return #code;
+  switch (error) { CUMLP_SIM_ERRORS(CUMLP_SIM_NAME) }
+#undef CUMLP_SIM_NAME
   return "cudaErrorUnknown";
 }
 
 const char* cudaGetErrorString(cudaError_t error) {
-  switch (error) {
-    case cudaSuccess: return "no error";
-    case cudaErrorInvalidValue: return "invalid argument";
-    case cudaErrorMemoryAllocation: return "out of memory";
-    case cudaErrorInvalidDevice: return "invalid device ordinal";
-    case cudaErrorInvalidResourceHandle: return "invalid resource handle";
-    case cudaErrorNotReady: return "device not ready";
-  }
+#define CUMLP_SIM_TEXT(code, text) \
+  case code: return text;
+  switch (error) { CUMLP_SIM_ERRORS(CUMLP_SIM_TEXT) }
+#undef CUMLP_SIM_TEXT
   return "unknown error";
 }
 

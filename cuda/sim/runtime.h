@@ -10,12 +10,22 @@
 // call has finished when it returns, so stream and event waits never block.
 // Kernel launches report errors by throwing cumlp::Error (see launch.h) rather
 // than through cudaGetLastError.
+//
+// Stream capture and graphs (graph.cpp): while a stream captures, kernel
+// launches, cudaMemcpyAsync and cudaMemsetAsync on it are recorded into a graph
+// instead of run (kernel arguments are copied then; memory is touched at
+// replay), and cudaGraphLaunch replays the nodes in order on the calling
+// thread. Calls CUDA forbids during capture fail with CUDA's error codes and
+// invalidate the capture, as on a GPU; see README.md, "Stream capture".
 #pragma once
 
 #include <cstddef>
 
 typedef struct CUstream_st* cudaStream_t;
 typedef struct CUevent_st* cudaEvent_t;
+typedef struct CUgraph_st* cudaGraph_t;
+typedef struct CUgraphNode_st* cudaGraphNode_t;
+typedef struct CUgraphExec_st* cudaGraphExec_t;
 
 enum cudaError_t {
   cudaSuccess = 0,
@@ -23,7 +33,17 @@ enum cudaError_t {
   cudaErrorMemoryAllocation = 2,
   cudaErrorInvalidDevice = 101,
   cudaErrorInvalidResourceHandle = 400,
+  cudaErrorIllegalState = 401,
   cudaErrorNotReady = 600,
+  cudaErrorStreamCaptureUnsupported = 900,
+  cudaErrorStreamCaptureInvalidated = 901,
+  cudaErrorStreamCaptureMerge = 902,
+  cudaErrorStreamCaptureUnmatched = 903,
+  cudaErrorStreamCaptureUnjoined = 904,
+  cudaErrorStreamCaptureIsolation = 905,
+  cudaErrorStreamCaptureImplicit = 906,
+  cudaErrorCapturedEvent = 907,
+  cudaErrorStreamCaptureWrongThread = 908,
 };
 typedef cudaError_t cudaError;
 
@@ -36,6 +56,32 @@ enum cudaMemcpyKind {
 };
 
 enum cudaFuncAttribute { cudaFuncAttributeMaxDynamicSharedMemorySize = 8 };
+
+enum cudaStreamCaptureMode {
+  cudaStreamCaptureModeGlobal = 0,
+  cudaStreamCaptureModeThreadLocal = 1,
+  cudaStreamCaptureModeRelaxed = 2,
+};
+
+enum cudaStreamCaptureStatus {
+  cudaStreamCaptureStatusNone = 0,
+  cudaStreamCaptureStatusActive = 1,
+  cudaStreamCaptureStatusInvalidated = 2,
+};
+
+/// The node kinds stream capture produces here (CUDA's values).
+enum cudaGraphNodeType {
+  cudaGraphNodeTypeKernel = 0x00,
+  cudaGraphNodeTypeMemcpy = 0x01,
+  cudaGraphNodeTypeMemset = 0x02,
+};
+
+enum cudaGraphInstantiateFlags {
+  cudaGraphInstantiateFlagAutoFreeOnLaunch = 1,
+  cudaGraphInstantiateFlagUpload = 2,
+  cudaGraphInstantiateFlagDeviceLaunch = 4,  ///< rejected: the simulator has no device-side launch
+  cudaGraphInstantiateFlagUseNodePriority = 8,
+};
 
 #define cudaStreamDefault 0x00
 #define cudaStreamNonBlocking 0x01
@@ -84,6 +130,28 @@ const char* cudaGetErrorString(cudaError_t error);
 const char* cudaGetErrorName(cudaError_t error);
 cudaError_t cudaFuncSetAttribute(const void* kernel, cudaFuncAttribute attribute, int value);
 
+// ---- stream capture and graphs (graph.cpp) ----
+cudaError_t cudaStreamBeginCapture(cudaStream_t stream, cudaStreamCaptureMode mode);
+/// Ends the capture begun on `stream`: *graph is the recorded graph, or nullptr
+/// with cudaErrorStreamCaptureInvalidated when a forbidden call invalidated it.
+cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* graph);
+cudaError_t cudaStreamIsCapturing(cudaStream_t stream, cudaStreamCaptureStatus* status);
+cudaError_t cudaThreadExchangeStreamCaptureMode(cudaStreamCaptureMode* mode);
+/// nodes == nullptr: *count = the number of nodes; otherwise fills up to *count
+/// (the rest nullptr) and sets *count to the number filled.
+cudaError_t cudaGraphGetNodes(cudaGraph_t graph, cudaGraphNode_t* nodes, std::size_t* count);
+cudaError_t cudaGraphNodeGetType(cudaGraphNode_t node, cudaGraphNodeType* type);
+/// The executable graph owns its nodes: destroying `graph` afterwards is fine.
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph, unsigned long long flags = 0);
+cudaError_t cudaGraphInstantiateWithFlags(cudaGraphExec_t* exec, cudaGraph_t graph, unsigned long long flags = 0);
+/// Replays the nodes in order on the calling thread; kernels run under the
+/// schedule in effect now (ScheduleScope, CUMLP_SIM_SCHEDULE). A kernel fault
+/// throws cumlp::Error, as an eager launch does; a copy or memset that leaves
+/// its allocation returns cudaErrorInvalidValue, and the later nodes do not run.
+cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream);
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec);
+cudaError_t cudaGraphDestroy(cudaGraph_t graph);
+
 /// CUDA's typed conveniences.
 template <class T>
 cudaError_t cudaMalloc(T** ptr, std::size_t bytes) {
@@ -95,6 +163,40 @@ cudaError_t cudaFuncSetAttribute(R (*kernel)(P...), cudaFuncAttribute attribute,
 }
 
 }  // namespace sim::rt
+
+// Internal: the hooks between runtime.cpp, graph.cpp and launches; not for programs.
+namespace sim::rt::detail {
+/// Makes `error` (unless cudaSuccess) this thread's last error and returns it.
+cudaError_t record_error(cudaError_t error);
+/// False unless `stream` is the NULL stream or a live one; *flags: its creation flags.
+bool stream_flags(cudaStream_t stream, unsigned* flags);
+/// Checks a copy or memset against the live allocations and, when `run`, does it.
+cudaError_t copy_memory(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind, bool run);
+cudaError_t set_memory(void* ptr, int value, std::size_t bytes, bool run);
+
+/// The capture sequence a stream's work goes to.
+struct CaptureRef {
+  bool active = false;     ///< capturing: record, do not run
+  unsigned long long id = 0;  ///< the sequence (0: none)
+};
+/// Where work enqueued on `stream` goes. Fails with cudaErrorStreamCaptureInvalidated
+/// when its capture was invalidated, and for the NULL stream while a blocking
+/// stream captures with cudaErrorStreamCaptureImplicit (invalidating that capture).
+cudaError_t enqueue(cudaStream_t stream, CaptureRef* ref);
+void record_memcpy(unsigned long long id, void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind);
+void record_memset(unsigned long long id, void* ptr, int value, std::size_t bytes);
+/// Marks capture sequence `id` invalidated if it has not ended.
+void invalidate_capture(unsigned long long id);
+/// Whether sequence `id` has begun and not ended.
+bool capture_live(unsigned long long id);
+/// cudaErrorStreamCaptureUnsupported (invalidating the captures that forbid it)
+/// when this thread may not make a potentially unsafe call (cudaMalloc, ...).
+cudaError_t unsafe_call();
+/// cudaDeviceSynchronize: cudaErrorStreamCaptureUnsupported while any capture is live (invalidates them all).
+cudaError_t device_sync();
+/// cudaStreamDestroy: a capture on the stream ends, its graph discarded.
+void stream_destroyed(cudaStream_t stream);
+}  // namespace sim::rt::detail
 
 using sim::rt::cudaDeviceSynchronize;
 using sim::rt::cudaEventCreate;
@@ -111,6 +213,13 @@ using sim::rt::cudaGetDeviceCount;
 using sim::rt::cudaGetErrorName;
 using sim::rt::cudaGetErrorString;
 using sim::rt::cudaGetLastError;
+using sim::rt::cudaGraphDestroy;
+using sim::rt::cudaGraphExecDestroy;
+using sim::rt::cudaGraphGetNodes;
+using sim::rt::cudaGraphInstantiate;
+using sim::rt::cudaGraphInstantiateWithFlags;
+using sim::rt::cudaGraphLaunch;
+using sim::rt::cudaGraphNodeGetType;
 using sim::rt::cudaMalloc;
 using sim::rt::cudaMemcpy;
 using sim::rt::cudaMemcpyAsync;
@@ -118,9 +227,13 @@ using sim::rt::cudaMemset;
 using sim::rt::cudaMemsetAsync;
 using sim::rt::cudaPeekAtLastError;
 using sim::rt::cudaSetDevice;
+using sim::rt::cudaStreamBeginCapture;
 using sim::rt::cudaStreamCreate;
 using sim::rt::cudaStreamCreateWithFlags;
 using sim::rt::cudaStreamDestroy;
+using sim::rt::cudaStreamEndCapture;
+using sim::rt::cudaStreamIsCapturing;
 using sim::rt::cudaStreamQuery;
 using sim::rt::cudaStreamSynchronize;
 using sim::rt::cudaStreamWaitEvent;
+using sim::rt::cudaThreadExchangeStreamCaptureMode;
