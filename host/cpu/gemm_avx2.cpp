@@ -203,6 +203,29 @@ void gemm_avx2(int64_t M, int64_t N, int64_t K, const float* A, int64_t a_rs, in
   } while (p0 < K);
 }
 
+CUMLP_AVX2 void epilogue_avx2(int64_t M, int64_t N, float* C, int64_t ldc, const TileEpilogue& ep) {
+  const __m256 alpha = _mm256_set1_ps(ep.alpha);
+  for (int64_t i = 0; i < M; ++i) {
+    float* c = C + i * ldc;
+    const float* y = ep.y ? ep.y + i * ep.ldy : nullptr;
+    for (int64_t j = 0; j < N; j += 8) {
+      const __m256i mask = lane_mask(N - j);
+      const bool full = N - j >= 8;
+      __m256 v = full ? _mm256_loadu_ps(c + j) : _mm256_maskload_ps(c + j, mask);
+      if (ep.mode == TileEpilogue::kForward) {
+        if (ep.bias) v = _mm256_add_ps(v, full ? _mm256_loadu_ps(ep.bias + j) : _mm256_maskload_ps(ep.bias + j, mask));
+        v = act_forward(ep.act, v, alpha);
+      } else if (ep.mode == TileEpilogue::kDerivative && ep.act != ops::kIdentity) {
+        v = _mm256_mul_ps(v, act_derivative(ep.act, full ? _mm256_loadu_ps(y + j) : _mm256_maskload_ps(y + j, mask), alpha));
+      }
+      if (full)
+        _mm256_storeu_ps(c + j, v);
+      else
+        store_partial(c + j, N - j, v);
+    }
+  }
+}
+
 void transpose_f32(int64_t N, int64_t K, const float* w, float* dst) {
   constexpr int64_t kB = 32;
   for (int64_t j0 = 0; j0 < N; j0 += kB)

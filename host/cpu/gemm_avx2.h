@@ -41,6 +41,11 @@ bool tile_act_supported(int32_t act);
 void gemm_avx2(int64_t M, int64_t N, int64_t K, const float* A, int64_t a_rs, int64_t a_cs, const float* B,
                int64_t ldb, float* C, int64_t ldc, const TileEpilogue& ep);
 
+/// The tile epilogue as a pass over C [M, N] (row stride ldc), for a GEMM
+/// done by OpenBLAS: the same operations, so the same bits, as in registers.
+/// (The generic loops branch per element on the sign, which mispredicts.)
+void epilogue_avx2(int64_t M, int64_t N, float* C, int64_t ldc, const TileEpilogue& ep);
+
 /// dst[p * N + j] = w[j * K + p]: the weight [N, K] transposed to [K, N], so
 /// that the forward x w^T reads B by rows.
 void transpose_f32(int64_t N, int64_t K, const float* w, float* dst);

@@ -157,7 +157,8 @@ void linear_act_forward_cpu(bool blas, int64_t M, int64_t N, int64_t K, const T*
                             const Epilogue& ep, T* y, T* y_drop) {
   if (M == 0 || N == 0) return;
   const bool tiled = use_tiles<T>(blas, N * K, kTileMaxWeightsForward);
-  const bool fused = tiled && tile_act_supported(ep.act);
+  const bool simd = use_tiles<T>(blas, 0, 0) && tile_act_supported(ep.act);  // the epilogue in AVX2
+  const bool fused = tiled && simd;
   const T* wt = nullptr;
   if constexpr (std::is_same_v<T, float>) {
     if (tiled) {
@@ -170,20 +171,24 @@ void linear_act_forward_cpu(bool blas, int64_t M, int64_t N, int64_t K, const T*
   parallel_for(chunks, [&](int64_t c) {
     const auto [r0, r1] = chunk_range(M, chunks, c);
     T* yc = y + r0 * N;
+    bool epilogue_done = false;
     if constexpr (std::is_same_v<T, float>) {
-      if (tiled) {
-        TileEpilogue te;
-        if (fused) {
-          te.mode = TileEpilogue::kForward;
-          te.act = ep.act;
-          te.alpha = static_cast<float>(ep.alpha);
-          te.bias = b;
-        }
-        gemm_avx2(r1 - r0, N, K, x + r0 * K, K, 1, wt, N, yc, N, te);
+      TileEpilogue te;
+      if (simd) {
+        te.mode = TileEpilogue::kForward;
+        te.act = ep.act;
+        te.alpha = static_cast<float>(ep.alpha);
+        te.bias = b;
       }
+      if (tiled) gemm_avx2(r1 - r0, N, K, x + r0 * K, K, 1, wt, N, yc, N, fused ? te : TileEpilogue{});
+      if (simd && !tiled) {
+        gemm_cpu(blas, false, true, r1 - r0, N, K, x + r0 * K, w, yc);
+        epilogue_avx2(r1 - r0, N, yc, N, te);
+      }
+      epilogue_done = simd;
     }
-    if (!tiled) gemm_cpu(blas, false, true, r1 - r0, N, K, x + r0 * K, w, yc);
-    if (!fused) forward_epilogue(r1 - r0, N, b, ep, yc);
+    if (!tiled && !epilogue_done) gemm_cpu(blas, false, true, r1 - r0, N, K, x + r0 * K, w, yc);
+    if (!epilogue_done) forward_epilogue(r1 - r0, N, b, ep, yc);
     if (y_drop && ep.dropout_p > 0)
       for (int64_t e = r0 * N; e < r1 * N; ++e) y_drop[e] = y[e] * dropout_factor<T>(ep, e);
   });
@@ -194,25 +199,30 @@ void linear_backward_data_cpu(bool blas, int64_t M, int64_t N, int64_t K, const 
                               const Epilogue& ep, T* dz_prev) {
   if (M == 0 || K == 0) return;
   const bool tiled = use_tiles<T>(blas, N * K, kTileMaxWeightsBackward);
-  const bool fused = tiled && ep.dropout_p == 0 && tile_act_supported(ep.act);
+  const bool simd = use_tiles<T>(blas, 0, 0) && ep.dropout_p == 0 && tile_act_supported(ep.act);
+  const bool fused = tiled && simd;
   const int64_t chunks = gemm_chunks(blas, tiled, M * N * K, M);
   parallel_for(chunks, [&](int64_t c) {
     const auto [r0, r1] = chunk_range(M, chunks, c);
+    bool epilogue_done = false;
     if constexpr (std::is_same_v<T, float>) {
-      if (tiled) {
-        TileEpilogue te;
-        if (fused) {
-          te.mode = TileEpilogue::kDerivative;
-          te.act = ep.act;
-          te.alpha = static_cast<float>(ep.alpha);
-          te.y = y_prev + r0 * K;
-          te.ldy = K;
-        }
-        gemm_avx2(r1 - r0, K, N, dz + r0 * N, N, 1, w, K, dz_prev + r0 * K, K, te);
+      TileEpilogue te;
+      if (simd) {
+        te.mode = TileEpilogue::kDerivative;
+        te.act = ep.act;
+        te.alpha = static_cast<float>(ep.alpha);
+        te.y = y_prev + r0 * K;
+        te.ldy = K;
       }
+      if (tiled) gemm_avx2(r1 - r0, K, N, dz + r0 * N, N, 1, w, K, dz_prev + r0 * K, K, fused ? te : TileEpilogue{});
+      if (simd && !tiled) {
+        gemm_cpu(blas, false, false, r1 - r0, K, N, dz + r0 * N, w, dz_prev + r0 * K);
+        epilogue_avx2(r1 - r0, K, dz_prev + r0 * K, K, te);
+      }
+      epilogue_done = simd;
     }
-    if (!tiled) gemm_cpu(blas, false, false, r1 - r0, K, N, dz + r0 * N, w, dz_prev + r0 * K);
-    if (!fused) backward_epilogue(r0 * K, r1 * K, y_prev, ep, dz_prev);
+    if (!tiled && !epilogue_done) gemm_cpu(blas, false, false, r1 - r0, K, N, dz + r0 * N, w, dz_prev + r0 * K);
+    if (!epilogue_done) backward_epilogue(r0 * K, r1 * K, y_prev, ep, dz_prev);
   });
 }
 
