@@ -109,6 +109,11 @@ TEST_F(TileGemm, FusedEpiloguesMatchTheActivationFormulas) {
     std::vector<double> want(ab.size());
     for (int64_t e = 0; e < M * N; ++e) want[e] = ops::act_forward(act, ab[e] + bias[e % N], alpha);
     EXPECT_TRUE(close("forward act " + std::to_string(act), c, want, kGemmTol, kSeed));
+    // The same epilogue as a pass after the GEMM (the OpenBLAS path): same bits.
+    std::vector<float> pass(c.size());
+    cpu::gemm_avx2(M, N, K, a.data(), K, 1, b.data(), N, pass.data(), N, {});
+    cpu::epilogue_avx2(M, N, pass.data(), N, fwd);
+    EXPECT_EQ(std::memcmp(pass.data(), c.data(), c.size() * sizeof(float)), 0) << "forward pass, act " << act;
 
     cpu::TileEpilogue bwd;
     bwd.mode = cpu::TileEpilogue::kDerivative;
@@ -119,6 +124,9 @@ TEST_F(TileGemm, FusedEpiloguesMatchTheActivationFormulas) {
     cpu::gemm_avx2(M, N, K, a.data(), K, 1, b.data(), N, c.data(), N, bwd);
     for (int64_t e = 0; e < M * N; ++e) want[e] = ab[e] * ops::act_derivative(act, double(y[e]), alpha);
     EXPECT_TRUE(close("derivative act " + std::to_string(act), c, want, kGemmTol, kSeed));
+    cpu::gemm_avx2(M, N, K, a.data(), K, 1, b.data(), N, pass.data(), N, {});
+    cpu::epilogue_avx2(M, N, pass.data(), N, bwd);
+    EXPECT_EQ(std::memcmp(pass.data(), c.data(), c.size() * sizeof(float)), 0) << "derivative pass, act " << act;
   }
   EXPECT_FALSE(cpu::tile_act_supported(ops::kSigmoid));
   EXPECT_FALSE(cpu::tile_act_supported(ops::kSoftmax));
