@@ -8,6 +8,7 @@ same machine load; the table shows the median over rounds of each figure and
 of the per-round ratios.
 
 usage: compare.py --out DIR --stem NAME --ours r1.json[,r1_other_threads.json] ... --theirs t1.json ...
+                  [--command TEXT] [--load START-END ...]
 """
 import argparse
 import json
@@ -113,14 +114,17 @@ def main():
     ap.add_argument("--ours", nargs="+", required=True)
     ap.add_argument("--theirs", nargs="+", required=True)
     ap.add_argument("--command", default="")
+    ap.add_argument("--load", nargs="*", default=[], help="per round: 1-minute load average at its start-end")
     args = ap.parse_args()
     ours = [best_of([json.load(open(p)) for p in group.split(",")]) for group in args.ours]
     theirs = [json.load(open(p)) for p in args.theirs]
     rows = summarize(ours, theirs)
     print_table(rows, ours[0]["device"], ours[0]["peak"])
+    if args.load:
+        print("load average (1 min) at the start-end of each round: " + " ".join(args.load))
     os.makedirs(args.out, exist_ok=True)
     base = os.path.join(args.out, args.stem)
-    report = {"command": args.command, "device": ours[0]["device"], "peak": ours[0]["peak"], "torch": theirs[0]["torch"],
+    report = {"command": args.command, "load_average_rounds": args.load, "device": ours[0]["device"], "peak": ours[0]["peak"], "torch": theirs[0]["torch"],
               "steps": rows, "kernels": next((r["kernels"] for r in ours if r["kernels"]), []),
               "cumlp_rounds": ours, "torch_rounds": theirs}
     with open(base + ".json", "w") as f:

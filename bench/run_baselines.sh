@@ -47,19 +47,25 @@ echo "PyTorch: $("$py" -c 'import torch; print(torch.__version__)') with $py; li
 [[ "$blas" == *openblas* ]] || echo "warning: libblas.so.3 is not OpenBLAS; PyTorch's CPU GEMM will be slow" >&2
 
 # ---- cumlp -------------------------------------------------------------------------
+# Configured once (Release: the numbers are for the optimized library), then
+# brought up to date on every run, so a stale binary is never measured.
 cli="$build/tools/cli/cumlp"
-if [[ ! -x "$cli" ]]; then
-  cmake -S "$root" -B "$build" -G Ninja -DCUMLP_CUDA=OFF >&2
-  cmake --build "$build" -j2 --target cumlp_cli >&2
+if [[ ! -f "$build/CMakeCache.txt" ]]; then
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCUMLP_CUDA=OFF >&2
 fi
+cmake --build "$build" -j2 --target cumlp_cli >&2
 
 # ---- rounds: ours then theirs, back to back ------------------------------------------
 stem=$(date +%Y-%m-%d_%H%M%S)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 torch_device=cpu; [[ "$device" == cuda* ]] && torch_device=cuda
-ours=() theirs=()
+ours=() theirs=() load=()
+# The 1-minute load average at the start and end of each round goes into the
+# results: on a shared machine it says what the times were measured under.
+loadavg() { cut -d' ' -f1 /proc/loadavg 2> /dev/null || echo "?"; }
 for r in $(seq 1 "$rounds"); do
+  load_start=$(loadavg)
   # The kernels are benchmarked once, in the first round. On the cpu, cumlp
   # gets what PyTorch gets: OpenBLAS on 1 and on 2 threads, the best per model.
   steps_only=""; [[ $r -gt 1 ]] && steps_only=--steps-only
@@ -72,7 +78,7 @@ for r in $(seq 1 "$rounds"); do
   done
   echo "round $r/$rounds: PyTorch ($torch_device, threads 1 and 2)" >&2
   "$py" "$here/baselines/torch_mlp.py" --device "$torch_device" ${quick:+--samples 5} > "$tmp/theirs$r.json"
-  ours+=("$group") theirs+=("$tmp/theirs$r.json")
+  ours+=("$group") theirs+=("$tmp/theirs$r.json") load+=("$load_start-$(loadavg)")
 done
 "$py" "$here/compare.py" --out "$out" --stem "$stem" --ours "${ours[@]}" --theirs "${theirs[@]}" \
-  --command "bench/run_baselines.sh --device $device --rounds $rounds $quick"
+  --command "bench/run_baselines.sh --device $device --rounds $rounds $quick" --load "${load[@]}"
