@@ -3,10 +3,15 @@
 // host/cpu/linear_cpu.cpp (its twin): the activation comes from
 // host/ops/activation.h and the dropout mask from rng::dropout_keep keyed by
 // (seed, layer, step, element index), so masks equal the CPU's bit for bit.
+// On a GPU, the wide products whose epilogue cuBLASLt has go to it instead
+// (cuda/lt_gemm.cuh), after a check against the GEMM here.
 #include "cuda/linear.cuh"
 
 #include "cuda/gemm.cuh"
 #include "host/rng.h"
+#if defined(__CUDACC__)
+#include "cuda/lt_gemm.cuh"
+#endif
 
 CUMLP_GPU_NAMESPACE_BEGIN
 
@@ -107,7 +112,7 @@ void check_shape(const char* op, int64_t M, int64_t N, int64_t K) {
 }  // namespace
 
 int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, const float* w, const float* b,
-                              const Epilogue& ep, float* y, float* y_drop, cudaStream_t stream) {
+                              const Epilogue& ep, float* y, float* y_drop, LtContext* lt, cudaStream_t stream) {
   NvtxRange range("linear_act_forward");
   check_shape("linear_act_forward", M, N, K);
   CUMLP_CHECK(ep.act >= ops::kIdentity && ep.act <= ops::kSoftmax, "linear_act_forward: unknown activation ", ep.act);
@@ -117,7 +122,16 @@ int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, c
   const Dropout drop = Dropout::of(ep);
   float* gemm_drop = softmax || ep.dropout_p == 0 ? nullptr : y_drop;  // softmax drops after normalising
   const ForwardEpilogue epi{b, y, gemm_drop, static_cast<int>(N), ep.act, static_cast<float>(ep.alpha), drop};
-  int launches = launch_gemm<false, true>(M, N, K, x, w, nullptr, epi, stream);
+  auto gemm = [&] { return launch_gemm<false, true>(M, N, K, x, w, nullptr, epi, stream); };
+#if defined(__CUDACC__)
+  // cuBLASLt has bias and ReLU epilogues; dropout, softmax and the other activations stay fused in the own GEMM.
+  const bool plain = ep.dropout_p == 0 && (ep.act == ops::kIdentity || ep.act == ops::kReLU);
+  int launches =
+      lt ? lt->run(plain, LtCall::forward(M, N, K, x, w, b, ep.act == ops::kReLU, y), stream, gemm) : gemm();
+#else
+  (void)lt;
+  int launches = gemm();
+#endif
   if (softmax && launches > 0) {
     CUMLP_CHECK(M <= 0x7fffffff, "linear_act_forward: ", M, " rows exceed the grid");
     CUMLP_LAUNCH(softmax_rows_kernel, dim3(static_cast<unsigned>(M)), dim3(row_threads(N)), 0, stream, N, y,
@@ -129,7 +143,8 @@ int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, c
 }
 
 int launch_linear_backward_data(int64_t M, int64_t N, int64_t K, const float* dz, const float* w,
-                                const float* y_prev, const Epilogue& ep, float* dz_prev, cudaStream_t stream) {
+                                const float* y_prev, const Epilogue& ep, float* dz_prev, LtContext* lt,
+                                cudaStream_t stream) {
   NvtxRange range("linear_backward_data");
   check_shape("linear_backward_data", M, N, K);
   CUMLP_CHECK(ep.dropout_p >= 0 && ep.dropout_p < 1, "linear_backward_data: dropout p ", ep.dropout_p,
@@ -137,11 +152,20 @@ int launch_linear_backward_data(int64_t M, int64_t N, int64_t K, const float* dz
   const BackwardDataEpilogue epi{y_prev, dz_prev, static_cast<int>(K), ep.act, static_cast<float>(ep.alpha),
                                  Dropout::of(ep)};
   // dz_prev [M, K] = dz [M, N] w [N, K]: the GEMM's inner dimension is N.
-  return launch_gemm<false, false>(M, K, N, dz, w, nullptr, epi, stream);
+  auto gemm = [&] { return launch_gemm<false, false>(M, K, N, dz, w, nullptr, epi, stream); };
+#if defined(__CUDACC__)
+  // cuBLASLt's DEFAULT epilogue only when there is nothing to fuse. (ReLU would need DRELU with the
+  // forward's RELU_AUX bitmask, a buffer per layer the executor does not keep.)
+  const bool plain = ep.dropout_p == 0 && ep.act == ops::kIdentity;
+  if (lt) return lt->run(plain, LtCall::backward_data(M, N, K, dz, w, dz_prev), stream, gemm);
+#else
+  (void)lt;
+#endif
+  return gemm();
 }
 
 int launch_linear_backward_weight(int64_t M, int64_t N, int64_t K, const float* dz, const float* x, float* dw,
-                                  float* db, cudaStream_t stream) {
+                                  float* db, LtContext* lt, cudaStream_t stream) {
   NvtxRange range("linear_backward_weight");
   check_shape("linear_backward_weight", M, N, K);
   if (N > 0 && K == 0 && db) {
@@ -151,7 +175,15 @@ int launch_linear_backward_weight(int64_t M, int64_t N, int64_t K, const float* 
   }
   // dw [N, K] = dz^T [N, M] x [M, K]: op(A) = dz transposed, inner dimension M;
   // the row sums of op(A) are the column sums of dz, the bias gradient.
-  return launch_gemm<true, false>(N, K, M, dz, x, db, StoreEpilogue{dw, static_cast<int>(K)}, stream);
+  auto gemm = [&] {
+    return launch_gemm<true, false>(N, K, M, dz, x, db, StoreEpilogue{dw, static_cast<int>(K)}, stream);
+  };
+#if defined(__CUDACC__)
+  if (lt) return lt->run(true, LtCall::backward_weight(M, N, K, dz, x, dw, db), stream, gemm);  // db: BGRADB
+#else
+  (void)lt;
+#endif
+  return gemm();
 }
 
 CUMLP_GPU_NAMESPACE_END

@@ -2,7 +2,9 @@
 // dropout fused; input gradient with dropout and activation derivative fused;
 // weight gradient with the bias gradient fused), fp32, on one stream.
 // Pointers are device buffers; shapes as in host/backend.h. Each launcher
-// returns the number of kernels it launched.
+// returns the number of kernels it launched. `lt` (the backend's cuBLASLt
+// context, nvcc build only; null: the own GEMM only) takes the wide products
+// whose epilogue cuBLASLt has: see cuda/lt_gemm.cuh.
 #pragma once
 
 #include "cuda/common.cuh"
@@ -10,17 +12,20 @@
 
 CUMLP_GPU_NAMESPACE_BEGIN
 
+class LtContext;  // cuda/lt_gemm.cuh; never defined in the simulator build, where it is always null
+
 /// y = act(x w^T + b), and y_drop = y * keep / (1 - p) when ep.dropout_p > 0.
 /// Softmax (the output layer's row op) adds a row kernel after the GEMM.
 int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, const float* w, const float* b,
-                              const Epilogue& ep, float* y, float* y_drop, cudaStream_t stream);
+                              const Epilogue& ep, float* y, float* y_drop, LtContext* lt, cudaStream_t stream);
 
 /// dz_prev = (dz w) * keep/(1 - p) * act'(y_prev) for the previous layer's ep.
 int launch_linear_backward_data(int64_t M, int64_t N, int64_t K, const float* dz, const float* w,
-                                const float* y_prev, const Epilogue& ep, float* dz_prev, cudaStream_t stream);
+                                const float* y_prev, const Epilogue& ep, float* dz_prev, LtContext* lt,
+                                cudaStream_t stream);
 
 /// dw = dz^T x; db (may be null) = column sums of dz in row order.
 int launch_linear_backward_weight(int64_t M, int64_t N, int64_t K, const float* dz, const float* x, float* dw,
-                                  float* db, cudaStream_t stream);
+                                  float* db, LtContext* lt, cudaStream_t stream);
 
 CUMLP_GPU_NAMESPACE_END
