@@ -14,6 +14,9 @@
 #include "cuda/linear.cuh"
 #include "cuda/loss.cuh"
 #include "cuda/optimizer.cuh"
+#if defined(__CUDACC__)
+#include "cuda/lt_gemm.cuh"
+#endif
 
 CUMLP_GPU_NAMESPACE_BEGIN
 
@@ -29,10 +32,16 @@ class GpuBackend final : public Backend {
   GpuBackend(std::string name, int device) : name_(std::move(name)), device_(device) {
     CUMLP_CUDA_CHECK(cudaSetDevice(device_));
     CUMLP_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+#if defined(__CUDACC__)
+    lt_ = make_lt_context();  // null: the own GEMM serves every product
+#endif
   }
   ~GpuBackend() override {
     drop_recording();
     CUMLP_CUDA_WARN(cudaStreamSynchronize(stream_));
+#if defined(__CUDACC__)
+    lt_.reset();
+#endif
     if (row_loss_) CUMLP_CUDA_WARN(cudaFree(row_loss_));
     CUMLP_CUDA_WARN(cudaStreamDestroy(stream_));
   }
@@ -107,17 +116,17 @@ class GpuBackend final : public Backend {
   void linear_act_forward(DType dt, int64_t M, int64_t N, int64_t K, const void* x, const void* w, const void* b,
                           const Epilogue& ep, void* y, void* y_drop) override {
     require_f32(dt);
-    launches_ += launch_linear_act_forward(M, N, K, f(x), f(w), f(b), ep, f(y), f(y_drop), stream_);
+    launches_ += launch_linear_act_forward(M, N, K, f(x), f(w), f(b), ep, f(y), f(y_drop), lt(), stream_);
   }
   void linear_backward_data(DType dt, int64_t M, int64_t N, int64_t K, const void* dz, const void* w,
                             const void* y_prev, const Epilogue& ep, void* dz_prev) override {
     require_f32(dt);
-    launches_ += launch_linear_backward_data(M, N, K, f(dz), f(w), f(y_prev), ep, f(dz_prev), stream_);
+    launches_ += launch_linear_backward_data(M, N, K, f(dz), f(w), f(y_prev), ep, f(dz_prev), lt(), stream_);
   }
   void linear_backward_weight(DType dt, int64_t M, int64_t N, int64_t K, const void* dz, const void* x, void* dw,
                               void* db) override {
     require_f32(dt);
-    launches_ += launch_linear_backward_weight(M, N, K, f(dz), f(x), f(dw), f(db), stream_);
+    launches_ += launch_linear_backward_weight(M, N, K, f(dz), f(x), f(dw), f(db), lt(), stream_);
   }
   void loss_forward_backward(DType dt, const LossArgs& a, const void* y, const void* target, void* dz,
                              void* loss) override {
@@ -131,6 +140,11 @@ class GpuBackend final : public Backend {
   }
 
  private:
+#if defined(__CUDACC__)
+  LtContext* lt() const { return lt_.get(); }
+#else
+  LtContext* lt() const { return nullptr; }  // no cuBLASLt on the simulator
+#endif
   static float* f(void* p) { return static_cast<float*>(p); }
   static const float* f(const void* p) { return static_cast<const float*>(p); }
   void require_f32(DType dt) const {
@@ -157,6 +171,9 @@ class GpuBackend final : public Backend {
   bool capturing_ = false;
   cudaGraph_t graph_ = nullptr;
   cudaGraphExec_t graph_exec_ = nullptr;
+#if defined(__CUDACC__)
+  std::unique_ptr<LtContext> lt_;  // cuBLASLt for wide layers (cuda/lt_gemm.cuh)
+#endif
 };
 
 }  // namespace
