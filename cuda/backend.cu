@@ -11,6 +11,7 @@
 
 #include <cstdio>
 
+#include "cuda/gather.cuh"
 #include "cuda/linear.cuh"
 #include "cuda/loss.cuh"
 #include "cuda/optimizer.cuh"
@@ -80,7 +81,6 @@ class GpuBackend final : public Backend {
     CUMLP_CUDA_CHECK(cudaStreamSynchronize(stream_));
   }
 
-#if defined(__CUDACC__)  // TODO(sim graphs): the simulator runtime gains stream capture
   bool can_record() const override { return true; }
   void begin_recording() override {
     drop_recording();
@@ -110,7 +110,6 @@ class GpuBackend final : public Backend {
     graph_exec_ = nullptr;
     graph_ = nullptr;
   }
-#endif
   void reserve_rows(int64_t rows) override { row_loss(rows); }
 
   void linear_act_forward(DType dt, int64_t M, int64_t N, int64_t K, const void* x, const void* w, const void* b,
@@ -132,6 +131,11 @@ class GpuBackend final : public Backend {
                              void* loss) override {
     require_f32(dt);
     launches_ += launch_loss_forward_backward(a, f(y), target, f(dz), f(loss), row_loss(a.rows), stream_);
+  }
+  void gather_batch(DType dt, const GatherArgs& a, const int64_t* rows, int64_t n, void* x,
+                    void* target) override {
+    require_f32(dt);
+    launches_ += launch_gather_batch(a, rows, n, f(x), target, stream_);
   }
   void optimizer_step(DType dt, const OptimArgs& a, int64_t n, void* params, const void* grads, void* m,
                       void* v) override {

@@ -54,6 +54,17 @@ struct LossArgs {
   StepRecord* record = nullptr;  // backend memory; when set, the loss is also added to it (see StepRecord)
 };
 
+/// Where gather_batch reads: a dataset's tables in backend memory.
+struct GatherArgs {
+  const void* samples = nullptr;  // [rows, cols]: uint8 if samples_u8, else float (whatever the network's dtype)
+  bool samples_u8 = true;
+  int64_t cols = 0;
+  double scale = 1;                  // x = sample * scale, the product in double, rounded once to dt
+  const int32_t* labels = nullptr;   // class indices [rows] (cross-entropy), or null:
+  const void* target_table = nullptr;  // dt [rows, target_cols] targets
+  int64_t target_cols = 0;
+};
+
 struct OptimArgs {
   int32_t kind = 0;  // OptimizerKind
   double lr = 0, beta1 = 0, beta2 = 0, eps = 0, weight_decay = 0, l1 = 0;
@@ -117,6 +128,11 @@ class Backend {
   /// (dt) to *loss and, if want_grad, dz = d loss / d (pre-activation) [rows, cols].
   virtual void loss_forward_backward(DType dt, const LossArgs& a, const void* y, const void* target, void* dz,
                                      void* loss) = 0;
+  /// Gathers a batch: x [n, a.cols] (dt) = a.samples[rows[i]] * a.scale, and
+  /// target = labels[rows[i]] (int32 [n]) or target_table[rows[i]] (dt [n,
+  /// target_cols]). rows: n int64 indices in backend memory, checked by the caller.
+  virtual void gather_batch(DType dt, const GatherArgs& a, const int64_t* rows, int64_t n, void* x,
+                            void* target) = 0;
   /// One optimizer update over n flat parameters (m, v null for SGD).
   virtual void optimizer_step(DType dt, const OptimArgs& a, int64_t n, void* params, const void* grads, void* m,
                               void* v) = 0;

@@ -7,6 +7,7 @@
 #include "host/check.h"
 #include "host/cpu/cpu_backend.h"
 #include "host/graph/executor.h"
+#include "host/train/batch.h"
 #include "host/make_backend.h"
 #include "host/rng.h"
 
@@ -168,6 +169,29 @@ double Network::train_step(const Tensor& x, const Tensor& target) {
 void Network::queue_train_step(const Tensor& x, const Tensor& target) {
   impl_->load(x, target);
   impl_->exec.queue_step(x.dim(0));
+}
+
+void Network::upload_dataset(const Dataset& data) {
+  check_dataset_fits(*this, data);
+  const bool classes = loss_takes_classes(impl_->spec.loss_kind());
+  Tensor table;
+  if (!classes) {  // explicit targets or one-hot labels, as a [size, outputs] table in dtype()
+    std::vector<int64_t> all(static_cast<std::size_t>(data.size()));
+    for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
+    table = Tensor({data.size(), data.target_width()}, impl_->options.dtype);
+    if (impl_->options.dtype == DType::F32)
+      data.gather_targets(all.data(), data.size(), table.data<float>());
+    else
+      data.gather_targets(all.data(), data.size(), table.data<double>());
+  }
+  const bool u8 = data.storage() == Storage::u8;
+  impl_->exec.attach_data(data.size(), u8 ? static_cast<const void*>(data.u8().data()) : data.f32().data(), u8,
+                          data.scale(), classes ? static_cast<const void*>(data.labels().data()) : table.raw());
+}
+
+void Network::queue_train_step(std::span<const int64_t> rows) {
+  impl_->exec.gather_batch(rows.data(), static_cast<int64_t>(rows.size()));
+  impl_->exec.queue_step(static_cast<int64_t>(rows.size()));
 }
 
 TrainLosses Network::take_losses() { return impl_->exec.take_losses(); }

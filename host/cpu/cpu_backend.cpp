@@ -5,6 +5,7 @@
 #include <new>
 
 #include "host/check.h"
+#include "host/cpu/gather_cpu.h"
 #include "host/cpu/ops_cpu.h"
 
 namespace cumlp {
@@ -62,6 +63,14 @@ class CpuBackend final : public Backend {
     dispatch(dt, [&](auto* tag) {
       using T = std::remove_pointer_t<decltype(tag)>;
       cpu::loss_forward_backward_cpu<T>(blas_, a, as<T>(y), target, as<T>(dz), as<T>(loss));
+    });
+  }
+  void gather_batch(DType dt, const GatherArgs& a, const int64_t* rows, int64_t n, void* x,
+                    void* target) override {
+    ++launches_;
+    dispatch(dt, [&](auto* tag) {
+      using T = std::remove_pointer_t<decltype(tag)>;
+      cpu::gather_batch_cpu<T>(a, rows, n, as<T>(x), target);
     });
   }
   void optimizer_step(DType dt, const OptimArgs& a, int64_t n, void* params, const void* grads, void* m,

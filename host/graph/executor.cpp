@@ -37,6 +37,7 @@ Executor::Executor(Plan plan, Optimizer opt, std::unique_ptr<Backend> backend, D
 
 Executor::~Executor() {
   drop_recording();
+  release(data_allocs_);
   release(batch_allocs_);
   release(fixed_allocs_);
 }
@@ -64,8 +65,8 @@ void Executor::set_steps(int64_t s) {
 }
 
 void Executor::drop_recording() noexcept {
-  if (recorded_) backend_->drop_recording();
-  recorded_ = false;
+  if (recording_ == Recording::recorded) backend_->drop_recording();
+  recording_ = Recording::none;
 }
 
 void Executor::reserve(int64_t rows) {
@@ -78,6 +79,7 @@ void Executor::reserve(int64_t rows) {
   x_ = allocate(n * plan_.inputs * elem_, batch_allocs_);
   targets_ = allocate(loss_takes_classes(plan_.loss) ? n * sizeof(int32_t) : n * plan_.outputs * elem_, batch_allocs_);
   for (auto& dz : dz_) dz = allocate(n * plan_.max_width * elem_, batch_allocs_);
+  batch_rows_ = static_cast<int64_t*>(allocate(n * sizeof(int64_t), batch_allocs_));
   y_.assign(plan_.layers.size(), nullptr);
   y_drop_.assign(plan_.layers.size(), nullptr);
   for (std::size_t i = 0; i < plan_.layers.size(); ++i) {
@@ -93,6 +95,39 @@ void Executor::load_batch(int64_t rows, const void* x, const void* targets) {
   if (targets)
     backend_->upload(targets_, targets,
                      loss_takes_classes(plan_.loss) ? n * sizeof(int32_t) : n * plan_.outputs * elem_);
+}
+
+void Executor::attach_data(int64_t size, const void* samples, bool samples_u8, double scale, const void* targets) {
+  CUMLP_CHECK(size >= 1 && samples && targets, "attach_data: empty dataset");
+  release(data_allocs_);
+  data_ = GatherArgs{};
+  const auto n = static_cast<std::size_t>(size);
+  const std::size_t sample_bytes = n * plan_.inputs * (samples_u8 ? 1 : sizeof(float));
+  const bool classes = loss_takes_classes(plan_.loss);
+  const std::size_t target_bytes = classes ? n * sizeof(int32_t) : n * plan_.outputs * elem_;
+  void* samples_dev = allocate(sample_bytes, data_allocs_);
+  void* targets_dev = allocate(target_bytes, data_allocs_);
+  backend_->upload(samples_dev, samples, sample_bytes);
+  backend_->upload(targets_dev, targets, target_bytes);
+  data_.samples = samples_dev;
+  data_.samples_u8 = samples_u8;
+  data_.cols = plan_.inputs;
+  data_.scale = scale;
+  data_.labels = classes ? static_cast<const int32_t*>(targets_dev) : nullptr;
+  data_.target_table = classes ? nullptr : targets_dev;
+  data_.target_cols = classes ? 0 : plan_.outputs;
+  data_rows_ = size;
+}
+
+void Executor::gather_batch(const int64_t* rows, int64_t n) {
+  CUMLP_CHECK(data_.samples, "no dataset attached to gather a batch from");
+  CUMLP_CHECK(n >= 1, "a batch needs at least one row, got ", n);
+  for (int64_t i = 0; i < n; ++i)
+    CUMLP_CHECK(rows[i] >= 0 && rows[i] < data_rows_, "row ", rows[i], " of batch position ", i,
+                " is outside the attached dataset of ", data_rows_, " rows");
+  reserve(n);
+  backend_->upload(batch_rows_, rows, static_cast<std::size_t>(n) * sizeof(int64_t));
+  backend_->gather_batch(dtype_, data_, batch_rows_, n, x_, targets_);
 }
 
 Epilogue Executor::epilogue(std::size_t i) const {
@@ -215,24 +250,33 @@ void Executor::record_step(int64_t rows) {
     backend_->drop_recording();
     throw;
   }
-  recorded_ = true;
-  recorded_rows_ = rows;
-  recorded_opt_ = opt_;
+  recording_ = Recording::recorded;
   recorded_launches_ = backend_->launches() - launches_before;
 }
 
+// On a recording backend the first step of a batch size and optimizer setting
+// runs op by op (ops that validate or tune on first use may wait for the
+// device then), the second is recorded, and every later one replays it.
 void Executor::queue_step(int64_t rows) {
-  if (record_) {
-    if (!recorded_ || rows != recorded_rows_ || !same_settings(opt_, recorded_opt_)) record_step(rows);
+  const bool recorded_shape =
+      record_ && recording_ != Recording::none && rows == recorded_rows_ && same_settings(opt_, recorded_opt_);
+  if (recorded_shape) {
+    if (recording_ == Recording::warmed_up) record_step(rows);
     backend_->replay();
     launches_last_step_ = recorded_launches_;
-    ++steps_;
-    return;
+  } else {
+    if (record_) {
+      drop_recording();
+      recorded_rows_ = rows;
+      recorded_opt_ = opt_;
+      recording_ = Recording::warmed_up;
+    }
+    const int64_t launches_before = backend_->launches();
+    issue_step(rows);
+    launches_last_step_ = backend_->launches() - launches_before;
   }
-  const int64_t launches_before = backend_->launches();
-  issue_step(rows);
   ++steps_;
-  launches_last_step_ = backend_->launches() - launches_before;
+  if (record_) return;  // the loss stays on the device, in the record
   const double loss = read_loss_unchecked();
   host_totals_.sum += loss;
   ++host_totals_.steps;

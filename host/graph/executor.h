@@ -47,6 +47,12 @@ class Executor {
   /// Copies a host batch in: x [rows, inputs] in dtype(); targets as int32
   /// class indices [rows] (cross-entropy) or dtype() values [rows, outputs].
   void load_batch(int64_t rows, const void* x, const void* targets);
+  /// Copies a dataset's tables into backend memory (replacing any attached
+  /// before): samples [size, inputs] uint8 or float, and labels (int32
+  /// [size], cross-entropy) or targets (dtype() [size, outputs]).
+  void attach_data(int64_t size, const void* samples, bool samples_u8, double scale, const void* targets);
+  /// The batch of rows[0..n) of the attached data, gathered in backend memory.
+  void gather_batch(const int64_t* rows, int64_t n);
 
   /// forward (train) -> loss -> backward -> update, without waiting for the
   /// device; the loss is added to the totals take_losses() returns.
@@ -97,12 +103,16 @@ class Executor {
   // Batch buffers (sized by capacity_).
   void *x_ = nullptr, *targets_ = nullptr, *dz_[2] = {nullptr, nullptr};
   std::vector<void*> y_, y_drop_;
-  Allocations fixed_allocs_, batch_allocs_;  // released in the destructor / on growth
+  Allocations fixed_allocs_, batch_allocs_, data_allocs_;  // released in the destructor / on growth / on attach
+  GatherArgs data_;          // the attached dataset (data_.samples null: none)
+  int64_t data_rows_ = 0;    // its size
+  int64_t* batch_rows_ = nullptr;  // [capacity_] row indices of the batch being gathered
   // Recording backends: the step bookkeeping (backend memory) and what the
   // recorded step was made for. Other backends: the totals kept on the host.
   StepRecord* record_ = nullptr;
   StepRecord record_host_;  // source / destination of record_ transfers
-  bool recorded_ = false;
+  enum class Recording { none, warmed_up, recorded };  // for recorded_rows_ and recorded_opt_
+  Recording recording_ = Recording::none;
   int64_t recorded_rows_ = 0, recorded_launches_ = 0;
   Optimizer recorded_opt_;
   TrainLosses host_totals_;

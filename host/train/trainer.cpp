@@ -65,7 +65,7 @@ TrainReport Trainer::fit(const Dataset& data, const Dataset* test) {
   CUMLP_CHECK(batch <= static_cast<int64_t>(train_rows.size()), "batch size ", batch, " is larger than the ",
               train_rows.size(), " training rows");
 
-  BatchStage stage(net_, data);
+  net_.upload_dataset(data);  // batches are gathered on the device from here
   TrainReport report;
   report.train_rows = static_cast<int64_t>(train_rows.size());
   report.valid_rows = static_cast<int64_t>(split.valid.size());
@@ -98,9 +98,8 @@ TrainReport Trainer::fit(const Dataset& data, const Dataset* test) {
     };
     Progress p{epoch, config_.epochs, 0, batches.size()};
     for (auto rows : batches) {
-      stage.gather(rows);
       try {
-        net_.queue_train_step(stage.x(), stage.target());
+        net_.queue_train_step(rows);
       } catch (const Error& e) {
         CUMLP_THROW("epoch ", epoch, ", batch ", p.batch + 1, ": ", e.message(), kept_checkpoint(config_.checkpoint));
       }

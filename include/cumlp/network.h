@@ -17,9 +17,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "cumlp/data.h"
 #include "cumlp/device.h"
 #include "cumlp/export.h"
 #include "cumlp/model.h"
@@ -74,6 +76,15 @@ class CUMLP_API Network {
   /// graph and replayed). On cpu it throws at once on a non-finite loss, as
   /// train_step does; on a GPU take_losses() reports it.
   void queue_train_step(const Tensor& x, const Tensor& target);
+  /// Keeps `data` in device memory in its native type (uint8 pixels stay
+  /// bytes) for the queue_train_step(rows) below, replacing any dataset
+  /// uploaded before. Throws Error if it does not fit the model (features,
+  /// classes or target width) or the device's memory.
+  void upload_dataset(const Dataset& data);
+  /// queue_train_step on rows of the uploaded dataset, gathered and scaled on
+  /// the device (bit for bit as Dataset::gather scales on the host). Throws
+  /// Error if no dataset was uploaded or a row is out of range.
+  void queue_train_step(std::span<const int64_t> rows);
   /// The training losses since the last take_losses() (of train_step and
   /// queue_train_step alike), and resets them. Waits for the device.
   TrainLosses take_losses();
