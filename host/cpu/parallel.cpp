@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -38,8 +39,8 @@ class Pool {
  public:
   ~Pool() {
     stop_.store(true);
-    word_.fetch_add(pack(1, 0, 0));  // wake every worker
-    word_.notify_all();
+    word_.fetch_add(pack(1, 0, 0));  // a new generation: every worker looks up
+    wake();
     for (std::thread& t : workers_) t.join();
   }
 
@@ -57,7 +58,7 @@ class Pool {
     done_.store(0, std::memory_order_relaxed);
     const uint64_t gen = gen_of(word_.load()) + 1;
     word_.store(pack(gen, static_cast<uint64_t>(chunks), 0));
-    word_.notify_all();
+    wake();
     while (claim_and_run(gen)) {
     }
     // The chunks other threads hold: spin, then yield the core to them.
@@ -83,23 +84,33 @@ class Pool {
     return true;
   }
 
+  // Wakes sleeping workers after word_ changed. A worker counts itself in
+  // sleepers_ before its last look at word_ (all seq_cst): either this sees
+  // it and notifies under the lock, or the worker sees the new word_.
+  void wake() {
+    if (sleepers_.load() == 0) return;
+    std::lock_guard<std::mutex> lock(sleep_);
+    wakeup_.notify_all();
+  }
+
   void work() {
     uint64_t seen = gen_of(word_.load());
     for (;;) {
       // Ops follow each other closely within a training step: spin a while
-      // (~50 us) before sleeping, so the next op finds this thread awake.
-      uint64_t w = word_.load(std::memory_order_acquire);
-      const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
-      for (int spins = 0; gen_of(w) == seen; ++spins) {
+      // (~20 us) before sleeping, so the next op finds this thread awake.
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(20);
+      for (int spins = 0; gen_of(word_.load(std::memory_order_acquire)) == seen; ++spins) {
         if ((spins & 63) == 63 && std::chrono::steady_clock::now() > deadline) {
-          word_.wait(w);
+          std::unique_lock<std::mutex> lock(sleep_);
+          sleepers_.fetch_add(1);
+          wakeup_.wait(lock, [&] { return gen_of(word_.load()) != seen; });
+          sleepers_.fetch_sub(1);
         } else {
           CUMLP_PAUSE();
         }
-        w = word_.load(std::memory_order_acquire);
       }
       if (stop_.load()) return;
-      seen = gen_of(w);
+      seen = gen_of(word_.load(std::memory_order_acquire));
       while (claim_and_run(seen)) {
       }
     }
@@ -110,6 +121,9 @@ class Pool {
   std::atomic<uint64_t> word_{0};
   std::atomic<int64_t> done_{0};
   std::atomic<bool> stop_{false};
+  std::mutex sleep_;
+  std::condition_variable wakeup_;
+  std::atomic<int> sleepers_{0};
   void (*fn_)(void*, int64_t) = nullptr;
   void* ctx_ = nullptr;
 };
