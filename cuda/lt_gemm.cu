@@ -125,7 +125,8 @@ struct LtContext::Entry {
     CUMLP_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&d, f32, m, n, static_cast<int64_t>(m)));
     CUMLP_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
     const uint64_t ws = kWorkspaceBytes;
-    CUMLP_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws));
+    CUMLP_CUBLAS_CHECK(
+        cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws));
     for (const auto attr : {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
                             CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES})
       CUMLP_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, attr, &align, sizeof align));
@@ -249,7 +250,7 @@ void LtContext::reject(Entry& e, const LtCall& c, const std::string& why) {
   e.state = Entry::State::Rejected;
   e.release();
   note_linear_path(LtPath::Rejected);
-  std::fprintf(stderr, "cumlp: warning: cuBLASLt not used for %s M=%lld N=%lld K=%lld (%s): %s; the own GEMM serves this shape\n",
+  std::fprintf(stderr, "cumlp: warning: cuBLASLt not used for %s M=%lld N=%lld K=%lld (%s): %s; own GEMM instead\n",
                op_name(c.op), static_cast<long long>(c.M), static_cast<long long>(c.N), static_cast<long long>(c.K),
                epilogue_name(c.epilogue), why.c_str());
 }
