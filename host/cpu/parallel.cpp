@@ -87,6 +87,9 @@ class Pool {
   // Wakes sleeping workers after word_ changed. A worker counts itself in
   // sleepers_ before its last look at word_ (all seq_cst): either this sees
   // it and notifies under the lock, or the worker sees the new word_.
+  // (std::atomic<uint64_t>::wait / notify_all, GCC 12's libstdc++, missed a
+  // wake-up here: a worker slept through the pool's shutdown and the process
+  // hung at exit in join. A mutex and condition variable do not.)
   void wake() {
     if (sleepers_.load() == 0) return;
     std::lock_guard<std::mutex> lock(sleep_);
