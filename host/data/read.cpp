@@ -2,6 +2,7 @@
 // files both as distributed (.gz) and unpacked, detected by content.
 #include "host/data/read.h"
 
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -24,19 +25,31 @@ struct Inflater {
   }
 };
 
-std::vector<uint8_t> gunzip(const std::vector<uint8_t>& in, const std::string& path) {
+// Half of the physical memory: an unpacked file beyond it could not be loaded
+// and converted anyway.
+std::size_t default_unpack_limit() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page <= 0) return std::size_t{1} << 34;  // 16 GiB when the machine does not say
+  return static_cast<std::size_t>(pages) / 2 * static_cast<std::size_t>(page);
+}
+
+std::vector<uint8_t> gunzip(const std::vector<uint8_t>& in, const std::string& path, std::size_t limit) {
   Inflater inflater;
   z_stream& zs = inflater.zs;
   CUMLP_CHECK(inflater.ok, path, ": cannot initialise zlib");
   std::vector<uint8_t> out;
   // The trailer's ISIZE is only a hint (it is the size mod 2^32 and unchecked
   // until the end), so start from the compressed size and grow.
-  out.resize(std::max<size_t>(in.size() * 2, 1 << 16));
+  out.resize(std::min(std::max<size_t>(in.size() * 2, 1 << 16), limit));
   size_t produced = 0;
   size_t consumed = 0;
   int rc = Z_OK;
   while (true) {
-    if (produced == out.size()) out.resize(out.size() * 2);
+    if (produced == out.size()) {
+      CUMLP_CHECK(produced < limit, path, ": gzip data unpacks to more than ", limit,
+                  " bytes (the limit; a corrupt or malicious file?)");
+      out.resize(std::min(out.size() * 2, limit));
+    }
     // zlib counts in uInt; feed at most 1 GiB per call so huge files work too.
     const size_t in_chunk = std::min<size_t>(in.size() - consumed, 1u << 30);
     const size_t out_chunk = std::min<size_t>(out.size() - produced, 1u << 30);
@@ -66,7 +79,7 @@ std::vector<uint8_t> gunzip(const std::vector<uint8_t>& in, const std::string& p
 
 }  // namespace
 
-std::vector<uint8_t> read_file(const std::string& path) {
+std::vector<uint8_t> read_file(const std::string& path, std::size_t max_unpacked) {
   std::ifstream f(path, std::ios::binary | std::ios::ate);
   CUMLP_CHECK(f, path, ": cannot open (", std::strerror(errno), ")");
   const std::streamoff size = f.tellg();
@@ -75,7 +88,8 @@ std::vector<uint8_t> read_file(const std::string& path) {
   f.seekg(0);
   f.read(reinterpret_cast<char*>(bytes.data()), size);
   CUMLP_CHECK(f.gcount() == size, path, ": read error after ", f.gcount(), " of ", size, " bytes");
-  if (bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) return gunzip(bytes, path);
+  if (bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b)
+    return gunzip(bytes, path, max_unpacked ? max_unpacked : default_unpack_limit());
   return bytes;
 }
 

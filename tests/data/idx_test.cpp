@@ -1,6 +1,7 @@
 // IDX loader: round trips of raw and gzipped files the test writes, and every
 // malformed header or body rejected with a message naming the file.
 #include "cumlp/data.h"
+#include "host/data/read.h"
 #include "util.h"
 
 namespace cumlp {
@@ -62,6 +63,17 @@ TEST_F(IdxTest, ConcatenatedGzipMembers) {
   const Bytes gz_tail = test::gzip(tail);
   gz.insert(gz.end(), gz_tail.begin(), gz_tail.end());
   expect_round_trip(load(gz, test::idx_labels({7, 8, 9})), 3, 5, 5, {7, 8, 9});
+}
+
+// A small file that unpacks to more than the limit is refused while
+// unpacking, before the memory is taken: 64 KiB of gzip holds 64 MiB of zeros.
+TEST_F(IdxTest, GzipBombIsRefusedAtTheUnpackLimit) {
+  const std::string bomb = write("bomb.gz", test::gzip(Bytes(64u << 20, 0)));
+  expect_error([&] { data::read_file(bomb, 1u << 20); },
+               {"bomb.gz", "unpacks to more than 1048576 bytes"});
+  EXPECT_EQ(data::read_file(bomb, 64u << 20).size(), 64u << 20);  // exactly at the limit: fine
+  const std::string ok = write("small.gz", test::gzip(Bytes(1000, 7)));
+  EXPECT_EQ(data::read_file(ok, 1000).size(), 1000u);
 }
 
 TEST_F(IdxTest, UnscaledAndFashionNames) {
