@@ -3,10 +3,12 @@
 #include "cumlp/files.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <filesystem>
 #include <system_error>
 
 #include "host/check.h"
@@ -25,6 +27,25 @@ std::string folder_of(const std::string& path) {
   if (slash == std::string::npos) return ".";
   if (slash == 0) return "/";
   return path.substr(0, slash);
+}
+
+// Temporaries "<target>.tmp.<pid>" left by a writer that was killed (SIGKILL,
+// power loss) before it could remove its own: removed by the next write of the
+// same target. A pid that is alive (another process writing now) is left alone.
+void remove_stale_temporaries(const std::string& target) {
+  const std::string folder = folder_of(target);
+  const std::string prefix = target.substr(target.find_last_of('/') + 1) + ".tmp.";
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string pid_text = name.substr(prefix.size());
+    if (!std::all_of(pid_text.begin(), pid_text.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+        pid_text.size() > 9)
+      continue;
+    const auto pid = static_cast<pid_t>(std::stol(pid_text));
+    if (::kill(pid, 0) != 0 && errno == ESRCH) std::filesystem::remove(it->path(), ec);
+  }
 }
 
 // Owns the temporary file until commit(); destroying it uncommitted removes the
@@ -85,6 +106,7 @@ class TempFile {
 
 void write_file_atomically(const std::string& path, const std::function<void(const ByteSink&)>& produce) {
   CUMLP_CHECK(!path.empty(), "cannot write a file with an empty path");
+  remove_stale_temporaries(path);
   TempFile tmp(path);
   produce([&tmp](std::span<const std::byte> bytes) { tmp.write(bytes); });
   tmp.commit();

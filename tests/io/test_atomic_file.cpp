@@ -1,4 +1,7 @@
 // write_file_atomically: the new contents appear whole, or the old file stays as it was.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <stdexcept>
 
 #include <gmock/gmock.h>
@@ -33,6 +36,24 @@ TEST(AtomicFile, CreatesThenReplaces) {
   write_file_atomically(path, bytes_of("second"));
   EXPECT_EQ(read_all(path), "second");
   EXPECT_THAT(dir.entries(), ElementsAre("out.bin"));
+}
+
+// A writer killed mid-write leaves "<target>.tmp.<pid>": the next write of
+// the target removes it if that process is gone, and leaves the temporaries
+// of live writers and unrelated files alone.
+TEST(AtomicFile, NextWriteRemovesTemporariesOfDeadWriters) {
+  TempDir dir;
+  const auto path = dir.file("model.safetensors");
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);  // reaped: the pid names no process now
+  const std::string dead = path + ".tmp." + std::to_string(child), live = path + ".tmp.1";
+  for (const auto& f : {dead, live, path + ".tmp.x1", dir.file("other.tmp.5")}) write_file_atomically(f, bytes_of("x"));
+  write_file_atomically(path, bytes_of("new"));
+  EXPECT_EQ(read_all(path), "new");
+  EXPECT_THAT(dir.entries(), ElementsAre("model.safetensors", "model.safetensors.tmp.1", "model.safetensors.tmp.x1",
+                                         "other.tmp.5"));
 }
 
 TEST(AtomicFile, ConcatenatesPiecesFromTheProducer) {
