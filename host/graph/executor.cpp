@@ -194,7 +194,8 @@ void Executor::check_finite_loss(double value, int64_t step) const {
               "; lower the learning rate or check the inputs");
 }
 
-double Executor::loss(int64_t rows, bool train, bool with_backward) {
+// Forward, the loss (also added to `record` when set), backward if asked.
+void Executor::issue_loss(int64_t rows, bool train, bool with_backward, StepRecord* record) {
   CUMLP_CHECK(rows >= 1 && rows <= capacity_, "batch of ", rows, " rows does not fit the loaded batch");
   const void* y = forward(rows, train);
   const FusedLayer& last = plan_.layers.back();
@@ -205,37 +206,33 @@ double Executor::loss(int64_t rows, bool train, bool with_backward) {
   a.out_act = last.act;
   a.out_alpha = last.alpha;
   a.want_grad = with_backward;
+  a.record = record;
   backend_->loss_forward_backward(dtype_, a, y, targets_, dz_[0], loss_);
   if (with_backward) backward(rows);
+}
+
+// Update number `number` (1-based) over the flat buffers; on a recording
+// backend the op counts it in record_ as well.
+void Executor::issue_update(int64_t number) {
+  OptimArgs a = OptimArgs::from(opt_, number);
+  a.record = record_;
+  backend_->optimizer_step(dtype_, a, plan_.param_count, params_, grads_, m_, v_);
+}
+
+double Executor::loss(int64_t rows, bool train, bool with_backward) {
+  issue_loss(rows, train, with_backward, /*record=*/nullptr);
   const double value = read_loss_unchecked();
   check_finite_loss(value, steps_);
   return value;
 }
 
-void Executor::update() {
-  OptimArgs a = OptimArgs::from(opt_, ++steps_);
-  a.record = record_;  // advances record_->updates with steps_
-  backend_->optimizer_step(dtype_, a, plan_.param_count, params_, grads_, m_, v_);
-}
+void Executor::update() { issue_update(++steps_); }
 
 // One training step, top to bottom: forward, the loss (added to the record's
 // running sum), backward, the optimizer over the flat buffers.
 void Executor::issue_step(int64_t rows) {
-  CUMLP_CHECK(rows >= 1 && rows <= capacity_, "batch of ", rows, " rows does not fit the loaded batch");
-  const void* y = forward(rows, /*train=*/true);
-  const FusedLayer& last = plan_.layers.back();
-  LossArgs a;
-  a.kind = static_cast<int32_t>(plan_.loss);
-  a.rows = rows;
-  a.cols = plan_.outputs;
-  a.out_act = last.act;
-  a.out_alpha = last.alpha;
-  a.record = record_;
-  backend_->loss_forward_backward(dtype_, a, y, targets_, dz_[0], loss_);
-  backward(rows);
-  OptimArgs u = OptimArgs::from(opt_, steps_ + 1);
-  u.record = record_;
-  backend_->optimizer_step(dtype_, u, plan_.param_count, params_, grads_, m_, v_);
+  issue_loss(rows, /*train=*/true, /*with_backward=*/true, record_);
+  issue_update(steps_ + 1);
 }
 
 // Records the step for this batch size and optimizer setting; replays reuse it.

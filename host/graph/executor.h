@@ -87,6 +87,8 @@ class Executor {
   double read_loss_unchecked();
   void check_finite_loss(double value, int64_t step) const;
   void backward(int64_t rows);
+  void issue_loss(int64_t rows, bool train, bool with_backward, StepRecord* record);
+  void issue_update(int64_t number);
   void issue_step(int64_t rows);
   void record_step(int64_t rows);
   void drop_recording() noexcept;
