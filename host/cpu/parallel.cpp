@@ -38,7 +38,7 @@ inline uint64_t gen_of(uint64_t w) { return w >> (2 * kChunkBits); }
 class Pool {
  public:
   ~Pool() {
-    stop_.store(true);
+    stop_.store(true);  // checked with the generation: a worker that starts late sees it
     word_.fetch_add(pack(1, 0, 0));  // a new generation: every worker looks up
     wake();
     for (std::thread& t : workers_) t.join();
@@ -52,7 +52,10 @@ class Pool {
       for (int64_t c = 0; c < chunks; ++c) fn(ctx, c);
       return;
     }
-    while (static_cast<int>(workers_.size()) < threads - 1) workers_.emplace_back([this] { work(); });
+    // A new worker starts from the generation before this job's, so it takes
+    // part in this job (and cannot mistake a later one for the one it saw).
+    const uint64_t current = gen_of(word_.load());
+    while (static_cast<int>(workers_.size()) < threads - 1) workers_.emplace_back([this, current] { work(current); });
     fn_ = fn;
     ctx_ = ctx;
     done_.store(0, std::memory_order_relaxed);
@@ -87,26 +90,22 @@ class Pool {
   // Wakes sleeping workers after word_ changed. A worker counts itself in
   // sleepers_ before its last look at word_ (all seq_cst): either this sees
   // it and notifies under the lock, or the worker sees the new word_.
-  // (std::atomic<uint64_t>::wait / notify_all, GCC 12's libstdc++, missed a
-  // wake-up here: a worker slept through the pool's shutdown and the process
-  // hung at exit in join. A mutex and condition variable do not.)
   void wake() {
     if (sleepers_.load() == 0) return;
     std::lock_guard<std::mutex> lock(sleep_);
     wakeup_.notify_all();
   }
 
-  void work() {
-    uint64_t seen = gen_of(word_.load());
+  void work(uint64_t seen) {
     for (;;) {
       // Ops follow each other closely within a training step: spin a while
       // (~20 us) before sleeping, so the next op finds this thread awake.
       const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(20);
-      for (int spins = 0; gen_of(word_.load(std::memory_order_acquire)) == seen; ++spins) {
+      for (int spins = 0; gen_of(word_.load(std::memory_order_acquire)) == seen && !stop_.load(); ++spins) {
         if ((spins & 63) == 63 && std::chrono::steady_clock::now() > deadline) {
           std::unique_lock<std::mutex> lock(sleep_);
           sleepers_.fetch_add(1);
-          wakeup_.wait(lock, [&] { return gen_of(word_.load()) != seen; });
+          wakeup_.wait(lock, [&] { return gen_of(word_.load()) != seen || stop_.load(); });
           sleepers_.fetch_sub(1);
         } else {
           CUMLP_PAUSE();
