@@ -128,11 +128,13 @@ bool use_tiles(bool blas, int64_t weights, int64_t max_weights) {
 
 // How many chunks (parallel.h) a GEMM of `fmas` multiply-adds is cut into,
 // by `rows` rows. Below ~4M multiply-adds (~50 us) waking the second thread
-// costs more than it saves (D's 1437x32x64 layer, 2.9M, ran slower on two). Tiles split anywhere at no cost, so there are several
-// chunks per thread (a descheduled worker then holds up little); every
-// OpenBLAS call repacks its operands (+7% per split), so there one per
-// thread. The results never depend on the count: each output is the same
-// sum in the same order whichever chunk computes it.
+// costs more than it saves (D's 1437x32x64 layer, 2.9M, ran slower on two).
+// Tiles split anywhere at no cost, so there are several chunks per thread (a
+// descheduled worker then holds up little), and their bits never depend on
+// the count (each output is one sum in one order). Every OpenBLAS call
+// repacks its operands (+7% per split), so there one chunk per thread; its
+// sums do depend on the cut, which depends only on the shape and the thread
+// count, so runs with the same thread count give the same bits.
 int64_t gemm_chunks(bool blas, bool tiled, int64_t fmas, int64_t rows) {
   const int threads = op_threads();
   if (!blas || threads <= 1 || fmas < (int64_t{1} << 22)) return 1;
