@@ -135,27 +135,42 @@ Pool& pool() {
   return p;
 }
 
-// OpenBLAS on one thread for the scope, restored after.
+// OpenBLAS on one thread while any op's chunks run, restored after the last
+// one ends. Counted under a mutex, so ops issued at once from several user
+// threads neither restore each other's setting too early nor mistake our
+// temporary 1 for the user's setting (the chunk count, and with OpenBLAS the
+// bits, follow the user's setting, never the timing of another op).
+std::mutex blas_mutex;
+int blas_overrides = 0;  // ops now running chunks
+int blas_user_threads = 1;  // the setting to restore, while blas_overrides > 0
+
 class SingleThreadedBlas {
  public:
-  SingleThreadedBlas() : saved_(openblas_get_num_threads()) {
-    if (saved_ != 1) openblas_set_num_threads(1);
+  SingleThreadedBlas() {
+    std::lock_guard<std::mutex> lock(blas_mutex);
+    if (blas_overrides++ == 0) {
+      blas_user_threads = openblas_get_num_threads();
+      if (blas_user_threads != 1) openblas_set_num_threads(1);
+    }
   }
   ~SingleThreadedBlas() {
-    if (saved_ != 1) openblas_set_num_threads(saved_);
+    std::lock_guard<std::mutex> lock(blas_mutex);
+    if (--blas_overrides == 0 && blas_user_threads != 1) openblas_set_num_threads(blas_user_threads);
   }
   SingleThreadedBlas(const SingleThreadedBlas&) = delete;
   SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
-
- private:
-  int saved_;
 };
 
 }  // namespace
 
 int op_threads() {
   static const int hardware = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  return std::clamp(openblas_get_num_threads(), 1, hardware);
+  int threads;
+  {
+    std::lock_guard<std::mutex> lock(blas_mutex);
+    threads = blas_overrides > 0 ? blas_user_threads : openblas_get_num_threads();
+  }
+  return std::clamp(threads, 1, hardware);
 }
 
 void parallel_chunks(int64_t chunks, void (*fn)(void*, int64_t), void* ctx) {

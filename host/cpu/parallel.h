@@ -9,7 +9,10 @@
 // The thread count follows OpenBLAS's setting (OPENBLAS_NUM_THREADS,
 // openblas_set_num_threads), capped at the hardware's; while chunks run,
 // OpenBLAS is set to one thread so that the BLAS calls inside chunks do not
-// start threads of their own.
+// start threads of their own (a call to openblas_set_num_threads from
+// another thread during an op is overridden when the op ends). An op called
+// from inside a chunk, or while another thread's op holds the pool, runs
+// its chunks on its own thread.
 #pragma once
 
 #include <cstdint>

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <thread>
 #include <tuple>
 
 #include "compare.h"
@@ -245,6 +246,29 @@ TEST(ThreadedOps, SameBitsOnOneAndTwoThreadsAndRunToRun) {
     EXPECT_TRUE(close(shape + " bias gradient", two.db, want.db, kGemmTol, kSeed));
     EXPECT_TRUE(close(shape + " Adam params", two.params, want.params, kElemTol, kSeed));
   }
+  openblas_set_num_threads(saved);
+}
+
+// Two user threads training at once: one op holds the pool, the other runs
+// its chunks on its own thread; both must cut their GEMMs as a lone op does
+// (by the user's thread count, not the 1 set while chunks run), so their
+// bits match a lone run, and the user's OpenBLAS setting is back after.
+TEST(ThreadedOps, ConcurrentCallersGetTheLoneBitsAndTheBlasSettingSurvives) {
+  const int saved = openblas_get_num_threads();
+  openblas_set_num_threads(2);
+  const int64_t M = 256, N = 500, K = 300;
+  auto lone_backend = make_cpu_backend(true);
+  const StepOutputs lone = run_ops(*lone_backend, M, N, K);
+  std::vector<StepOutputs> got(6);
+  std::vector<std::thread> users;
+  for (int u = 0; u < 2; ++u)
+    users.emplace_back([&, u] {
+      auto be = make_cpu_backend(true);
+      for (int r = 0; r < 3; ++r) got[u * 3 + r] = run_ops(*be, M, N, K);
+    });
+  for (std::thread& t : users) t.join();
+  for (std::size_t i = 0; i < got.size(); ++i) expect_same(lone, got[i], "concurrent caller run " + std::to_string(i));
+  EXPECT_EQ(openblas_get_num_threads(), 2);
   openblas_set_num_threads(saved);
 }
 
