@@ -274,7 +274,7 @@ void Executor::queue_step(int64_t rows) {
   }
   ++steps_;
   if (record_) return;  // the loss stays on the device, in the record
-  const double loss = read_loss_unchecked();
+  const double loss = last_loss_ = read_loss_unchecked();
   host_totals_.sum += loss;
   ++host_totals_.steps;
   if (!std::isfinite(loss) && host_totals_.first_nonfinite == 0) host_totals_.first_nonfinite = steps_;
@@ -283,6 +283,7 @@ void Executor::queue_step(int64_t rows) {
 
 double Executor::train_step(int64_t rows) {
   queue_step(rows);
+  if (!record_) return last_loss_;  // read (and checked) by queue_step already
   const double loss = read_loss_unchecked();
   check_finite_loss(loss, steps_);
   return loss;

@@ -118,6 +118,7 @@ class Executor {
   int64_t recorded_rows_ = 0, recorded_launches_ = 0;
   Optimizer recorded_opt_;
   TrainLosses host_totals_;
+  double last_loss_ = 0;  // of the last queued step, on backends that do not record
 };
 
 }  // namespace cumlp

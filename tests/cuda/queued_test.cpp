@@ -95,6 +95,20 @@ TEST_P(Queued, RecordedStepsEqualOpByOpSteps) {
   EXPECT_EQ(queued.take_losses().steps, 3);
 }
 
+// train_step waits once per step (for its loss), queued steps never on a
+// device that records; the count is the backends' own (download, synchronize).
+TEST_P(Queued, HostWaitsPerStep) {
+  const Dataset d = byte_dataset();
+  Network net(dropout_model(), Optimizer::adam(0.01), {Device::parse(GetParam()), DType::F32, 14, 40});
+  const auto [x, t] = host_batch(d, batch_rows(0));
+  const int64_t s0 = Backend::host_syncs_total();
+  for (int i = 0; i < 4; ++i) net.train_step(x, t);
+  EXPECT_EQ(Backend::host_syncs_total() - s0, 4);
+  const int64_t s1 = Backend::host_syncs_total();
+  for (int i = 0; i < 4; ++i) net.queue_train_step(x, t);
+  EXPECT_EQ(Backend::host_syncs_total() - s1, std::string(GetParam()) == "cpu" ? 4 : 0);  // cpu: a memcpy each
+}
+
 // Batches gathered on the device from the uploaded bytes equal the host's
 // gather: the same training, bit for bit.
 TEST_P(Queued, DeviceGatherEqualsHostGather) {
