@@ -74,7 +74,8 @@ class CUMLP_API Network {
   /// the running totals that take_losses() returns, so a GPU runs step after
   /// step with no host synchronisation (the step is recorded once as a CUDA
   /// graph and replayed). On cpu it throws at once on a non-finite loss, as
-  /// train_step does; on a GPU take_losses() reports it.
+  /// train_step does; on a GPU the steps go on and take_losses() reports the
+  /// first such step in TrainLosses::first_nonfinite.
   void queue_train_step(const Tensor& x, const Tensor& target);
   /// Keeps `data` in device memory in its native type (uint8 pixels stay
   /// bytes) for the queue_train_step(rows) below, replacing any dataset
