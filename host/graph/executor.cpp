@@ -77,7 +77,7 @@ void Executor::reserve(int64_t rows) {
   backend_->reserve_rows(rows);
   const auto n = static_cast<std::size_t>(rows);
   x_ = allocate(n * plan_.inputs * elem_, batch_allocs_);
-  targets_ = allocate(loss_takes_classes(plan_.loss) ? n * sizeof(int32_t) : n * plan_.outputs * elem_, batch_allocs_);
+  targets_ = allocate(target_bytes(n), batch_allocs_);
   for (auto& dz : dz_) dz = allocate(n * plan_.max_width * elem_, batch_allocs_);
   batch_rows_ = static_cast<int64_t*>(allocate(n * sizeof(int64_t), batch_allocs_));
   y_.assign(plan_.layers.size(), nullptr);
@@ -93,8 +93,7 @@ void Executor::load_batch(int64_t rows, const void* x, const void* targets) {
   const auto n = static_cast<std::size_t>(rows);
   backend_->upload(x_, x, n * plan_.inputs * elem_);
   if (targets)
-    backend_->upload(targets_, targets,
-                     loss_takes_classes(plan_.loss) ? n * sizeof(int32_t) : n * plan_.outputs * elem_);
+    backend_->upload(targets_, targets, target_bytes(n));
 }
 
 void Executor::attach_data(int64_t size, const void* samples, bool samples_u8, double scale, const void* targets) {
@@ -104,11 +103,10 @@ void Executor::attach_data(int64_t size, const void* samples, bool samples_u8, d
   const auto n = static_cast<std::size_t>(size);
   const std::size_t sample_bytes = n * plan_.inputs * (samples_u8 ? 1 : sizeof(float));
   const bool classes = loss_takes_classes(plan_.loss);
-  const std::size_t target_bytes = classes ? n * sizeof(int32_t) : n * plan_.outputs * elem_;
   void* samples_dev = allocate(sample_bytes, data_allocs_);
-  void* targets_dev = allocate(target_bytes, data_allocs_);
+  void* targets_dev = allocate(target_bytes(n), data_allocs_);
   backend_->upload(samples_dev, samples, sample_bytes);
-  backend_->upload(targets_dev, targets, target_bytes);
+  backend_->upload(targets_dev, targets, target_bytes(n));
   data_.samples = samples_dev;
   data_.samples_u8 = samples_u8;
   data_.cols = plan_.inputs;

@@ -92,6 +92,10 @@ class Executor {
   void issue_step(int64_t rows);
   void record_step(int64_t rows);
   void drop_recording() noexcept;
+  /// Bytes of the targets of `rows` rows: int32 class indices or dtype() values [rows, outputs].
+  std::size_t target_bytes(std::size_t rows) const {
+    return loss_takes_classes(plan_.loss) ? rows * sizeof(int32_t) : rows * plan_.outputs * elem_;
+  }
   void* at(void* base, int64_t elements) const { return static_cast<char*>(base) + elements * elem_; }
 
   Plan plan_;
