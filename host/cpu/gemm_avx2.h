@@ -28,6 +28,13 @@ struct TileEpilogue {
   const float* bias = nullptr;  // [N] (kForward)
   const float* y = nullptr;     // [M, ldy] (kDerivative): the activation output
   int64_t ldy = 0;
+
+  static TileEpilogue forward(int32_t act, float alpha, const float* bias) {
+    return {kForward, act, alpha, bias, nullptr, 0};
+  }
+  static TileEpilogue derivative(int32_t act, float alpha, const float* y, int64_t ldy) {
+    return {kDerivative, act, alpha, nullptr, y, ldy};
+  }
 };
 
 /// True when the CPU has AVX2 and FMA (checked once).

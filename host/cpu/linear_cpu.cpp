@@ -175,13 +175,8 @@ void linear_act_forward_cpu(bool blas, int64_t M, int64_t N, int64_t K, const T*
     T* yc = y + r0 * N;
     bool epilogue_done = false;
     if constexpr (std::is_same_v<T, float>) {
-      TileEpilogue te;
-      if (simd) {
-        te.mode = TileEpilogue::kForward;
-        te.act = ep.act;
-        te.alpha = static_cast<float>(ep.alpha);
-        te.bias = b;
-      }
+      const TileEpilogue te =
+          simd ? TileEpilogue::forward(ep.act, static_cast<float>(ep.alpha), b) : TileEpilogue{};
       if (tiled) gemm_avx2(r1 - r0, N, K, x + r0 * K, K, 1, wt, N, yc, N, fused ? te : TileEpilogue{});
       if (simd && !tiled) {
         gemm_cpu(blas, false, true, r1 - r0, N, K, x + r0 * K, w, yc);
@@ -208,14 +203,8 @@ void linear_backward_data_cpu(bool blas, int64_t M, int64_t N, int64_t K, const 
     const auto [r0, r1] = chunk_range(M, chunks, c);
     bool epilogue_done = false;
     if constexpr (std::is_same_v<T, float>) {
-      TileEpilogue te;
-      if (simd) {
-        te.mode = TileEpilogue::kDerivative;
-        te.act = ep.act;
-        te.alpha = static_cast<float>(ep.alpha);
-        te.y = y_prev + r0 * K;
-        te.ldy = K;
-      }
+      const TileEpilogue te =
+          simd ? TileEpilogue::derivative(ep.act, static_cast<float>(ep.alpha), y_prev + r0 * K, K) : TileEpilogue{};
       if (tiled) gemm_avx2(r1 - r0, K, N, dz + r0 * N, N, 1, w, K, dz_prev + r0 * K, K, fused ? te : TileEpilogue{});
       if (simd && !tiled) {
         gemm_cpu(blas, false, false, r1 - r0, K, N, dz + r0 * N, w, dz_prev + r0 * K);
