@@ -353,24 +353,23 @@ cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream) {
   return cudaSuccess;
 }
 
-cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec) {
+namespace {
+// Forgets a handle this runtime handed out (one of Graphs' registries) and
+// deletes it; a handle it does not know is cudaErrorInvalidValue.
+template <class T>
+cudaError_t forget_and_delete(std::set<const T*> Graphs::*registry, T* handle) {
   {
     Graphs& g = graphs();
     std::lock_guard lock(g.mutex);
-    if (!g.execs.erase(exec)) return record_error(cudaErrorInvalidValue);
+    if (!(g.*registry).erase(handle)) return record_error(cudaErrorInvalidValue);
   }
-  delete exec;
+  delete handle;
   return cudaSuccess;
 }
+}  // namespace
 
-cudaError_t cudaGraphDestroy(cudaGraph_t graph) {
-  {
-    Graphs& g = graphs();
-    std::lock_guard lock(g.mutex);
-    if (!g.graphs.erase(graph)) return record_error(cudaErrorInvalidValue);
-  }
-  delete graph;
-  return cudaSuccess;
-}
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec) { return forget_and_delete(&Graphs::execs, exec); }
+
+cudaError_t cudaGraphDestroy(cudaGraph_t graph) { return forget_and_delete(&Graphs::graphs, graph); }
 
 }  // namespace sim::rt
