@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "host/backend.h"
+#include "host/shared/backend.h"
 
 namespace cumlp {
 

@@ -17,9 +17,9 @@
 #include "cuda/backend.h"
 #include "cumlp/model.h"
 #include "cumlp/optim.h"
-#include "host/check.h"
+#include "host/shared/error_macros.h"
 #include "host/cpu/cpu_backend.h"
-#include "host/rng.h"
+#include "host/shared/rng.h"
 
 namespace cumlp {
 

@@ -13,7 +13,7 @@
 #include <cstdint>
 
 #include "cuda/sim/portable.h"
-#include "host/check.h"
+#include "host/shared/error_macros.h"
 
 #if defined(__CUDACC__)
 #include <nvtx3/nvToolsExt.h>

@@ -1,14 +1,14 @@
 // Linear layer kernels: the GEMM template of gemm.cuh with three epilogues,
 // and the row softmax of an output layer. Formulas and rounding follow
 // host/cpu/linear_cpu.cpp (its twin): the activation comes from
-// host/ops/activation.h and the dropout mask from rng::dropout_keep keyed by
+// host/shared/activation.h and the dropout mask from rng::dropout_keep keyed by
 // (seed, layer, step, element index), so masks equal the CPU's bit for bit.
 // On a GPU, the wide products whose epilogue cuBLASLt has go to it instead
 // (cuda/lt_gemm.cuh), after a check against the GEMM here.
 #include "cuda/linear.cuh"
 
 #include "cuda/gemm.cuh"
-#include "host/rng.h"
+#include "host/shared/rng.h"
 #if defined(__CUDACC__)
 #include "cuda/lt_gemm.cuh"
 #endif

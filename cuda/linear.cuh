@@ -1,14 +1,14 @@
 // The Linear layer's three products (forward with bias, activation and
 // dropout fused; input gradient with dropout and activation derivative fused;
 // weight gradient with the bias gradient fused), fp32, on one stream.
-// Pointers are device buffers; shapes as in host/backend.h. Each launcher
+// Pointers are device buffers; shapes as in host/shared/backend.h. Each launcher
 // returns the number of kernels it launched. `lt` (the backend's cuBLASLt
 // context, nvcc build only; null: the own GEMM only) takes the wide products
 // whose epilogue cuBLASLt has: see cuda/lt_gemm.cuh.
 #pragma once
 
 #include "cuda/common.cuh"
-#include "host/backend.h"
+#include "host/shared/backend.h"
 
 CUMLP_GPU_NAMESPACE_BEGIN
 

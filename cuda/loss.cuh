@@ -3,7 +3,7 @@
 #pragma once
 
 #include "cuda/common.cuh"
-#include "host/backend.h"
+#include "host/shared/backend.h"
 
 CUMLP_GPU_NAMESPACE_BEGIN
 

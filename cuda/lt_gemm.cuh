@@ -60,7 +60,7 @@ enum class LtOp : int { Forward, BackwardData, BackwardWeight };
 /// BGRADB (BGRADA would sum op(A) per row of D, i.e. over x).
 struct LtCall {
   LtOp op;
-  int64_t M, N, K;                   // the Linear layer's, as in host/backend.h
+  int64_t M, N, K;                   // the Linear layer's, as in host/shared/backend.h
   cublasOperation_t ta, tb;
   int64_t m, n, k;                   // D [m, n] = op(A) [m, k] op(B) [k, n], column-major, contiguous
   const float *A, *B;

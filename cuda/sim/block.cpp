@@ -9,7 +9,7 @@
 #include <random>
 #include <sstream>
 
-#include "host/check.h"
+#include "host/shared/error_macros.h"
 
 namespace sim::detail {
 

@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "host/check.h"
+#include "host/shared/error_macros.h"
 
 #if defined(CUMLP_SIM_ASAN)
 #include <sanitizer/common_interface_defs.h>

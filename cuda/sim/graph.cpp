@@ -20,7 +20,7 @@
 
 #include "cuda/sim/launch.h"
 #include "cuda/sim/runtime.h"
-#include "host/check.h"
+#include "host/shared/error_macros.h"
 
 struct CUgraphNode_st {
   cudaGraphNodeType type = cudaGraphNodeTypeKernel;

@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "cuda/sim/block.h"
-#include "host/check.h"
+#include "host/shared/error_macros.h"
 
 #if defined(CUMLP_SIM_ASAN)
 #include <sanitizer/common_interface_defs.h>

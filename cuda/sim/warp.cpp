@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "cuda/sim/block.h"
-#include "host/check.h"
+#include "host/shared/error_macros.h"
 
 namespace sim::detail {
 namespace {

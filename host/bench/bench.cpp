@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "host/bench/engine.h"
-#include "host/check.h"
+#include "host/shared/error_macros.h"
 #include "host/cpu/gemm_cpu.h"
-#include "host/make_backend.h"
+#include "host/core/make_backend.h"
 
 namespace cumlp {
 

@@ -9,8 +9,8 @@
 
 #include "cumlp/bench.h"
 #include "cumlp/optim.h"
-#include "host/backend.h"
-#include "host/graph/plan.h"
+#include "host/shared/backend.h"
+#include "host/executor/plan.h"
 
 namespace cumlp::bench {
 

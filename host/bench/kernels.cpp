@@ -8,9 +8,9 @@
 
 #include "cumlp/model.h"
 #include "host/bench/engine.h"
-#include "host/check.h"
+#include "host/shared/error_macros.h"
 #include "host/cpu/cpu_backend.h"
-#include "host/rng.h"
+#include "host/shared/rng.h"
 
 namespace cumlp::bench {
 

@@ -6,8 +6,8 @@
 
 #include "cumlp/network.h"
 #include "host/bench/engine.h"
-#include "host/check.h"
-#include "host/rng.h"
+#include "host/shared/error_macros.h"
+#include "host/shared/rng.h"
 
 namespace cumlp::bench {
 

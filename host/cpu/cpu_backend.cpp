@@ -4,7 +4,7 @@
 #include <cstring>
 #include <new>
 
-#include "host/check.h"
+#include "host/shared/error_macros.h"
 #include "host/cpu/gather_cpu.h"
 #include "host/cpu/ops_cpu.h"
 

@@ -4,7 +4,7 @@
 
 #include <memory>
 
-#include "host/backend.h"
+#include "host/shared/backend.h"
 
 namespace cumlp {
 

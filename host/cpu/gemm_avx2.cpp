@@ -2,7 +2,7 @@
 
 #include <immintrin.h>
 
-#include "host/ops/activation.h"
+#include "host/shared/activation.h"
 
 // Only the functions marked CUMLP_AVX2 use AVX2/FMA; nothing from a header
 // is instantiated inside them, so no AVX2 copy of an inline function can be

@@ -11,7 +11,7 @@
 #include "host/cpu/gemm_cpu.h"
 #include "host/cpu/ops_cpu.h"
 #include "host/cpu/parallel.h"
-#include "host/rng.h"
+#include "host/shared/rng.h"
 
 namespace cumlp::cpu {
 

@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "host/backend.h"
+#include "host/shared/backend.h"
 
 namespace cumlp::cpu {
 

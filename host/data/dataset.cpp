@@ -5,7 +5,7 @@
 #include <type_traits>
 
 #include "cumlp/data.h"
-#include "host/check.h"
+#include "host/shared/error_macros.h"
 #include "host/data/read.h"
 
 namespace cumlp {

@@ -4,7 +4,7 @@
 #include <filesystem>
 
 #include "cumlp/data.h"
-#include "host/check.h"
+#include "host/shared/error_macros.h"
 #include "host/data/read.h"
 
 namespace cumlp {

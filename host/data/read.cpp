@@ -10,7 +10,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "host/check.h"
+#include "host/shared/error_macros.h"
 
 namespace cumlp::data {
 

@@ -6,8 +6,8 @@
 #include <cmath>
 
 #include "cumlp/data.h"
-#include "host/check.h"
-#include "host/rng.h"
+#include "host/shared/error_macros.h"
+#include "host/shared/rng.h"
 
 namespace cumlp {
 

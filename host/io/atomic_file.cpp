@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <system_error>
 
-#include "host/check.h"
+#include "host/shared/error_macros.h"
 
 namespace cumlp::io {
 

@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "host/check.h"
+#include "host/shared/error_macros.h"
 
 namespace cumlp::io {
 

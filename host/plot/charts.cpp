@@ -6,7 +6,7 @@
 #include <numeric>
 
 #include "cumlp/plot.h"
-#include "host/check.h"
+#include "host/shared/error_macros.h"
 #include "host/plot/gnuplot.h"
 
 namespace cumlp {

@@ -16,7 +16,7 @@
 #include <fstream>
 #include <vector>
 
-#include "host/check.h"
+#include "host/shared/error_macros.h"
 #include "host/io/atomic_file.h"
 
 extern char** environ;

@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "cumlp/plot.h"
-#include "host/check.h"
+#include "host/shared/error_macros.h"
 #include "host/io/atomic_file.h"
 #include "host/plot/font5x7.h"
 

@@ -1,6 +1,6 @@
 #include "host/train/batch.h"
 
-#include "host/check.h"
+#include "host/shared/error_macros.h"
 
 namespace cumlp {
 

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cumlp/train.h"
-#include "host/check.h"
+#include "host/shared/error_macros.h"
 #include "host/io/safetensors.h"
 
 namespace cumlp {

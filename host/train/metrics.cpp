@@ -1,6 +1,6 @@
 // evaluate(): loss, accuracy, confusion matrix, per-class precision/recall/F1.
 #include "cumlp/train.h"
-#include "host/check.h"
+#include "host/shared/error_macros.h"
 #include "host/train/batch.h"
 
 namespace cumlp {

@@ -3,7 +3,7 @@
 #include <filesystem>
 
 #include "cumlp/train.h"
-#include "host/check.h"
+#include "host/shared/error_macros.h"
 #include "host/train/batch.h"
 
 namespace cumlp {

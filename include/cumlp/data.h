@@ -13,7 +13,7 @@
 // cumlp::Error with a one-line message "<file>: <what was wrong>" on any
 // malformed input. Nothing here downloads anything.
 //
-// Randomness comes from the counter-based RNG (host/rng.h): a split is a pure
+// Randomness comes from the counter-based RNG (host/shared/rng.h): a split is a pure
 // function of (n, fraction, seed), a shuffle of (rows, seed, epoch).
 #pragma once
 

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "cumlp/tensor.h"
-#include "host/rng.h"
+#include "host/shared/rng.h"
 
 namespace cumlp::test {
 

@@ -16,8 +16,8 @@
 #include "compare.h"
 #include "cumlp/model.h"
 #include "host/cpu/cpu_backend.h"
-#include "host/graph/plan.h"
-#include "host/ops/activation.h"
+#include "host/executor/plan.h"
+#include "host/shared/activation.h"
 
 namespace cumlp::test {
 namespace {

@@ -91,7 +91,7 @@ TEST_F(TileGemm, MatchesDoubleLoopAtOddShapes) {
 }
 
 // Bias + ReLU / LeakyReLU in registers, and the backward multiply by act'(y),
-// against the scalar formulas of host/ops/activation.h on the double result.
+// against the scalar formulas of host/shared/activation.h on the double result.
 TEST_F(TileGemm, FusedEpiloguesMatchTheActivationFormulas) {
   const int64_t M = 37, N = 21, K = 19;
   const std::vector<float> a = floats(3, M * K, 1), b = floats(4, K * N, 1 / std::sqrt(19.0)),

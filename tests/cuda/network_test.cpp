@@ -13,8 +13,8 @@
 
 #include "cumlp/data.h"
 #include "cumlp/network.h"
-#include "host/graph/executor.h"
-#include "host/graph/plan.h"
+#include "host/executor/executor.h"
+#include "host/executor/plan.h"
 #include "sim_fixture.h"
 
 namespace cumlp::test {

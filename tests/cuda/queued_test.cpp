@@ -13,10 +13,10 @@
 #include "cumlp/data.h"
 #include "cumlp/network.h"
 #include "cuda/backend.h"
-#include "host/backend.h"
-#include "host/graph/executor.h"
-#include "host/graph/plan.h"
-#include "host/rng.h"
+#include "host/shared/backend.h"
+#include "host/executor/executor.h"
+#include "host/executor/plan.h"
+#include "host/shared/rng.h"
 
 namespace cumlp::test {
 namespace {

@@ -9,7 +9,7 @@
 
 #include <Random123/philox.h>
 
-#include "host/hd.h"
+#include "host/shared/hd.h"
 
 namespace cumlp::rng {
 

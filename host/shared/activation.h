@@ -12,7 +12,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "host/hd.h"
+#include "host/shared/hd.h"
 
 namespace cumlp::ops {
 

@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "cumlp/device.h"
-#include "host/backend.h"
+#include "host/shared/backend.h"
 
 namespace cumlp {
 

@@ -14,9 +14,9 @@
 #include <string>
 
 #include "cumlp/optim.h"
-#include "host/check.h"
+#include "host/shared/error_macros.h"
 #include "cumlp/tensor.h"
-#include "host/ops/activation.h"
+#include "host/shared/activation.h"
 
 namespace cumlp {
 

@@ -4,7 +4,7 @@
 #include <fstream>
 
 #include "cuda/backend.h"
-#include "host/check.h"
+#include "host/shared/error_macros.h"
 
 namespace cumlp {
 

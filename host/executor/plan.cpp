@@ -1,4 +1,4 @@
-#include "host/graph/plan.h"
+#include "host/executor/plan.h"
 
 #include <algorithm>
 

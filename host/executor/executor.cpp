@@ -1,10 +1,10 @@
-#include "host/graph/executor.h"
+#include "host/executor/executor.h"
 
 #include <cmath>
 #include <cstddef>
 #include <utility>
 
-#include "host/check.h"
+#include "host/shared/error_macros.h"
 
 namespace cumlp {
 

@@ -10,7 +10,7 @@
 
 #include "cumlp/model.h"
 #include "cumlp/optim.h"
-#include "host/backend.h"
+#include "host/shared/backend.h"
 
 namespace cumlp {
 

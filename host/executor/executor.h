@@ -20,8 +20,8 @@
 
 #include "cumlp/network.h"
 #include "cumlp/optim.h"
-#include "host/backend.h"
-#include "host/graph/plan.h"
+#include "host/shared/backend.h"
+#include "host/executor/plan.h"
 
 namespace cumlp {
 

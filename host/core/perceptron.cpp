@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "host/check.h"
+#include "host/shared/error_macros.h"
 
 namespace cumlp {
 

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <sstream>
 
-#include "host/check.h"
+#include "host/shared/error_macros.h"
 
 namespace cumlp {
 

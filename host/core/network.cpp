@@ -4,12 +4,12 @@
 #include <optional>
 
 #include "cuda/backend.h"
-#include "host/check.h"
+#include "host/shared/error_macros.h"
 #include "host/cpu/cpu_backend.h"
-#include "host/graph/executor.h"
+#include "host/executor/executor.h"
 #include "host/train/batch.h"
-#include "host/make_backend.h"
-#include "host/rng.h"
+#include "host/core/make_backend.h"
+#include "host/shared/rng.h"
 
 namespace cumlp {
 

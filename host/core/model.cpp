@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <sstream>
 
-#include "host/check.h"
+#include "host/shared/error_macros.h"
 
 namespace cumlp {
 

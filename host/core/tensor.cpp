@@ -3,7 +3,7 @@
 #include <cstring>
 #include <limits>
 
-#include "host/check.h"
+#include "host/shared/error_macros.h"
 
 namespace cumlp {
 
