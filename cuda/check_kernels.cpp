@@ -14,7 +14,7 @@
 #include <cmath>
 #include <functional>
 
-#include "cuda/backend.h"
+#include "host/core/device_registry.h"
 #include "cumlp/model.h"
 #include "cumlp/optim.h"
 #include "host/shared/error_macros.h"
@@ -32,18 +32,7 @@ namespace {
 constexpr uint64_t kSeed = 20240611;
 constexpr double kGemmTol = 1e-4, kElemTol = 1e-5;
 
-std::unique_ptr<Backend> backend_for(const Device& d) {
-  Device::parse(d.name());  // throws, saying why, for a device this build or machine cannot run
-  switch (d.kind) {
-#if defined(CUMLP_HAVE_SIM)
-    case DeviceKind::Sim: return make_sim_backend();
-#endif
-#if defined(CUMLP_HAVE_CUDA)
-    case DeviceKind::CUDA: return make_cuda_backend(d.index);
-#endif
-    default: return make_cpu_backend(true);
-  }
-}
+std::unique_ptr<Backend> backend_for(const Device& d) { return make_backend(d); }
 
 // n values in [lo, hi), rounded to float (the reference gets the same values).
 std::vector<double> values(uint32_t sub, int64_t n, double lo, double hi) {
@@ -226,7 +215,7 @@ std::vector<KernelCheck> check_kernels(const Device& device) {
   std::vector<KernelCheck> out;
   PathFn path = nullptr;
 #if defined(CUMLP_HAVE_CUDA)
-  if (device.kind == DeviceKind::CUDA) path = &cuda_linear_last_path;
+  if (device.type == "cuda") path = &cuda_linear_last_path;
 #endif
   check_linear(*be, *ref, path, out);
   check_loss(*be, *ref, out);

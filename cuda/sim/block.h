@@ -1,6 +1,6 @@
 // The block scheduler: runs one thread block's threads as fibers under a chosen
 // schedule and implements barriers, warp collectives and shared memory with the
-// checks that make kernel bugs visible (see DESIGN.md, "The SIMT simulator").
+// checks that make kernel bugs visible (see the top-level DESIGN.md, "The SIMT simulator").
 #pragma once
 
 #include <cstdint>

@@ -4,7 +4,7 @@
 // simulator (static and dynamic shared memory, the launch). Under g++ it brings
 // in the SIMT simulator: CUDA's built-in variables, barriers, warp shuffles and
 // votes, atomics, math intrinsics and vector types, so the same .cu source runs
-// on the CPU with faithfulness checks (see DESIGN.md, "The SIMT simulator").
+// on the CPU with faithfulness checks (see the top-level DESIGN.md, "The SIMT simulator").
 //
 //   CUMLP_SHARED(float, tile, [32][33]);   // __shared__ float tile[32][33];
 //   CUMLP_DYNAMIC_SHARED(float, smem);      // extern __shared__ float smem[];

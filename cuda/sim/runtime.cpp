@@ -73,6 +73,30 @@ cudaError_t captured_event(cudaEvent_t e) {
   return cudaErrorCapturedEvent;
 }
 
+// Streams and events: a new handle joins its registry; destroying one that is
+// not there (never created, or destroyed already) is an invalid handle.
+template <class T>
+cudaError_t create_handle(std::set<const T*> Registry::*set, T** handle, const T& init) {
+  if (!handle) return status(cudaErrorInvalidValue);
+  *handle = new T(init);
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  (r.*set).insert(*handle);
+  return cudaSuccess;
+}
+
+template <class T, class BeforeDelete>
+cudaError_t destroy_handle(std::set<const T*> Registry::*set, T* handle, BeforeDelete before_delete) {
+  {
+    Registry& r = registry();
+    std::lock_guard lock(r.mutex);
+    if (!handle || (r.*set).erase(handle) == 0) return status(cudaErrorInvalidResourceHandle);
+  }
+  before_delete(handle);
+  delete handle;
+  return cudaSuccess;
+}
+
 }  // namespace
 
 namespace sim::rt::detail {
@@ -185,23 +209,11 @@ cudaError_t cudaMemsetAsync(void* ptr, int value, std::size_t bytes, cudaStream_
 cudaError_t cudaStreamCreate(cudaStream_t* stream) { return cudaStreamCreateWithFlags(stream, cudaStreamDefault); }
 
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned flags) {
-  if (!stream) return status(cudaErrorInvalidValue);
-  *stream = new CUstream_st{flags};
-  Registry& r = registry();
-  std::lock_guard lock(r.mutex);
-  r.streams.insert(*stream);
-  return cudaSuccess;
+  return create_handle(&Registry::streams, stream, CUstream_st{flags});
 }
 
 cudaError_t cudaStreamDestroy(cudaStream_t stream) {
-  {
-    Registry& r = registry();
-    std::lock_guard lock(r.mutex);
-    if (!stream || r.streams.erase(stream) == 0) return status(cudaErrorInvalidResourceHandle);
-  }
-  detail::stream_destroyed(stream);
-  delete stream;
-  return cudaSuccess;
+  return destroy_handle(&Registry::streams, stream, [](cudaStream_t s) { detail::stream_destroyed(s); });
 }
 
 // Waiting for a capturing stream is waiting for work that will never run.
@@ -241,23 +253,13 @@ cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned
 cudaError_t cudaEventCreate(cudaEvent_t* event) { return cudaEventCreateWithFlags(event, cudaEventDefault); }
 
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned flags) {
-  if (!event) return status(cudaErrorInvalidValue);
-  *event = new CUevent_st;
-  (*event)->timing = !(flags & cudaEventDisableTiming);
-  Registry& r = registry();
-  std::lock_guard lock(r.mutex);
-  r.events.insert(*event);
-  return cudaSuccess;
+  CUevent_st e;
+  e.timing = !(flags & cudaEventDisableTiming);
+  return create_handle(&Registry::events, event, e);
 }
 
 cudaError_t cudaEventDestroy(cudaEvent_t event) {
-  {
-    Registry& r = registry();
-    std::lock_guard lock(r.mutex);
-    if (!event || r.events.erase(event) == 0) return status(cudaErrorInvalidResourceHandle);
-  }
-  delete event;
-  return cudaSuccess;
+  return destroy_handle(&Registry::events, event, [](cudaEvent_t) {});
 }
 
 // Recorded during a capture, an event only marks a point in the capture (no node).

@@ -9,7 +9,7 @@
 #include "host/bench/engine.h"
 #include "host/shared/error_macros.h"
 #include "host/cpu/gemm_cpu.h"
-#include "host/core/make_backend.h"
+#include "host/core/device_registry.h"
 
 namespace cumlp {
 
@@ -35,12 +35,12 @@ double copy_gbps(const Timing& t, std::size_t bytes, const std::function<void()>
 DevicePeak measure_peak(const Device& device, Backend& backend, const Timing& t, bool quick) {
   DevicePeak p;
   p.device = device.name();
-  const bool cpu = device.kind == DeviceKind::CPU;
+  const bool cpu = device.type == "cpu";
   const std::size_t big = (quick ? 16u : 64u) << 20, small = 2u << 20;
   // Square GEMM, large enough for full speed (512^3: ~1.5 ms on two cores)
   // yet short enough that on a busy machine some samples run undisturbed;
   // small on the simulator, where it only has to run.
-  const int64_t n = device.kind == DeviceKind::Sim ? 64 : quick ? 256 : 512;
+  const int64_t n = device.type == "sim" ? 64 : quick ? 256 : 512;
   auto sync = [&] { backend.synchronize(); };
   double cache_bw = 0, dram_bw = 0, gemm_us = 0;
   if (cpu) {
@@ -90,7 +90,7 @@ BenchReport run_benchmarks(const Device& device, const BenchOptions& options) {
   t.samples = options.quick ? std::min(options.samples, 5) : options.samples;
   t.min_sample_us = options.quick ? std::min(options.min_sample_us, 300.0) : options.min_sample_us;
   t.warmup_us = options.quick ? 3000 : 20000;
-  t.once = device.kind == DeviceKind::Sim;
+  t.once = device.type == "sim";
   CUMLP_CHECK(t.samples >= 1, "bench needs at least one sample, got ", options.samples);
   bench::check_models(options.models);
   std::unique_ptr<Backend> backend = make_backend(device);

@@ -1,95 +1,73 @@
+// Device names, parsing, `auto` and the device list, all over the registry
+// (host/core/device_registry.cpp): nothing here knows a particular device.
 #include "cumlp/device.h"
 
+#include <algorithm>
 #include <cstdlib>
-#include <fstream>
 
-#include "cuda/backend.h"
+#include "host/core/device_registry.h"
 #include "host/shared/error_macros.h"
 
 namespace cumlp {
 
-namespace {
-
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "host CPU";
-}
-
-// Why a device kind cannot be used in this build/on this machine ("" if it can).
-std::string unavailable(DeviceKind kind) {
-  switch (kind) {
-    case DeviceKind::CPU: return "";
-    case DeviceKind::Sim:
-#if defined(CUMLP_HAVE_SIM)
-      return "";
-#else
-      return "this build has no SIMT simulator (configure with CUMLP_SIM=ON)";
-#endif
-    case DeviceKind::CUDA:
-#if defined(CUMLP_HAVE_CUDA)
-      return cuda_unavailable_reason(0);
-#else
-      return "this build has no CUDA support (configure with nvcc present, CUMLP_CUDA=ON)";
-#endif
-  }
-  return "unknown device";
-}
-
-}  // namespace
-
 std::string Device::name() const {
-  switch (kind) {
-    case DeviceKind::CPU: return "cpu";
-    case DeviceKind::Sim: return "sim";
-    case DeviceKind::CUDA: return "cuda:" + std::to_string(index);
-  }
-  return "?";
+  const DeviceType* t = find_device_type(type);
+  return t && !t->indexed ? type : type + ":" + std::to_string(index);
 }
 
-Device Device::best() {
-  Device d;
-  if (unavailable(DeviceKind::CUDA).empty()) d.kind = DeviceKind::CUDA;
-  return d;
+std::string device_choices() {
+  std::string s = "auto";
+  for (const DeviceType& t : device_types()) s += ", " + t.name + (t.indexed ? ", " + t.name + ":N" : "");
+  return s;
 }
 
-Device Device::parse(const std::string& text) {
-  if (text == "auto") return best();
-  Device d;
-  if (text == "cpu") {
-    d.kind = DeviceKind::CPU;
-  } else if (text == "sim") {
-    d.kind = DeviceKind::Sim;
-  } else if (text == "cuda" || text.rfind("cuda:", 0) == 0) {
-    d.kind = DeviceKind::CUDA;
-    if (text.size() > 5) {
-      const std::string idx = text.substr(5);
-      CUMLP_CHECK(!idx.empty() && idx.find_first_not_of("0123456789") == std::string::npos && idx.size() < 4,
-                  "device '", text, "': GPU index must be a number");
-      d.index = std::atoi(idx.c_str());
-    }
-  } else {
-    CUMLP_THROW("unknown device '", text, "' (expected auto, cpu, sim, cuda, cuda:N)");
+Device Device::best(DType dtype) {
+  const DeviceType* pick = nullptr;
+  int pick_index = 0;
+  for (const DeviceType& t : device_types()) {
+    if (t.auto_rank <= 0 || !t.supports(dtype) || (pick && t.auto_rank <= pick->auto_rank)) continue;
+    for (int i = 0, n = std::max(1, t.count()); i < n; ++i)
+      if (t.unavailable(i).empty()) {
+        pick = &t;
+        pick_index = i;
+        break;
+      }
   }
-  const std::string why = unavailable(d.kind);
+  CUMLP_CHECK(pick, "device 'auto': no usable device computes in ", dtype_name(dtype));
+  return Device{pick->name, pick_index};
+}
+
+Device Device::parse(const std::string& text, DType dtype) {
+  if (text == "auto") return best(dtype);
+  const std::size_t colon = text.find(':');
+  Device d{text.substr(0, colon), 0};
+  const DeviceType* t = find_device_type(d.type);
+  CUMLP_CHECK(t, "unknown device '", text, "' (expected ", device_choices(), ")");
+  if (colon != std::string::npos) {
+    const std::string idx = text.substr(colon + 1);
+    CUMLP_CHECK(t->indexed, "device '", text, "': ", t->name, " takes no index");
+    CUMLP_CHECK(!idx.empty() && idx.find_first_not_of("0123456789") == std::string::npos && idx.size() < 4,
+                "device '", text, "': the index must be a number");
+    d.index = std::atoi(idx.c_str());
+  }
+  const std::string why = t->unavailable(d.index);
   CUMLP_CHECK(why.empty(), "device '", text, "': ", why);
   return d;
 }
 
 std::vector<DeviceInfo> list_devices() {
   std::vector<DeviceInfo> out;
-  for (DeviceKind k : {DeviceKind::CPU, DeviceKind::Sim, DeviceKind::CUDA}) {
-    DeviceInfo info;
-    info.name = Device{k, 0}.name();
-    info.description = k == DeviceKind::CPU ? cpu_model() : k == DeviceKind::Sim ? "SIMT simulator" : "NVIDIA GPU";
-    info.why_not = unavailable(k);
-    info.available = info.why_not.empty();
-#if defined(CUMLP_HAVE_CUDA)
-    if (k == DeviceKind::CUDA && info.available) info.description = cuda_device_name(0, &info.memory_gb);
-#endif
-    out.push_back(info);
+  for (const DeviceType& t : device_types()) {
+    for (int i = 0, n = std::max(1, t.count()); i < n; ++i) {
+      DeviceInfo info;
+      info.name = Device{t.name, i}.name();
+      info.description = t.summary;
+      info.why_not = t.unavailable(i);
+      info.available = info.why_not.empty();
+      if (info.available) info.description = t.describe(i, &info.memory_gb);
+      for (DType dt : t.dtypes) info.dtypes.push_back(dtype_name(dt));
+      out.push_back(info);
+    }
   }
   return out;
 }

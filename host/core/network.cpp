@@ -3,28 +3,14 @@
 #include <cmath>
 #include <optional>
 
-#include "cuda/backend.h"
 #include "host/shared/error_macros.h"
 #include "host/cpu/cpu_backend.h"
 #include "host/executor/executor.h"
 #include "host/train/batch.h"
-#include "host/core/make_backend.h"
+#include "host/core/device_registry.h"
 #include "host/shared/rng.h"
 
 namespace cumlp {
-
-std::unique_ptr<Backend> make_backend(const Device& d) {
-  if (d.kind == DeviceKind::CPU) return make_cpu_backend(true);
-#if defined(CUMLP_HAVE_SIM)
-  if (d.kind == DeviceKind::Sim) return make_sim_backend();
-#endif
-#if defined(CUMLP_HAVE_CUDA)
-  if (d.kind == DeviceKind::CUDA) return make_cuda_backend(d.index);
-#endif
-  // Device::parse refuses the devices this build cannot run; a Device built
-  // by hand reaches here.
-  CUMLP_THROW("device ", d.name(), " is not available in this build");
-}
 
 namespace {
 
@@ -245,6 +231,11 @@ std::vector<Tensor> Network::forward_layers(const Tensor& x) {
 double Network::evaluate_loss(const Tensor& x, const Tensor& target) {
   impl_->load(x, target);
   return impl_->exec.loss(x.dim(0), /*train=*/false, /*backward=*/false);
+}
+
+double Network::evaluate_rows(std::span<const int64_t> rows) {
+  impl_->exec.gather_batch(rows.data(), static_cast<int64_t>(rows.size()));
+  return impl_->exec.loss(static_cast<int64_t>(rows.size()), /*train=*/false, /*backward=*/false);
 }
 
 std::vector<int32_t> Network::predict_classes(const Tensor& x) { return impl_->classes_of(forward(x)); }

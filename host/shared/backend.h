@@ -1,8 +1,11 @@
 // The Backend: the small set of operations a compiled plan calls. Every
 // pointer is a buffer of this backend (device memory on cuda/sim, host memory
-// on cpu). Implementations: CpuBackend (OpenBLAS GEMM, float and double),
-// the plain-loop reference (double accumulation, trusted by the tests), and
-// later the CUDA kernels (on a GPU, or on the CPU through the SIMT simulator).
+// on cpu). Implementations: the cpu device (host/cpu: OpenBLAS GEMM, AVX2
+// tiles, float and double), the plain-loop reference (host/cpu/reference:
+// double accumulation, what every device is checked against), and the GPU
+// backend (cuda/backend.cu: the CUDA kernels on a GPU, or on the CPU through
+// the SIMT simulator). Each registers itself as a device type
+// (host/shared/device_type.h, host/core/device_registry.cpp).
 //
 // Matrix conventions (row-major, PyTorch layout):
 //   x [M, K] inputs, w [N, K] weight, b [N] bias, y [M, N] outputs: y = act(x w^T + b).

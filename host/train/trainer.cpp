@@ -26,6 +26,15 @@ void check_finite_parameters(const Network& net, int epoch, int64_t batch, const
     CUMLP_CHECK(std::isfinite(p[i]), "epoch ", epoch, ", batch ", batch, ": parameter ", i, " is not finite (", p[i],
                 "); lower the learning rate", kept_checkpoint(checkpoint));
 }
+// The mean batch loss over the validation rows in batches of the training
+// batch size, gathered on the device from the uploaded training set (the same
+// figure evaluate() gives on a copy of those rows, without staging them through the host).
+double validation_loss(Network& net, const std::vector<int64_t>& rows, int64_t batch) {
+  const Batches batches(rows, batch);
+  double sum = 0;
+  for (auto b : batches) sum += net.evaluate_rows(b);
+  return sum / static_cast<double>(batches.size());
+}
 }  // namespace
 
 void TrainConfig::validate() const {
@@ -60,7 +69,6 @@ TrainReport Trainer::fit(const Dataset& data, const Dataset* test) {
   const std::vector<int64_t>& train_rows = split.train;
   CUMLP_CHECK(!train_rows.empty(), "no training rows left after the validation split of ", data.size(), " rows");
   const bool validate = !split.valid.empty();
-  const Dataset valid_set = validate ? data.subset(split.valid) : Dataset();
   const int64_t batch = config_.batch_size ? config_.batch_size : static_cast<int64_t>(train_rows.size());
   CUMLP_CHECK(batch <= static_cast<int64_t>(train_rows.size()), "batch size ", batch, " is larger than the ",
               train_rows.size(), " training rows");
@@ -144,7 +152,7 @@ TrainReport Trainer::fit(const Dataset& data, const Dataset* test) {
     if (validate) {
       double v = 0;
       try {
-        v = evaluate(net_, valid_set, batch).loss;
+        v = validation_loss(net_, split.valid, batch);
       } catch (const Error& e) {
         CUMLP_THROW("epoch ", epoch, ", validation: ", e.message(), kept_checkpoint(config_.checkpoint));
       }

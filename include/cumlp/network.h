@@ -108,6 +108,11 @@ class CUMLP_API Network {
   std::vector<Tensor> forward_layers(const Tensor& x);
   /// The loss on (x, target) in evaluation mode, no gradients.
   double evaluate_loss(const Tensor& x, const Tensor& target);
+  /// The evaluation-mode loss on rows of the dataset given to upload_dataset,
+  /// gathered on the device as queue_train_step(rows) gathers them (no host
+  /// staging). Waits for the device. Throws Error if no dataset was uploaded,
+  /// a row is out of range, or the loss is not finite.
+  double evaluate_rows(std::span<const int64_t> rows);
   /// One evaluation-mode forward giving both the loss and, if classes is not
   /// null, the predicted class per row (as predict_classes).
   double evaluate(const Tensor& x, const Tensor& target, std::vector<int32_t>* classes);

@@ -18,7 +18,7 @@ constexpr uint64_t kSeed = 99;
 // is exactly a dropped element) and after a softmax; input gradient with
 // dropout: the zero pattern and the kept values against the CPU device.
 TEST(SimDropout, MasksEqualTheCpuBackend) {
-  auto sim = make_sim_backend(), cpu = make_cpu_backend(true);
+  auto sim = make_backend(Device{"sim"}), cpu = make_cpu_backend(true);
   const int64_t M = 37, N = 45, K = 19;
   const auto x = cast<float>(rounded(kSeed, 1, M * K, -1, 1)), w = cast<float>(rounded(kSeed, 2, N * K, -1, 1));
   for (int32_t act : {ops::kSigmoid, ops::kSoftmax})
@@ -79,7 +79,7 @@ bool same_bits(const std::vector<std::vector<float>>& a, const std::vector<std::
 }
 
 TEST(SimDeterminism, SameBitsTwiceAndUnderEverySchedule) {
-  auto be = make_sim_backend();
+  auto be = make_backend(Device{"sim"});
   const auto first = run_every_op(*be);
   EXPECT_TRUE(same_bits(first, run_every_op(*be))) << "second run differs";
   for (const sim::Schedule& sch : schedules()) {
@@ -89,7 +89,7 @@ TEST(SimDeterminism, SameBitsTwiceAndUnderEverySchedule) {
 }
 
 TEST(SimBackend, RefusesF64AndReportsLaunches) {
-  auto be = make_sim_backend();
+  auto be = make_backend(Device{"sim"});
   EXPECT_EQ(be->name(), "sim");
   EXPECT_TRUE(be->supports(DType::F32));
   EXPECT_FALSE(be->supports(DType::F64));
@@ -101,7 +101,7 @@ TEST(SimBackend, RefusesF64AndReportsLaunches) {
 }
 
 TEST(SimBackend, AllocationFailureNamesTheBytes) {
-  auto be = make_sim_backend();
+  auto be = make_backend(Device{"sim"});
   try {
     be->alloc(std::size_t{1} << 62);
     FAIL() << "no error";

@@ -117,7 +117,7 @@ TEST_F(FashionMnist, DropoutMasksMatchCpu) {
 // optimizer kernel. The plan's figure counts the loss as one op.
 TEST(SimNetwork, LaunchesPerTrainingStep) {
   const ModelSpec spec = ModelSpec::parse("784-100-100-10", Activation::ReLU, -1);
-  Executor exec(Plan::compile(spec), Optimizer::adam(1e-3), make_sim_backend(), DType::F32, 1, 8);
+  Executor exec(Plan::compile(spec), Optimizer::adam(1e-3), make_backend(Device{"sim"}), DType::F32, 1, 8);
   const std::vector<float> x(8 * 784, 0.5f);
   const std::vector<int32_t> t(8, 3);
   exec.load_batch(8, x.data(), t.data());

@@ -52,7 +52,7 @@ std::vector<float> f32(const std::vector<double>& v) { return cast<float>(v); }
 
 class SimOps : public ::testing::Test {
  protected:
-  std::unique_ptr<Backend> sim = make_sim_backend(), ref = make_cpu_backend(false);
+  std::unique_ptr<Backend> sim = make_backend(Device{"sim"}), ref = make_cpu_backend(false);
 };
 
 TEST_F(SimOps, LinearActForward) {

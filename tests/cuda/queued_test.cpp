@@ -12,7 +12,7 @@
 
 #include "cumlp/data.h"
 #include "cumlp/network.h"
-#include "cuda/backend.h"
+#include "host/core/device_registry.h"
 #include "host/shared/backend.h"
 #include "host/executor/executor.h"
 #include "host/executor/plan.h"
@@ -135,6 +135,28 @@ TEST_P(Queued, DeviceGatherEqualsHostGather) {
   }
 }
 
+// Evaluation on rows of the uploaded dataset (the trainer's validation)
+// equals evaluation on a host copy of those rows, bit for bit, between
+// queued steps whose recording it must not disturb.
+TEST_P(Queued, DeviceGatherEvaluationEqualsHostEvaluation) {
+  const Dataset d = byte_dataset();
+  const NetworkOptions o{Device::parse(GetParam()), DType::F32, 15, 40};
+  Network net(dropout_model(), Optimizer::adam(0.01), o), twin(dropout_model(), Optimizer::adam(0.01), o);
+  net.upload_dataset(d);
+  twin.upload_dataset(d);
+  for (int s = 0; s < 5; ++s) {
+    net.queue_train_step(batch_rows(s));
+    twin.queue_train_step(batch_rows(s));
+    const std::vector<int64_t> rows = batch_rows(100 + s);
+    const auto [x, t] = host_batch(d, rows);
+    const double on_device = net.evaluate_rows(rows), staged = net.evaluate(x, t, nullptr);
+    EXPECT_EQ(on_device, staged) << "step " << s;
+  }
+  // The evaluations changed nothing of the training: same bits as the twin that never evaluated.
+  EXPECT_TRUE(same_bits(net.parameters().to_vector(), twin.parameters().to_vector()));
+  EXPECT_EQ(net.take_losses().sum, twin.take_losses().sum);
+}
+
 // A non-finite loss: on cpu the step throws at once; on sim the queued step
 // goes on and take_losses names the first bad step.
 TEST_P(Queued, NonFiniteLossIsReportedWithItsStep) {
@@ -163,7 +185,7 @@ TEST_P(Queued, NonFiniteLossIsReportedWithItsStep) {
 // The sim backend really records: from the third step on, a step is one
 // replay and issues no launch; the record's update count follows the host's.
 TEST(QueuedSim, StepsAfterTheSecondAreReplays) {
-  Executor ex(Plan::compile(dropout_model()), Optimizer::adam(0.01), make_sim_backend(), DType::F32, 5, 40);
+  Executor ex(Plan::compile(dropout_model()), Optimizer::adam(0.01), make_backend(Device{"sim"}), DType::F32, 5, 40);
   ASSERT_TRUE(ex.backend().can_record());
   const Dataset d = byte_dataset();
   const std::vector<int64_t> rows = batch_rows(0);

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "cuda/backend.h"
+#include "host/core/device_registry.h"
 #include "cuda/sim/launch.h"
 #include "host/cpu/cpu_backend.h"
 #include "tests/cpu/compare.h"

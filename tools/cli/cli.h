@@ -6,11 +6,13 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "cumlp/device.h"
 
 namespace cumlp::cli {
 
@@ -20,6 +22,9 @@ struct Output {
   /// Where human-readable text goes.
   std::ostream& human() const { return json ? std::cerr : std::cout; }
 };
+
+/// The help text of every --device option: the registered devices, from the library.
+inline std::string device_help() { return device_choices() + " (cumlp info lists what is usable here)"; }
 
 /// A function that adds one subcommand (and its callback) to the app.
 using CommandAdder = void (*)(CLI::App& app, Output& out);

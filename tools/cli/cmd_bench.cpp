@@ -97,7 +97,7 @@ void print_table(const BenchReport& r, std::ostream& os) {
 void add_bench(CLI::App& app, Output& out) {
   static BenchArgs a;
   auto* cmd = app.add_subcommand("bench", "Benchmark every kernel (validated first) and the seed models' training steps");
-  cmd->add_option("--device", a.device, "auto, cpu, sim, cuda, cuda:N")->capture_default_str();
+  cmd->add_option("--device", a.device, device_help())->capture_default_str();
   cmd->add_flag("--quick", a.quick, "A short run (fewer and shorter samples)");
   cmd->add_flag("--steps-only", a.steps_only, "Skip the kernel benchmarks (the peak probes still run)");
   cmd->add_option("--samples", a.samples, "Timed samples per kernel and step")->capture_default_str()->check(

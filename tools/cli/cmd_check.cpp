@@ -14,7 +14,7 @@ namespace {
 void add_check(CLI::App& app, Output& out) {
   auto* cmd = app.add_subcommand("check", "Check every kernel of a device against the CPU reference");
   static std::string device = "auto";
-  cmd->add_option("--device", device, "auto, cpu, sim, cuda, cuda:N")->capture_default_str();
+  cmd->add_option("--device", device, device_help())->capture_default_str();
   cmd->callback([&out] {
     const Device d = Device::parse(device);
     const std::vector<KernelCheck> checks = check_kernels(d);

@@ -20,7 +20,7 @@ struct DemoOptions {
 void backprop(const DemoOptions& o, Output& out) {
   ModelSpec spec = ModelSpec::input(2).linear(2, false).sigmoid().linear(2, false).sigmoid().loss(LossKind::HalfSSE);
   const DType dt = parse_dtype(o.dtype);
-  NetworkOptions opts{Device::parse(o.device), dt, o.seed, 1};
+  NetworkOptions opts{Device::parse(o.device, dt), dt, o.seed, 1};
   Network net(spec, Optimizer::sgd(0.5), opts);
   net.set_weight(0, Tensor::from({2, 2}, {0.3, 0.25, 0.4, 0.35}, dt));  // rows h1 = (W1, W2), h2 = (W3, W4)
   net.set_weight(1, Tensor::from({2, 2}, {0.45, 0.4, 0.7, 0.6}, dt));   // rows o1 = (W5, W6), o2 = (W7, W8)
@@ -53,7 +53,7 @@ void xor_demo(const DemoOptions& o, bool single, Output& out) {
                           : ModelSpec::parse("2-10-10-10-1", Activation::Sigmoid, -1, Activation::Sigmoid);
   spec.loss(LossKind::BCE);
   const DType dt = parse_dtype(o.dtype);
-  Network net(spec, Optimizer::sgd(1.0), NetworkOptions{Device::parse(o.device), dt, o.seed, 4});
+  Network net(spec, Optimizer::sgd(1.0), NetworkOptions{Device::parse(o.device, dt), dt, o.seed, 4});
   const Tensor x = Tensor::from({4, 2}, {0, 0, 0, 1, 1, 0, 1, 1}, dt), t = Tensor::from({4, 1}, {0, 1, 1, 0}, dt);
   double loss = 0;
   std::ostream& os = out.human();
@@ -118,7 +118,7 @@ void add_demo(CLI::App& app, Output& out) {
   demo->require_subcommand(1);
   static DemoOptions o;
   auto common = [](CLI::App* c, bool steps) {
-    c->add_option("--device", o.device, "auto, cpu, sim, cuda, cuda:N")->capture_default_str();
+    c->add_option("--device", o.device, device_help())->capture_default_str();
     c->add_option("--dtype", o.dtype, "f32 or f64")->capture_default_str()->check(CLI::IsMember({"f32", "f64"}));
     c->add_option("--seed", o.seed, "Random seed")->capture_default_str();
     if (steps) c->add_option("--steps", o.steps, "Full-batch SGD steps")->capture_default_str()->check(CLI::PositiveNumber);

@@ -94,7 +94,7 @@ void add_eval(CLI::App& app, Output& out) {
   ev->add_option("--preset", a.preset, "Dataset of this preset (default: the one the model was trained on)");
   ev->add_option("--data", a.data, "A CSV file (features..., label) instead of a preset's test set");
   ev->add_option("--data-dir", a.data_dir, "Folder with the dataset files");
-  ev->add_option("--device", a.device, "auto, cpu, sim, cuda, cuda:N")->capture_default_str();
+  ev->add_option("--device", a.device, device_help())->capture_default_str();
   ev->add_option("--seed", a.seed, "Seed of the digits test split (default: the model's seed)");
   ev->add_option("--confusion-png", a.out, "Also write the confusion matrix picture here");
   ev->callback([&out] { eval(a, out); });
@@ -102,7 +102,7 @@ void add_eval(CLI::App& app, Output& out) {
   pr->add_option("model", a.model, "model.safetensors")->required();
   pr->add_option("input", a.input, "CSV file, one sample per row (raw values; the model's input scale is applied)")
       ->required();
-  pr->add_option("--device", a.device, "auto, cpu, sim, cuda, cuda:N")->capture_default_str();
+  pr->add_option("--device", a.device, device_help())->capture_default_str();
   pr->callback([&out] { predict(a, out); });
 }
 

@@ -16,16 +16,19 @@ void add_info(CLI::App& app, Output& out) {
       nlohmann::json j = {{"name", d.name}, {"description", d.description}, {"available", d.available}};
       if (!d.available) j["why_not"] = d.why_not;
       if (d.memory_gb > 0) j["memory_gb"] = d.memory_gb;
+      j["dtypes"] = d.dtypes;
       devices.push_back(j);
       os << "  " << d.name << ": " << d.description << (d.available ? "" : "  [not available: " + d.why_not + "]")
          << "\n";
     }
-    os << "  auto -> " << Device::best().name() << "\n";
+    const std::string auto32 = Device::best(DType::F32).name(), auto64 = Device::best(DType::F64).name();
+    os << "  auto -> " << auto32 << " (f32), " << auto64 << " (f64)\n";
     out.report = {{"version", version()},
                   {"build", flags},
                   {"cuda_compiled", flags.find("cuda=on") != std::string::npos},
                   {"devices", devices},
-                  {"auto", Device::best().name()}};
+                  {"auto", auto32},
+                  {"auto_f64", auto64}};
   });
 }
 

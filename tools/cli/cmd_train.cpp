@@ -152,7 +152,7 @@ ModelSpec model_of(const Preset& p, std::optional<double> dropout) {
 void train(const TrainArgs& a, Output& out) {
   const Preset p = recipe(a);
   // Batch capacity grows on demand; full batch sizes it from the data below.
-  NetworkOptions opts{Device::parse(a.device), parse_dtype(a.dtype), a.seed.value_or(777),
+  NetworkOptions opts{Device::parse(a.device, parse_dtype(a.dtype)), parse_dtype(a.dtype), a.seed.value_or(777),
                       p.batch_size ? std::min<int64_t>(p.batch_size, 256) : 256};
   // (Capped: a --batch-size beyond the data must be reported by the trainer,
   // not allocated here first.)
@@ -253,7 +253,7 @@ void add_train(CLI::App& app, Output& out) {
   cmd->add_option("--patience", a.patience, "Early-stopping patience in epochs (0: off)");
   cmd->add_option("--valid-fraction", a.valid_fraction, "Fraction held out for validation");
   cmd->add_option("--seed", a.seed, "Seed of init, split, shuffles and dropout (default 777; --resume keeps the run's)");
-  cmd->add_option("--device", a.device, "auto, cpu, sim, cuda, cuda:N")->capture_default_str();
+  cmd->add_option("--device", a.device, device_help())->capture_default_str();
   cmd->add_option("--dtype", a.dtype, "f32 or f64 (cpu only)")
       ->capture_default_str()
       ->check(CLI::IsMember({"f32", "f64"}));
