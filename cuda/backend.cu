@@ -38,6 +38,7 @@ class GpuBackend final : public Backend {
 #endif
   }
   ~GpuBackend() override {
+    enter_noexcept();
     drop_recording();
     CUMLP_CUDA_WARN(cudaStreamSynchronize(stream_));
 #if defined(__CUDACC__)
@@ -53,6 +54,7 @@ class GpuBackend final : public Backend {
   bool supports(DType dtype) const override { return dtype == DType::F32; }
 
   void* alloc(std::size_t bytes) override {
+    enter();
     count_allocation();
     void* p = nullptr;
     const cudaError_t err = cudaMalloc(&p, bytes ? bytes : 1);
@@ -64,40 +66,49 @@ class GpuBackend final : public Backend {
     return p;
   }
   void release(void* p) noexcept override {
+    enter_noexcept();
     if (p) CUMLP_CUDA_WARN(cudaFree(p));
   }
   void upload(void* dst, const void* src, std::size_t n) override {
+    enter();
     CUMLP_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyHostToDevice, stream_));
   }
   void download(void* dst, const void* src, std::size_t n) override {
+    enter();
     CUMLP_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToHost, stream_));
     synchronize();  // one host sync, counted there
   }
   void copy(void* dst, const void* src, std::size_t n) override {
+    enter();
     CUMLP_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToDevice, stream_));
   }
   void synchronize() override {
+    enter();
     count_host_sync();
     CUMLP_CUDA_CHECK(cudaStreamSynchronize(stream_));
   }
 
   bool can_record() const override { return true; }
   void begin_recording() override {
+    enter();
     drop_recording();
     // Thread-local: another thread's network may allocate meanwhile.
     CUMLP_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
     capturing_ = true;
   }
   void end_recording() override {
+    enter();
     capturing_ = false;
     CUMLP_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph_));
     CUMLP_CUDA_CHECK(cudaGraphInstantiate(&graph_exec_, graph_, 0));
   }
   void replay() override {
+    enter();
     CUMLP_CHECK(graph_exec_, "device ", name_, ": nothing recorded to replay");
     CUMLP_CUDA_CHECK(cudaGraphLaunch(graph_exec_, stream_));
   }
   void drop_recording() noexcept override {
+    enter_noexcept();
     if (capturing_) {  // a recording that failed half way: end it, keep nothing
       cudaGraph_t partial = nullptr;
       (void)cudaStreamEndCapture(stream_, &partial);
@@ -110,36 +121,45 @@ class GpuBackend final : public Backend {
     graph_exec_ = nullptr;
     graph_ = nullptr;
   }
-  void reserve_rows(int64_t rows) override { row_loss(rows); }
+  void reserve_rows(int64_t rows) override {
+    enter();
+    row_loss(rows);
+  }
 
   void linear_act_forward(DType dt, int64_t M, int64_t N, int64_t K, const void* x, const void* w, const void* b,
                           const Epilogue& ep, void* y, void* y_drop) override {
     require_f32(dt);
+    enter();
     launches_ += launch_linear_act_forward(M, N, K, f(x), f(w), f(b), ep, f(y), f(y_drop), lt(), stream_);
   }
   void linear_backward_data(DType dt, int64_t M, int64_t N, int64_t K, const void* dz, const void* w,
                             const void* y_prev, const Epilogue& ep, void* dz_prev) override {
     require_f32(dt);
+    enter();
     launches_ += launch_linear_backward_data(M, N, K, f(dz), f(w), f(y_prev), ep, f(dz_prev), lt(), stream_);
   }
   void linear_backward_weight(DType dt, int64_t M, int64_t N, int64_t K, const void* dz, const void* x, void* dw,
                               void* db) override {
     require_f32(dt);
+    enter();
     launches_ += launch_linear_backward_weight(M, N, K, f(dz), f(x), f(dw), f(db), lt(), stream_);
   }
   void loss_forward_backward(DType dt, const LossArgs& a, const void* y, const void* target, void* dz,
                              void* loss) override {
     require_f32(dt);
+    enter();
     launches_ += launch_loss_forward_backward(a, f(y), target, f(dz), f(loss), row_loss(a.rows), stream_);
   }
   void gather_batch(DType dt, const GatherArgs& a, const int64_t* rows, int64_t n, void* x,
                     void* target) override {
     require_f32(dt);
+    enter();
     launches_ += launch_gather_batch(a, rows, n, f(x), target, stream_);
   }
   void optimizer_step(DType dt, const OptimArgs& a, int64_t n, void* params, const void* grads, void* m,
                       void* v) override {
     require_f32(dt);
+    enter();
     launches_ += launch_optimizer_step(a, n, f(params), f(grads), f(m), f(v), stream_);
   }
 
@@ -149,6 +169,18 @@ class GpuBackend final : public Backend {
 #else
   LtContext* lt() const { return nullptr; }  // no cuBLASLt on the simulator
 #endif
+  // Every entry point first makes this backend's GPU the thread's current
+  // device: the CUDA runtime's current device is per thread, so a cuda:1
+  // network used from a thread whose current device is 0 would otherwise
+  // allocate and launch on GPU 0. cudaGetDevice is a cheap host call.
+  void enter() const {
+    int current = -1;
+    if (cudaGetDevice(&current) != cudaSuccess || current != device_) CUMLP_CUDA_CHECK(cudaSetDevice(device_));
+  }
+  void enter_noexcept() const noexcept {
+    int current = -1;
+    if (cudaGetDevice(&current) != cudaSuccess || current != device_) CUMLP_CUDA_WARN(cudaSetDevice(device_));
+  }
   static float* f(void* p) { return static_cast<float*>(p); }
   static const float* f(const void* p) { return static_cast<const float*>(p); }
   void require_f32(DType dt) const {

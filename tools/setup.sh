@@ -11,6 +11,7 @@ pkgs=(
   libopenblas-dev libopenblas0-pthread zlib1g-dev libpng-dev gnuplot-nox
   dataset-fashion-mnist python3-sklearn python3-pip
   clang-14 libclang-rt-14-dev  # libFuzzer targets (tests/fuzz)
+  patchelf xz-utils  # tools/gpu_bundle.sh: the bundle's rpath, its packed libraries
 )
 missing=()
 for p in "${pkgs[@]}"; do
