@@ -183,7 +183,7 @@ LtContext::Route LtContext::route(const LtCall& c, cudaStream_t stream) {
   try {
     e.build(handle_, c, std::get<5>(key));
   } catch (const Error& err) {
-    reject(e, c, err.what());
+    reject(e, c, err.what(), stream);
     return Route::Own;
   }
   return Route::Validate;
@@ -202,11 +202,11 @@ bool LtContext::matmul(const LtCall& c, cudaStream_t stream) {
   try {
     st = launch(e, c, stream);
   } catch (const Error& err) {
-    reject(e, c, err.what());
+    reject(e, c, err.what(), stream);
     return false;
   }
   if (st != CUBLAS_STATUS_SUCCESS) {
-    reject(e, c, std::string("cublasLtMatmul: ") + cublasLtGetStatusName(st));
+    reject(e, c, std::string("cublasLtMatmul: ") + cublasLtGetStatusName(st), stream);
     return false;
   }
   note_linear_path(LtPath::Lt);
@@ -218,6 +218,7 @@ bool LtContext::matmul(const LtCall& c, cudaStream_t stream) {
 int LtContext::validate(const LtCall& c, cudaStream_t stream) {
   Entry& e = *entries_.at(key_of(c));
   int launches = 0;
+  std::string why;
   try {
     Scratch d(c.m * c.n), bias_grad(c.bias_grad ? c.n : 0);
     LtCall trial = c;
@@ -232,24 +233,42 @@ int LtContext::validate(const LtCall& c, cudaStream_t stream) {
     read_back(got_bias, bias_grad.p, bias_grad.p ? c.n : 0, stream);
     read_back(ref_bias, c.bias_grad, c.bias_grad ? c.n : 0, stream);
     CUMLP_CUDA_CHECK(cudaStreamSynchronize(stream));  // the copies are complete, the vectors filled
-    std::string why = disagreement("D", got, ref);
+    why = disagreement("D", got, ref);
     if (why.empty()) why = disagreement("bias gradient", got_bias, ref_bias);
     if (why.empty()) {
       e.state = Entry::State::Ready;
       note_linear_path(LtPath::Validated);
       return launches;
     }
-    reject(e, c, why);
   } catch (const Error& err) {
-    reject(e, c, err.what());
+    why = err.what();
   }
+  reject(e, c, why, stream);
   return launches;
 }
 
-void LtContext::reject(Entry& e, const LtCall& c, const std::string& why) {
+// A rejection after a CUDA error: a recoverable one (a failed scratch
+// cudaMalloc, an invalid argument) is still pending as the thread's last
+// error and would be reported by the next own-GEMM launch as its own, so it is
+// cleared; a sticky one (a fault inside a cuBLASLt kernel) leaves the context
+// unusable, so it is not a "reject" but an error, naming the op and shape.
+// (Only a GPU shows either: the simulator has no cuBLASLt.)
+void LtContext::reject(Entry& e, const LtCall& c, const std::string& why, cudaStream_t stream) {
   e.state = Entry::State::Rejected;
   e.release();
   note_linear_path(LtPath::Rejected);
+  (void)cudaGetLastError();
+  cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+  const cudaError_t query = cudaStreamIsCapturing(stream, &capture);
+  if (query == cudaSuccess && capture == cudaStreamCaptureStatusNone) {
+    const cudaError_t sticky = cudaStreamSynchronize(stream);  // a kernel fault surfaces here
+    if (sticky != cudaSuccess)
+      CUMLP_THROW("cuBLASLt ", op_name(c.op), " M=", c.M, " N=", c.N, " K=", c.K, " (", epilogue_name(c.epilogue),
+                  ") failed: ", why, "; the GPU reports ", cudaGetErrorString(sticky), " (not recoverable)");
+  } else if (query != cudaSuccess) {
+    CUMLP_THROW("cuBLASLt ", op_name(c.op), " M=", c.M, " N=", c.N, " K=", c.K, " failed: ", why, "; the GPU reports ",
+                cudaGetErrorString(query), " (not recoverable)");
+  }
   std::fprintf(stderr, "cumlp: warning: cuBLASLt not used for %s M=%lld N=%lld K=%lld (%s): %s; own GEMM instead\n",
                op_name(c.op), static_cast<long long>(c.M), static_cast<long long>(c.N), static_cast<long long>(c.K),
                epilogue_name(c.epilogue), why.c_str());

@@ -135,7 +135,7 @@ class LtContext {
   bool matmul(const LtCall& c, cudaStream_t stream);
   int validate(const LtCall& c, cudaStream_t stream);
   cublasStatus_t launch(Entry& e, const LtCall& c, cudaStream_t stream);
-  void reject(Entry& e, const LtCall& c, const std::string& why);
+  void reject(Entry& e, const LtCall& c, const std::string& why, cudaStream_t stream);
   static Key key_of(const LtCall& c);
 
   cublasLtHandle_t handle_ = nullptr;
