@@ -8,6 +8,7 @@
 // they are issued (a replay issues none). Recording is stream capture into a
 // CUDA graph (the simulator's runtime captures and replays the same way).
 #include <cstdio>
+#include <cstring>
 
 #include "host/shared/device_type.h"
 
@@ -33,6 +34,7 @@ class GpuBackend final : public Backend {
   GpuBackend(std::string name, int device) : name_(std::move(name)), device_(device) {
     CUMLP_CUDA_CHECK(cudaSetDevice(device_));
     CUMLP_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    for (Staging& s : staging_) CUMLP_CUDA_CHECK(cudaEventCreateWithFlags(&s.copied, cudaEventDisableTiming));
 #if defined(__CUDACC__)
     lt_ = make_lt_context();  // null: the own GEMM serves every product
 #endif
@@ -45,6 +47,10 @@ class GpuBackend final : public Backend {
     lt_.reset();
 #endif
     if (row_loss_) CUMLP_CUDA_WARN(cudaFree(row_loss_));
+    for (Staging& s : staging_) {  // the stream is idle: no copy still reads them
+      if (s.host) CUMLP_CUDA_WARN(cudaFreeHost(s.host));
+      if (s.copied) CUMLP_CUDA_WARN(cudaEventDestroy(s.copied));
+    }
     CUMLP_CUDA_WARN(cudaStreamDestroy(stream_));
   }
   GpuBackend(const GpuBackend&) = delete;
@@ -69,9 +75,32 @@ class GpuBackend final : public Backend {
     enter_noexcept();
     if (p) CUMLP_CUDA_WARN(cudaFree(p));
   }
+  // A copy from pageable host memory makes the host wait for it; from pinned
+  // memory it returns at once. So uploads up to kStagedBytes (batches) go
+  // through two pinned staging buffers used in turn: the caller's buffer is
+  // free on return, and the host waits only if the copy two uploads back is
+  // still in flight. Larger ones (a data set, once) copy directly.
   void upload(void* dst, const void* src, std::size_t n) override {
     enter();
-    CUMLP_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyHostToDevice, stream_));
+    if (n > kStagedBytes) {
+      CUMLP_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyHostToDevice, stream_));
+      return;
+    }
+    Staging& s = staging_[next_staging_];
+    next_staging_ ^= 1;
+    if (s.in_flight) CUMLP_CUDA_CHECK(cudaEventSynchronize(s.copied));
+    s.in_flight = false;
+    if (s.bytes < n) {
+      if (s.host) CUMLP_CUDA_CHECK(cudaFreeHost(s.host));
+      s.host = nullptr;
+      s.bytes = 0;
+      CUMLP_CUDA_CHECK(cudaMallocHost(&s.host, n));
+      s.bytes = n;
+    }
+    std::memcpy(s.host, src, n);
+    CUMLP_CUDA_CHECK(cudaMemcpyAsync(dst, s.host, n, cudaMemcpyHostToDevice, stream_));
+    CUMLP_CUDA_CHECK(cudaEventRecord(s.copied, stream_));
+    s.in_flight = true;
   }
   void download(void* dst, const void* src, std::size_t n) override {
     enter();
@@ -199,8 +228,18 @@ class GpuBackend final : public Backend {
     return row_loss_;
   }
 
+  struct Staging {
+    void* host = nullptr;  // pinned
+    std::size_t bytes = 0;
+    cudaEvent_t copied = nullptr;  // recorded after its last copy
+    bool in_flight = false;        // that copy may still be running
+  };
+  static constexpr std::size_t kStagedBytes = std::size_t{16} << 20;
+
   std::string name_;
   int device_;
+  Staging staging_[2];
+  int next_staging_ = 0;
   cudaStream_t stream_ = nullptr;
   float* row_loss_ = nullptr;
   int64_t row_loss_rows_ = 0;

@@ -35,6 +35,7 @@ struct Registry {
   std::map<const char*, std::size_t> allocations;
   std::set<const CUstream_st*> streams;
   std::set<const CUevent_st*> events;
+  std::set<const void*> pinned;  // cudaMallocHost
 };
 Registry& registry() {
   static Registry r;
@@ -169,6 +170,32 @@ cudaError_t cudaFree(void* ptr) {
     if (r.allocations.erase(static_cast<const char*>(ptr)) == 0) return status(cudaErrorInvalidValue);
   }
   ::operator delete(ptr, std::align_val_t{256});
+  return cudaSuccess;
+}
+
+// Page-locked host memory: ordinary host memory here (the simulator's copies
+// are synchronous either way), registered so a wrong free is reported.
+cudaError_t cudaMallocHost(void** ptr, std::size_t bytes) {
+  if (!ptr) return status(cudaErrorInvalidValue);
+  if (const cudaError_t e = detail::unsafe_call()) return status(e);
+  void* p = ::operator new(bytes ? bytes : 1, std::nothrow);
+  if (!p) return status(cudaErrorMemoryAllocation);
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  r.pinned.insert(p);
+  *ptr = p;
+  return cudaSuccess;
+}
+
+cudaError_t cudaFreeHost(void* ptr) {
+  if (!ptr) return cudaSuccess;
+  if (const cudaError_t e = detail::unsafe_call()) return status(e);
+  {
+    Registry& r = registry();
+    std::lock_guard lock(r.mutex);
+    if (r.pinned.erase(ptr) == 0) return status(cudaErrorInvalidValue);
+  }
+  ::operator delete(ptr);
   return cudaSuccess;
 }
 

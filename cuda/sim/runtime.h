@@ -96,6 +96,9 @@ namespace sim::rt {
 
 cudaError_t cudaMalloc(void** ptr, std::size_t bytes);
 cudaError_t cudaFree(void* ptr);
+/// Page-locked host memory (plain host memory on the simulator).
+cudaError_t cudaMallocHost(void** ptr, std::size_t bytes);
+cudaError_t cudaFreeHost(void* ptr);
 cudaError_t cudaMemcpy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind);
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind,
                             cudaStream_t stream = nullptr);
@@ -207,6 +210,7 @@ using sim::rt::cudaEventQuery;
 using sim::rt::cudaEventRecord;
 using sim::rt::cudaEventSynchronize;
 using sim::rt::cudaFree;
+using sim::rt::cudaFreeHost;
 using sim::rt::cudaFuncSetAttribute;
 using sim::rt::cudaGetDevice;
 using sim::rt::cudaGetDeviceCount;
@@ -221,6 +225,7 @@ using sim::rt::cudaGraphInstantiateWithFlags;
 using sim::rt::cudaGraphLaunch;
 using sim::rt::cudaGraphNodeGetType;
 using sim::rt::cudaMalloc;
+using sim::rt::cudaMallocHost;
 using sim::rt::cudaMemcpy;
 using sim::rt::cudaMemcpyAsync;
 using sim::rt::cudaMemset;

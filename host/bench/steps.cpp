@@ -30,42 +30,60 @@ std::vector<Model> seed_models() {
   };
 }
 
-// Inputs uniform in [-1, 1]; class indices, or 0/1 targets for BCE.
-std::pair<Tensor, Tensor> synthetic_batch(const Model& m, uint64_t seed) {
-  const int64_t in = m.spec.input_features(), out = m.spec.output_features();
-  Tensor x({m.batch, in});
-  for (int64_t e = 0; e < x.numel(); ++e) x.set(e, 2.0 * rng::uniform01(rng::bits(seed, rng::kUser, 20, e)) - 1.0);
+// A dataset of `batches` batches of the model's shapes, as Trainer::fit
+// holds one on the device: float inputs uniform in [-1, 1]; class labels, or
+// 0/1 targets for BCE.
+Dataset synthetic_data(const Model& m, int64_t batches, uint64_t seed) {
+  const int64_t rows = m.batch * batches, in = m.spec.input_features(), out = m.spec.output_features();
+  std::vector<float> x(static_cast<std::size_t>(rows * in));
+  for (std::size_t e = 0; e < x.size(); ++e)
+    x[e] = static_cast<float>(2.0 * rng::uniform01(rng::bits(seed, rng::kUser, 20, e)) - 1.0);
   const bool cls = loss_takes_classes(m.spec.loss_kind());
-  Tensor y(cls ? std::vector<int64_t>{m.batch} : std::vector<int64_t>{m.batch, out});
-  for (int64_t e = 0; e < y.numel(); ++e)
-    y.set(e, static_cast<double>(rng::below(seed, rng::kUser, 21, e, cls ? out : 2)));
-  return {std::move(x), std::move(y)};
+  const int classes = static_cast<int>(std::max<int64_t>(out, 2));
+  std::vector<int32_t> labels(static_cast<std::size_t>(rows));
+  for (std::size_t e = 0; e < labels.size(); ++e)
+    labels[e] = static_cast<int32_t>(rng::below(seed, rng::kUser, 21, e, static_cast<uint64_t>(classes)));
+  Dataset d(std::move(x), {in}, 1.0, labels, classes, {}, "synthetic " + m.name);
+  if (!cls) {
+    std::vector<float> t(static_cast<std::size_t>(rows * out));
+    for (std::size_t e = 0; e < t.size(); ++e) t[e] = static_cast<float>(rng::below(seed, rng::kUser, 22, e, 2));
+    d.set_targets(std::move(t), out);
+  }
+  return d;
 }
 
 StepResult bench_model(const Device& device, const DevicePeak& peak, const Timing& t, const BenchOptions& o,
                        const Model& m) {
   Network net(m.spec, m.optimizer, {.device = device, .dtype = DType::F32, .seed = o.seed, .max_batch = m.batch});
-  const auto [x, y] = synthetic_batch(m, o.seed);
+  // The path Trainer::fit takes: the data set on the device, each batch's
+  // rows gathered there (four batches in turn, as a shuffled epoch would).
+  constexpr int64_t kBatches = 4;
+  net.upload_dataset(synthetic_data(m, kBatches, o.seed));
+  std::vector<std::vector<int64_t>> rows(kBatches);
+  for (int64_t b = 0; b < kBatches; ++b)
+    for (int64_t i = 0; i < m.batch; ++i) rows[static_cast<std::size_t>(b)].push_back(b * m.batch + i);
+  int64_t next = 0;
+  const auto step = [&] { net.queue_train_step(rows[static_cast<std::size_t>(next++ % kBatches)]); };
   StepResult r;
   r.model = m.name;
   r.description = detail::concat(m.spec.describe(), ", ", m.optimizer.describe(), ", batch ", m.batch);
   r.batch = m.batch;
-  // Steps are queued as Trainer::fit queues them: the first two are outside
+  // Steps are queued as Trainer::fit queues them (after the gather): the first two are outside
   // the counts (the first runs op by op, the second is recorded on devices
   // that replay), and the loss sum is read once per timed sample.
-  net.queue_train_step(x, y);
-  net.queue_train_step(x, y);
+  step();
+  step();
 
   const int counted = t.once ? 1 : 20;
   const int64_t a0 = Backend::allocations_total(), s0 = Backend::host_syncs_total();
   const int64_t h0 = o.heap_allocations ? o.heap_allocations() : 0;
-  for (int i = 0; i < counted; ++i) net.queue_train_step(x, y);
+  for (int i = 0; i < counted; ++i) step();
   r.allocations_per_step = static_cast<double>(Backend::allocations_total() - a0) / counted;
   r.host_syncs_per_step = static_cast<double>(Backend::host_syncs_total() - s0) / counted;
   if (o.heap_allocations) r.host_allocations_per_step = static_cast<double>(o.heap_allocations() - h0) / counted;
   (void)net.take_losses();
 
-  const Stats s = time_calls(t, [&] { net.queue_train_step(x, y); }, [&] { (void)net.take_losses(); });
+  const Stats s = time_calls(t, step, [&] { (void)net.take_losses(); });
   r.us_per_step = s.median_us;
   r.p10_us = s.p10_us;
   r.p90_us = s.p90_us;
