@@ -2,8 +2,8 @@
 // of host/cpu/optimizer_cpu.cpp (torch.optim's), so in float the update is the
 // CPU's up to the GPU's fused multiply-adds. The Adam bias corrections are
 // computed in double and rounded once, as the CPU twin does: on the host from
-// the launch arguments, or, for a replayed step, by each thread from the
-// StepRecord's update count, which the kernel's last block then advances.
+// the launch arguments, or, for a recorded step, by each block's first thread
+// from the StepRecord's update count, which the kernel's last block then advances.
 #include "cuda/optimizer.cuh"
 
 #include <cmath>
@@ -35,8 +35,16 @@ __global__ void optimizer_step_kernel(int64_t n, Update u, RecordedSchedule rs, 
                                       const float* __restrict__ grads, float* __restrict__ m, float* __restrict__ v) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   const auto kind = static_cast<OptimizerKind>(u.kind);
-  if (rs.record && kind != OptimizerKind::SGD)
-    bias_corrections(rs.lr, rs.b1, rs.b2, static_cast<double>(rs.record->updates + 1), &u.step_size, &u.bc2_sqrt);
+  if (rs.record && kind != OptimizerKind::SGD) {
+    // The update's Adam scalars from the recorded count: computed once per
+    // block (two double pows) and shared, not by every thread.
+    CUMLP_SHARED(float, scalars, [2]);
+    if (threadIdx.x == 0)
+      bias_corrections(rs.lr, rs.b1, rs.b2, static_cast<double>(rs.record->updates + 1), &scalars[0], &scalars[1]);
+    __syncthreads();
+    u.step_size = scalars[0];
+    u.bc2_sqrt = scalars[1];
+  }
   if (i < n) {
     const bool decoupled = kind == OptimizerKind::AdamW;
     float pi = p[i], g = grads[i];
@@ -55,13 +63,17 @@ __global__ void optimizer_step_kernel(int64_t n, Update u, RecordedSchedule rs, 
     }
   }
   if (!rs.record) return;
-  // The last block to finish advances the update count: every thread of every
-  // block has read it by then (each block's threads meet at the barrier before
-  // its thread 0 reports, and the fence orders that report after the reads).
+  // The last block to finish advances the update count: every block has read
+  // it by then. Release: each block's thread 0 read the count before the
+  // barrier, and the fence orders that read (and the block's writes) before its
+  // report. Acquire: the last block fences after seeing every report, so its
+  // write of the count is ordered after all of them (the pattern of CUDA's
+  // threadFenceReduction sample, with the fence on both sides).
   __syncthreads();
   if (threadIdx.x == 0) {
     __threadfence();
     if (atomicAdd(&rs.record->blocks_done, 1u) == gridDim.x - 1) {
+      __threadfence();
       rs.record->updates += 1;
       rs.record->blocks_done = 0;
     }
