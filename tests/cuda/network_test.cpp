@@ -1,5 +1,5 @@
-// End to end: the same model, seed and batches trained on the sim device and
-// on the cpu device give the same loss curve (and, with dropout, the same
+// End to end: the same model, seed and batches trained on a device of the GPU
+// backend (sim; cuda where a GPU is usable) and on the cpu device give the same loss curve (and, with dropout, the same
 // masks: a different mask would move the loss and the gradients by ~1e-2).
 //
 // Tolerance: the devices differ only in float rounding (OpenBLAS's summation
@@ -16,6 +16,7 @@
 #include "host/executor/executor.h"
 #include "host/executor/plan.h"
 #include "sim_fixture.h"
+#include "tests/cuda/gpu_devices.h"
 
 namespace cumlp::test {
 namespace {
@@ -23,15 +24,16 @@ namespace {
 constexpr Tol kCurveTol{1e-5, 1e-4};
 
 struct Curves {
-  std::vector<double> cpu, sim;
+  std::vector<double> cpu, sim;  // sim: the GPU backend's device under test
 };
 
-// Trains a copy of the model on each device over the same batches.
+// Trains a copy of the model on the cpu and on `device` over the same batches.
 template <class Batches>
-Curves train_both(const ModelSpec& spec, const Optimizer& opt, int steps, int64_t batch, Batches next) {
+Curves train_both(const std::string& device, const ModelSpec& spec, const Optimizer& opt, int steps, int64_t batch,
+                  Batches next) {
   Curves c;
   Network cpu(spec, opt, {Device::parse("cpu"), DType::F32, 2024, batch});
-  Network sim(spec, opt, {Device::parse("sim"), DType::F32, 2024, batch});
+  Network sim(spec, opt, {Device::parse(device), DType::F32, 2024, batch});
   for (int s = 0; s < steps; ++s) {
     const auto [x, t] = next(s);
     c.cpu.push_back(cpu.train_step(x, t));
@@ -50,16 +52,18 @@ double report(const char* model, const Curves& c) {
   return worst;
 }
 
-TEST(SimNetwork, XorLossCurveMatchesCpu) {
+class GpuNetwork : public OnDevice {};
+
+TEST_P(GpuNetwork, XorLossCurveMatchesCpu) {
   ModelSpec spec = ModelSpec::parse("2-10-10-10-1", Activation::Sigmoid, -1, Activation::Sigmoid);
   spec.loss(LossKind::BCE);
   const Tensor x = Tensor::from({4, 2}, {0, 0, 0, 1, 1, 0, 1, 1}), t = Tensor::from({4, 1}, {0, 1, 1, 0});
-  const Curves c = train_both(spec, Optimizer::sgd(1.0), 400, 4, [&](int) { return std::pair{x, t}; });
+  const Curves c = train_both(device(), spec, Optimizer::sgd(1.0), 400, 4, [&](int) { return std::pair{x, t}; });
   report("xor 2-10-10-10-1 sigmoid BCE SGD(1)", c);
   EXPECT_TRUE(close("xor loss curve", c.sim, c.cpu, kCurveTol, 2024));
 }
 
-class FashionMnist : public ::testing::Test {
+class FashionMnist : public OnDevice {
  protected:
   static void SetUpTestSuite() {
     const std::string dir = "/usr/share/datasets/fashion-mnist";
@@ -71,6 +75,8 @@ class FashionMnist : public ::testing::Test {
   }
   static void TearDownTestSuite() { delete data_; }
   void SetUp() override {
+    OnDevice::SetUp();
+    if (IsSkipped()) return;
     if (!data_) GTEST_SKIP() << "no Fashion-MNIST: " << skip_;
   }
   // Batch s of `rows` consecutive samples (the first batches of the file).
@@ -88,22 +94,22 @@ class FashionMnist : public ::testing::Test {
   static inline std::string skip_;
 };
 
-TEST_F(FashionMnist, ReluCrossEntropyAdamLossCurveMatchesCpu) {
+TEST_P(FashionMnist, ReluCrossEntropyAdamLossCurveMatchesCpu) {
   const ModelSpec spec = ModelSpec::parse("784-100-100-10", Activation::ReLU, -1);
-  const Curves c = train_both(spec, Optimizer::adam(1e-3), 8, 100, [](int s) { return batch(s, 100); });
+  const Curves c = train_both(device(), spec, Optimizer::adam(1e-3), 8, 100, [](int s) { return batch(s, 100); });
   report("fashion-mnist 784-100-100-10 relu CE Adam(1e-3) batch 100", c);
   EXPECT_TRUE(close("fashion-mnist loss curve", c.sim, c.cpu, kCurveTol, 2024));
   EXPECT_LT(c.sim.back(), c.sim.front()) << "the loss should fall";
 }
 
-TEST_F(FashionMnist, DropoutMasksMatchCpu) {
+TEST_P(FashionMnist, DropoutMasksMatchCpu) {
   ModelSpec spec = ModelSpec::input(784).linear(100).relu().dropout(0.3).linear(100).relu().dropout(0.3).linear(10);
-  const Curves c = train_both(spec, Optimizer::adam(1e-3), 6, 64, [](int s) { return batch(s, 64); });
+  const Curves c = train_both(device(), spec, Optimizer::adam(1e-3), 6, 64, [](int s) { return batch(s, 64); });
   report("fashion-mnist 784-100(drop .3)-100(drop .3)-10 relu CE Adam(1e-3) batch 64", c);
   EXPECT_TRUE(close("dropout loss curve", c.sim, c.cpu, kCurveTol, 2024));
   // The gradients of one more step: equal masks give equal gradients.
   Network cpu(spec, Optimizer::adam(1e-3), {Device::parse("cpu"), DType::F32, 5, 64});
-  Network sim(spec, Optimizer::adam(1e-3), {Device::parse("sim"), DType::F32, 5, 64});
+  Network sim(spec, Optimizer::adam(1e-3), {Device::parse(device()), DType::F32, 5, 64});
   const auto [x, t] = batch(0, 64);
   cpu.compute_gradients(x, t);
   sim.compute_gradients(x, t);
@@ -112,12 +118,12 @@ TEST_F(FashionMnist, DropoutMasksMatchCpu) {
 }
 
 // Kernel launches of one training step of 784-100-100-10 CE Adam, counted by
-// the sim backend: 3 forward GEMMs, 2 loss kernels (rows, then the total), 3
+// the GPU backend: 3 forward GEMMs, 2 loss kernels (rows, then the total), 3
 // weight-gradient GEMMs (bias gradients fused), 2 input-gradient GEMMs, 1
 // optimizer kernel. The plan's figure counts the loss as one op.
-TEST(SimNetwork, LaunchesPerTrainingStep) {
+TEST_P(GpuNetwork, LaunchesPerTrainingStep) {
   const ModelSpec spec = ModelSpec::parse("784-100-100-10", Activation::ReLU, -1);
-  Executor exec(Plan::compile(spec), Optimizer::adam(1e-3), make_backend(Device{"sim"}), DType::F32, 1, 8);
+  Executor exec(Plan::compile(spec), Optimizer::adam(1e-3), make_backend(Device::parse(device())), DType::F32, 1, 8);
   const std::vector<float> x(8 * 784, 0.5f);
   const std::vector<int32_t> t(8, 3);
   exec.load_batch(8, x.data(), t.data());
@@ -130,6 +136,9 @@ TEST(SimNetwork, LaunchesPerTrainingStep) {
   EXPECT_LE(measured, 12);  // the bound for this model
   EXPECT_EQ(exec.launches_last_step(), measured);  // what Network::launches_per_step reports
 }
+
+INSTANTIATE_TEST_SUITE_P(Devices, GpuNetwork, ::testing::Values("sim", "cuda"), device_label);
+INSTANTIATE_TEST_SUITE_P(Devices, FashionMnist, ::testing::Values("sim", "cuda"), device_label);
 
 }  // namespace
 }  // namespace cumlp::test

@@ -13,6 +13,7 @@
 #include "cumlp/data.h"
 #include "cumlp/network.h"
 #include "host/core/device_registry.h"
+#include "tests/cuda/gpu_devices.h"
 #include "host/shared/backend.h"
 #include "host/executor/executor.h"
 #include "host/executor/plan.h"
@@ -59,7 +60,7 @@ bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
 }
 
-class Queued : public ::testing::TestWithParam<const char*> {};
+class Queued : public OnDevice {};
 
 // Queued steps (recorded from the second, replayed after) against
 // compute_gradients + apply_gradients (op by op, the by-value arguments).
@@ -206,7 +207,7 @@ TEST(QueuedSim, StepsAfterTheSecondAreReplays) {
   EXPECT_EQ(ex.backend().launches(), 3 * per_step);
 }
 
-INSTANTIATE_TEST_SUITE_P(Devices, Queued, ::testing::Values("cpu", "sim"));
+INSTANTIATE_TEST_SUITE_P(Devices, Queued, ::testing::Values("cpu", "sim", "cuda"), device_label);
 
 }  // namespace
 }  // namespace cumlp::test
