@@ -14,7 +14,7 @@
 namespace cumlp {
 
 std::unique_ptr<Backend> make_backend(const Device& d) {
-  if (d.kind == DeviceKind::CPU) return make_cpu_backend(true);
+  if (d.kind == DeviceKind::CPU) return make_cpu_backend();
 #if defined(CUMLP_HAVE_SIM)
   if (d.kind == DeviceKind::Sim) return make_sim_backend();
 #endif

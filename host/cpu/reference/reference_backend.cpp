@@ -1,11 +1,10 @@
 #include "host/cpu/reference/reference_backend.h"
 
-#include <cstdlib>
-#include <cstring>
 #include <vector>
 
 #include "cumlp/model.h"
 #include "host/cpu/reference/reference_ops.h"
+#include "host/shared/host_memory_backend.h"
 
 namespace cumlp {
 
@@ -33,25 +32,10 @@ class AsDouble {
   std::vector<double> copy_;
 };
 
-class ReferenceBackend final : public Backend {
+class ReferenceBackend final : public HostMemoryBackend {
  public:
   std::string name() const override { return "reference"; }
   bool supports(DType) const override { return true; }
-
-  void* alloc(std::size_t bytes) override {
-    count_allocation();
-    void* p = std::calloc(bytes ? bytes : 1, 1);
-    CUMLP_CHECK(p, "reference backend: out of host memory allocating ", bytes, " bytes");
-    return p;
-  }
-  void release(void* p) noexcept override { std::free(p); }
-  void upload(void* dst, const void* src, std::size_t n) override { std::memcpy(dst, src, n); }
-  void download(void* dst, const void* src, std::size_t n) override {
-    count_host_sync();
-    std::memcpy(dst, src, n);
-  }
-  void copy(void* dst, const void* src, std::size_t n) override { std::memmove(dst, src, n); }
-  void synchronize() override { count_host_sync(); }
 
   void linear_act_forward(DType dt, int64_t M, int64_t N, int64_t K, const void* x, const void* w, const void* b,
                           const Epilogue& ep, void* y, void* y_drop) override {
