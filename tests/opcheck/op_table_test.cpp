@@ -1,7 +1,7 @@
 // The op-case table (host/opcheck) as GoogleTest cases, one per row, on the
-// device CUMLP_OPCHECK_DEVICE: `cpu`, or `sim` under every simulator schedule
+// device CUMLP_OPCHECK_ON (an identifier, also the tests' prefix): `cpu`, or `sim` under every simulator schedule
 // (the seed models' shapes under the first only: all four schedules made the
-// sim suite 19 s instead of 8 s on two cores, and the small and odd shapes
+// sim suite ~20 s instead of ~9 s on two busy cores, and the small and odd shapes
 // already run every kernel path under each), where every schedule must give
 // the same bits.
 #include <gtest/gtest.h>
@@ -27,8 +27,11 @@ void PrintTo(const OpCase& c, std::ostream* os) {
 
 namespace {
 
+#define CUMLP_STRING(x) #x
+#define CUMLP_EXPAND_STRING(x) CUMLP_STRING(x)
+
 const Device& device() {
-  static const Device d = Device::parse(CUMLP_OPCHECK_DEVICE);
+  static const Device d = Device::parse(CUMLP_EXPAND_STRING(CUMLP_OPCHECK_ON));
   return d;
 }
 
@@ -96,7 +99,7 @@ std::string test_name(const ::testing::TestParamInfo<OpCase>& info) {
   return s;
 }
 
-INSTANTIATE_TEST_SUITE_P(Device, OpTable, ::testing::ValuesIn(cases()), test_name);
+INSTANTIATE_TEST_SUITE_P(CUMLP_OPCHECK_ON, OpTable, ::testing::ValuesIn(cases()), test_name);
 
 }  // namespace
 }  // namespace cumlp::opcheck
