@@ -96,7 +96,7 @@ BenchReport run_benchmarks(const Device& device, const BenchOptions& options) {
   std::unique_ptr<Backend> backend = make_backend(device);
   BenchReport r;
   r.peak = bench::measure_peak(device, *backend, t, options.quick);
-  if (options.kernels) r.kernels = bench::bench_kernels(device, *backend, r.peak, t);
+  if (options.kernels) r.kernels = bench::bench_kernels(*backend, r.peak, t);
   r.steps = bench::bench_steps(device, r.peak, t, options);
   return r;
 }

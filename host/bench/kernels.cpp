@@ -28,12 +28,12 @@ Cost cost_of(const opcheck::OpCase& c) {
 
 }  // namespace
 
-std::vector<KernelResult> bench_kernels(const Device& where, Backend& device, const DevicePeak& peak, const Timing& t) {
+std::vector<KernelResult> bench_kernels(Backend& device, const DevicePeak& peak, const Timing& t) {
   std::unique_ptr<Backend> ref = make_reference_backend();
   std::vector<KernelResult> out;
   for (const opcheck::OpCase& c : opcheck::op_cases(device)) {
     if (!c.large() || c.dtype != DType::F32 || c.op == Op::replayed_step) continue;
-    opcheck::CaseRun run(c, device, where);
+    opcheck::CaseRun run(c, device);
     run.issue();
     const OpCheck v = run.check(*ref).check;
     KernelResult r;

@@ -2,6 +2,8 @@
 // double, rounded to the case's dtype, and the reference runs in double on
 // those rounded values, so a row measures the device's own arithmetic.
 #include <cmath>
+#include <cstdio>
+#include <tuple>
 
 #include "cumlp/model.h"
 #include "host/executor/plan.h"
@@ -75,7 +77,10 @@ OpCase loss(LossKind kind, int32_t out_act, int64_t rows, int64_t cols, double l
   c.act = out_act, c.alpha = alpha_of(out_act), c.M = rows, c.N = cols, c.lo = lo, c.hi = hi, c.want_grad = grad;
   c.name = std::string("loss ") + loss_name(kind);
   if (out_act != ops::kIdentity) c.name += std::string(" after ") + kActName[out_act];
-  if (!grad) c.name += " value only";
+  char range[48];
+  std::snprintf(range, sizeof range, ", y in [%g, %g]", lo, hi);
+  c.name += range;
+  if (!grad) c.name += ", value only";
   return c;
 }
 
@@ -116,6 +121,10 @@ void small_cases(std::vector<OpCase>& out) {
     out.push_back(loss(l.kind, l.act, 7, 33, l.lo, l.hi, true));
     out.push_back(loss(l.kind, l.act, 5, 300, l.lo, l.hi, false));
   }
+  // The cpu device's float cross-entropy works on blocks of 64 rows (and
+  // without the gradient, on up to 64 columns): batches around a block.
+  for (auto [rows, cols, grad] : {std::tuple{63, 64, true}, {64, 1, true}, {65, 10, true}, {65, 64, false}, {130, 10, false}})
+    out.push_back(loss(CrossEntropy, ops::kIdentity, rows, cols, -8, 8, grad));
   Optimizer sgd_l2 = Optimizer::sgd(0.1), adam_l1 = Optimizer::adam(0.01);
   sgd_l2.weight_decay = 0.01;
   sgd_l2.l1 = 0.001;

@@ -199,7 +199,7 @@ OpCheck row_of(const OpCase& c) {
   return r;
 }
 
-CaseRun::CaseRun(const OpCase& c, Backend& device, const Device&)
+CaseRun::CaseRun(const OpCase& c, Backend& device)
     : case_(c), device_(device), args_(make_args(c)), placed_(std::make_unique<Placed>(device, c.dtype, args_)) {}
 CaseRun::~CaseRun() = default;
 

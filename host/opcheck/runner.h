@@ -37,9 +37,8 @@ struct Arg {
 
 class CaseRun {
  public:
-  /// Generates the case's inputs (kSeed) and uploads them to `device`;
-  /// `where` makes the executors of a replayed step.
-  CaseRun(const OpCase& c, Backend& device, const Device& where);
+  /// Generates the case's inputs (kSeed) and uploads them to `device`.
+  CaseRun(const OpCase& c, Backend& device);
   ~CaseRun();
   CaseRun(const CaseRun&) = delete;
   CaseRun& operator=(const CaseRun&) = delete;
@@ -51,7 +50,8 @@ class CaseRun {
   /// Runs the reference on the same inputs and compares the device's outputs
   /// (waits for the device). Not for replayed steps: they compare themselves.
   Result check(Backend& reference);
-  /// A replayed step's comparison (recorded then replayed, against op by op).
+  /// A replayed step's comparison (recorded then replayed, against op by
+  /// op), on two executors of device `where`.
   static Result check_replayed_step(const OpCase& c, const Device& where);
 
   const OpCase& op_case() const { return case_; }

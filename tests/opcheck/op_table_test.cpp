@@ -79,7 +79,7 @@ TEST_P(OpTable, MatchesTheReference) {
     if (c.op == Op::replayed_step) {
       r = CaseRun::check_replayed_step(c, device());
     } else {
-      CaseRun run(c, *dev, device());
+      CaseRun run(c, *dev);
       run.issue();
       r = run.check(*ref);
     }
