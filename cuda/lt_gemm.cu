@@ -289,7 +289,7 @@ CUMLP_GPU_NAMESPACE_END
 
 namespace cumlp {
 
-/// For `cumlp check` (cuda/check_kernels.cpp): the path the last Linear
+/// For `cumlp check` (host/opcheck/op_check.cpp): the path the last Linear
 /// product issued on this thread by a cuda device took.
 const char* cuda_linear_last_path() {
   switch (gpu::last_path) {

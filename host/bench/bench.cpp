@@ -55,7 +55,7 @@ DevicePeak measure_peak(const Device& device, Backend& backend, const Timing& t,
     for (int threads : {1, p.threads}) {
       openblas_set_num_threads(threads);
       gemm_us = std::min(gemm_us, time_calls(t, [&] {
-        cpu::gemm_cpu<float>(true, false, true, n, n, n, x.data(), x.data(), y.data());
+        cpu::gemm_cpu<float>(false, true, n, n, n, x.data(), x.data(), y.data());
       }, [] {}).best_us);
     }
     openblas_set_num_threads(p.threads);
@@ -96,7 +96,7 @@ BenchReport run_benchmarks(const Device& device, const BenchOptions& options) {
   std::unique_ptr<Backend> backend = make_backend(device);
   BenchReport r;
   r.peak = bench::measure_peak(device, *backend, t, options.quick);
-  if (options.kernels) r.kernels = bench::bench_kernels(*backend, r.peak, t, options.seed);
+  if (options.kernels) r.kernels = bench::bench_kernels(*backend, r.peak, t);
   r.steps = bench::bench_steps(device, r.peak, t, options);
   return r;
 }

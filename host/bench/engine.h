@@ -53,7 +53,8 @@ Cost step_cost(const Plan& plan, OptimizerKind kind, int64_t rows, std::size_t e
 double floor_us(const DevicePeak& peak, const Cost& c, int launches);
 
 DevicePeak measure_peak(const Device& device, Backend& backend, const Timing& t, bool quick);
-std::vector<KernelResult> bench_kernels(Backend& device, const DevicePeak& peak, const Timing& t, uint64_t seed);
+/// The op table's seed-model rows on `device`: validated, then timed.
+std::vector<KernelResult> bench_kernels(Backend& device, const DevicePeak& peak, const Timing& t);
 /// Throws Error unless every name is a seed model (A, B, C, D).
 void check_models(const std::vector<std::string>& names);
 std::vector<StepResult> bench_steps(const Device& device, const DevicePeak& peak, const Timing& t,

@@ -6,6 +6,7 @@
 
 #include "cumlp/network.h"
 #include "host/bench/engine.h"
+#include "host/opcheck/seed_models.h"
 #include "host/shared/error_macros.h"
 #include "host/shared/rng.h"
 
@@ -13,27 +14,10 @@ namespace cumlp::bench {
 
 namespace {
 
-struct Model {
-  std::string name;
-  ModelSpec spec;
-  Optimizer optimizer;
-  int64_t batch;
-};
-
-std::vector<Model> seed_models() {
-  using enum Activation;
-  return {
-      {"A", ModelSpec::parse("784-100-100-10", ReLU, -1), Optimizer::adam(0.01), 100},
-      {"B", ModelSpec::parse("784-500-400-300-200-100-50-10", LeakyReLU, -1), Optimizer::adam(), 256},
-      {"C", ModelSpec::parse("2-10-10-10-1", Sigmoid, -1, Sigmoid).loss(LossKind::BCE), Optimizer::sgd(1.0), 4},
-      {"D", ModelSpec::parse("64-32-16-10", ReLU, -1), Optimizer::adam(), 1437},
-  };
-}
-
 // A dataset of `batches` batches of the model's shapes, as Trainer::fit
 // holds one on the device: float inputs uniform in [-1, 1]; class labels, or
 // 0/1 targets for BCE.
-Dataset synthetic_data(const Model& m, int64_t batches, uint64_t seed) {
+Dataset synthetic_data(const SeedModel& m, int64_t batches, uint64_t seed) {
   const int64_t rows = m.batch * batches, in = m.spec.input_features(), out = m.spec.output_features();
   std::vector<float> x(static_cast<std::size_t>(rows * in));
   for (std::size_t e = 0; e < x.size(); ++e)
@@ -53,7 +37,7 @@ Dataset synthetic_data(const Model& m, int64_t batches, uint64_t seed) {
 }
 
 StepResult bench_model(const Device& device, const DevicePeak& peak, const Timing& t, const BenchOptions& o,
-                       const Model& m) {
+                       const SeedModel& m) {
   Network net(m.spec, m.optimizer, {.device = device, .dtype = DType::F32, .seed = o.seed, .max_batch = m.batch});
   // The path Trainer::fit takes: the data set on the device, each batch's
   // rows gathered there (four batches in turn, as a shuffled epoch would).
@@ -100,17 +84,17 @@ StepResult bench_model(const Device& device, const DevicePeak& peak, const Timin
 }  // namespace
 
 void check_models(const std::vector<std::string>& names) {
-  const std::vector<Model> all = seed_models();
+  const std::vector<SeedModel> all = seed_models();
   for (const std::string& want : names)
-    CUMLP_CHECK(std::any_of(all.begin(), all.end(), [&](const Model& m) { return m.name == want; }),
+    CUMLP_CHECK(std::any_of(all.begin(), all.end(), [&](const SeedModel& m) { return m.name == want; }),
                 "unknown bench model '", want, "' (expected A, B, C or D)");
 }
 
 std::vector<StepResult> bench_steps(const Device& device, const DevicePeak& peak, const Timing& t,
                                     const BenchOptions& options) {
-  const std::vector<Model> all = seed_models();
+  const std::vector<SeedModel> all = seed_models();
   std::vector<StepResult> out;
-  for (const Model& m : all)
+  for (const SeedModel& m : all)
     if (options.models.empty() || std::find(options.models.begin(), options.models.end(), m.name) != options.models.end())
       out.push_back(bench_model(device, peak, t, options, m));
   return out;

@@ -1,44 +1,26 @@
 #include "host/cpu/cpu_backend.h"
 
-#include <cstdlib>
-#include <cstring>
 #include <new>
 
-#include "host/shared/error_macros.h"
 #include "host/cpu/gather_cpu.h"
 #include "host/cpu/ops_cpu.h"
+#include "host/shared/host_memory_backend.h"
 
 namespace cumlp {
 
 namespace {
 
-class CpuBackend final : public Backend {
+class CpuBackend final : public HostMemoryBackend {
  public:
-  explicit CpuBackend(bool blas) : blas_(blas) {}
-  std::string name() const override { return blas_ ? "cpu" : "reference"; }
+  std::string name() const override { return "cpu"; }
   bool supports(DType) const override { return true; }
-
-  void* alloc(std::size_t bytes) override {
-    count_allocation();
-    void* p = std::calloc(bytes ? bytes : 1, 1);
-    CUMLP_CHECK(p, "out of host memory allocating ", bytes, " bytes");
-    return p;
-  }
-  void release(void* p) noexcept override { std::free(p); }
-  void upload(void* dst, const void* src, std::size_t n) override { std::memcpy(dst, src, n); }
-  void download(void* dst, const void* src, std::size_t n) override {
-    count_host_sync();
-    std::memcpy(dst, src, n);
-  }
-  void copy(void* dst, const void* src, std::size_t n) override { std::memmove(dst, src, n); }
-  void synchronize() override { count_host_sync(); }
 
   void linear_act_forward(DType dt, int64_t M, int64_t N, int64_t K, const void* x, const void* w, const void* b,
                           const Epilogue& ep, void* y, void* y_drop) override {
     ++launches_;
     dispatch(dt, [&](auto* tag) {
       using T = std::remove_pointer_t<decltype(tag)>;
-      cpu::linear_act_forward_cpu<T>(blas_, M, N, K, as<T>(x), as<T>(w), as<T>(b), ep, as<T>(y), as<T>(y_drop));
+      cpu::linear_act_forward_cpu<T>(M, N, K, as<T>(x), as<T>(w), as<T>(b), ep, as<T>(y), as<T>(y_drop));
     });
   }
   void linear_backward_data(DType dt, int64_t M, int64_t N, int64_t K, const void* dz, const void* w,
@@ -46,7 +28,7 @@ class CpuBackend final : public Backend {
     ++launches_;
     dispatch(dt, [&](auto* tag) {
       using T = std::remove_pointer_t<decltype(tag)>;
-      cpu::linear_backward_data_cpu<T>(blas_, M, N, K, as<T>(dz), as<T>(w), as<T>(y_prev), ep, as<T>(dz_prev));
+      cpu::linear_backward_data_cpu<T>(M, N, K, as<T>(dz), as<T>(w), as<T>(y_prev), ep, as<T>(dz_prev));
     });
   }
   void linear_backward_weight(DType dt, int64_t M, int64_t N, int64_t K, const void* dz, const void* x, void* dw,
@@ -54,7 +36,7 @@ class CpuBackend final : public Backend {
     ++launches_;
     dispatch(dt, [&](auto* tag) {
       using T = std::remove_pointer_t<decltype(tag)>;
-      cpu::linear_backward_weight_cpu<T>(blas_, M, N, K, as<T>(dz), as<T>(x), as<T>(dw), as<T>(db));
+      cpu::linear_backward_weight_cpu<T>(M, N, K, as<T>(dz), as<T>(x), as<T>(dw), as<T>(db));
     });
   }
   void loss_forward_backward(DType dt, const LossArgs& a, const void* y, const void* target, void* dz,
@@ -62,7 +44,7 @@ class CpuBackend final : public Backend {
     ++launches_;
     dispatch(dt, [&](auto* tag) {
       using T = std::remove_pointer_t<decltype(tag)>;
-      cpu::loss_forward_backward_cpu<T>(blas_, a, as<T>(y), target, as<T>(dz), as<T>(loss));
+      cpu::loss_forward_backward_cpu<T>(a, as<T>(y), target, as<T>(dz), as<T>(loss));
     });
   }
   void gather_batch(DType dt, const GatherArgs& a, const int64_t* rows, int64_t n, void* x,
@@ -91,11 +73,10 @@ class CpuBackend final : public Backend {
     else
       f(static_cast<double*>(nullptr));
   }
-  bool blas_;
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cpu_backend(bool blas) { return std::make_unique<CpuBackend>(blas); }
+std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
 
 }  // namespace cumlp

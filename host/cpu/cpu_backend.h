@@ -1,5 +1,6 @@
-// The cpu device (OpenBLAS GEMM) and the reference (plain loops, double
-// accumulation). Both run every op in float and double.
+// The cpu device: OpenBLAS GEMM and AVX2 register tiles, every op in float
+// and double. (The plain reference it is checked against lives apart, in
+// host/cpu/reference/.)
 #pragma once
 
 #include <memory>
@@ -8,7 +9,7 @@
 
 namespace cumlp {
 
-/// blas = true: the cpu device. blas = false: the reference the tests trust.
-std::unique_ptr<Backend> make_cpu_backend(bool blas = true);
+/// A fresh cpu device backend.
+std::unique_ptr<Backend> make_cpu_backend();
 
 }  // namespace cumlp

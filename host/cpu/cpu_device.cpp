@@ -24,7 +24,7 @@ DeviceType cpu_device_type() {
   t.dtypes = {DType::F32, DType::F64};
   t.unavailable = [](int) { return std::string(); };
   t.describe = [](int, double*) { return cpu_model(); };
-  t.make = [](int) { return make_cpu_backend(true); };
+  t.make = [](int) { return make_cpu_backend(); };
   return t;
 }
 

@@ -1,6 +1,4 @@
-// C [M, N] = op(A) op(B), row-major, overwriting C. op(X) = X or X^T.
-// blas = true: OpenBLAS (fast path of the cpu device). blas = false: plain
-// loops accumulating in double, the reference the tests trust.
+// C [M, N] = op(A) op(B) on OpenBLAS, row-major, overwriting C. op(X) = X or X^T.
 #pragma once
 
 #include <cstdint>
@@ -8,7 +6,7 @@
 namespace cumlp::cpu {
 
 template <class T>
-void gemm_cpu(bool blas, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A, const T* B, T* C);
+void gemm_cpu(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A, const T* B, T* C);
 
 /// OpenBLAS with explicit leading dimensions (a block of a larger GEMM).
 template <class T>

@@ -119,11 +119,11 @@ void bias_grad(int64_t M, int64_t N, int64_t j0, int64_t j1, const T* dz, T* db)
 // when the CPU has AVX2/FMA and the GEMM is small or skinny enough that
 // OpenBLAS's packing and call overhead outweigh its better blocking.
 template <class T>
-bool use_tiles(bool blas, int64_t weights, int64_t max_weights) {
+bool use_tiles(int64_t weights, int64_t max_weights) {
   if constexpr (!std::is_same_v<T, float>)
     return false;
   else
-    return blas && weights <= max_weights && avx2_available();
+    return weights <= max_weights && avx2_available();
 }
 
 // How many chunks (parallel.h) a GEMM of `fmas` multiply-adds is cut into,
@@ -135,9 +135,9 @@ bool use_tiles(bool blas, int64_t weights, int64_t max_weights) {
 // repacks its operands (+7% per split), so there one chunk per thread; its
 // sums do depend on the cut, which depends only on the shape and the thread
 // count, so runs with the same thread count give the same bits.
-int64_t gemm_chunks(bool blas, bool tiled, int64_t fmas, int64_t rows) {
+int64_t gemm_chunks(bool tiled, int64_t fmas, int64_t rows) {
   const int threads = op_threads();
-  if (!blas || threads <= 1 || fmas < (int64_t{1} << 22)) return 1;
+  if (threads <= 1 || fmas < (int64_t{1} << 22)) return 1;
   const int64_t per_thread = tiled ? 4 : 1;
   return std::max<int64_t>(1, std::min<int64_t>(threads * per_thread, rows / (tiled ? 12 : 32)));
 }
@@ -155,11 +155,11 @@ float* weight_scratch(int64_t n) {
 // Each op: the GEMM by blocks of rows, each block's epilogue right after its
 // GEMM (while the block is in cache), blocks spread over the threads.
 template <class T>
-void linear_act_forward_cpu(bool blas, int64_t M, int64_t N, int64_t K, const T* x, const T* w, const T* b,
+void linear_act_forward_cpu(int64_t M, int64_t N, int64_t K, const T* x, const T* w, const T* b,
                             const Epilogue& ep, T* y, T* y_drop) {
   if (M == 0 || N == 0) return;
-  const bool tiled = use_tiles<T>(blas, N * K, kTileMaxWeightsForward);
-  const bool simd = use_tiles<T>(blas, 0, 0) && tile_act_supported(ep.act);  // the epilogue in AVX2
+  const bool tiled = use_tiles<T>(N * K, kTileMaxWeightsForward);
+  const bool simd = use_tiles<T>(0, 0) && tile_act_supported(ep.act);  // the epilogue in AVX2
   const bool fused = tiled && simd;
   const T* wt = nullptr;
   if constexpr (std::is_same_v<T, float>) {
@@ -169,7 +169,7 @@ void linear_act_forward_cpu(bool blas, int64_t M, int64_t N, int64_t K, const T*
       wt = t;
     }
   }
-  const int64_t chunks = gemm_chunks(blas, tiled, M * N * K, M);
+  const int64_t chunks = gemm_chunks(tiled, M * N * K, M);
   parallel_for(chunks, [&](int64_t c) {
     const auto [r0, r1] = chunk_range(M, chunks, c);
     T* yc = y + r0 * N;
@@ -179,12 +179,12 @@ void linear_act_forward_cpu(bool blas, int64_t M, int64_t N, int64_t K, const T*
           simd ? TileEpilogue::forward(ep.act, static_cast<float>(ep.alpha), b) : TileEpilogue{};
       if (tiled) gemm_avx2(r1 - r0, N, K, x + r0 * K, K, 1, wt, N, yc, N, fused ? te : TileEpilogue{});
       if (simd && !tiled) {
-        gemm_cpu(blas, false, true, r1 - r0, N, K, x + r0 * K, w, yc);
+        gemm_cpu(false, true, r1 - r0, N, K, x + r0 * K, w, yc);
         epilogue_avx2(r1 - r0, N, yc, N, te);
       }
       epilogue_done = simd;
     }
-    if (!tiled && !epilogue_done) gemm_cpu(blas, false, true, r1 - r0, N, K, x + r0 * K, w, yc);
+    if (!tiled && !epilogue_done) gemm_cpu(false, true, r1 - r0, N, K, x + r0 * K, w, yc);
     if (!epilogue_done) forward_epilogue(r1 - r0, N, b, ep, yc);
     if (y_drop && ep.dropout_p > 0)
       for (int64_t e = r0 * N; e < r1 * N; ++e) y_drop[e] = y[e] * dropout_factor<T>(ep, e);
@@ -192,13 +192,13 @@ void linear_act_forward_cpu(bool blas, int64_t M, int64_t N, int64_t K, const T*
 }
 
 template <class T>
-void linear_backward_data_cpu(bool blas, int64_t M, int64_t N, int64_t K, const T* dz, const T* w, const T* y_prev,
+void linear_backward_data_cpu(int64_t M, int64_t N, int64_t K, const T* dz, const T* w, const T* y_prev,
                               const Epilogue& ep, T* dz_prev) {
   if (M == 0 || K == 0) return;
-  const bool tiled = use_tiles<T>(blas, N * K, kTileMaxWeightsBackward);
-  const bool simd = use_tiles<T>(blas, 0, 0) && ep.dropout_p == 0 && tile_act_supported(ep.act);
+  const bool tiled = use_tiles<T>(N * K, kTileMaxWeightsBackward);
+  const bool simd = use_tiles<T>(0, 0) && ep.dropout_p == 0 && tile_act_supported(ep.act);
   const bool fused = tiled && simd;
-  const int64_t chunks = gemm_chunks(blas, tiled, M * N * K, M);
+  const int64_t chunks = gemm_chunks(tiled, M * N * K, M);
   parallel_for(chunks, [&](int64_t c) {
     const auto [r0, r1] = chunk_range(M, chunks, c);
     bool epilogue_done = false;
@@ -207,12 +207,12 @@ void linear_backward_data_cpu(bool blas, int64_t M, int64_t N, int64_t K, const 
           simd ? TileEpilogue::derivative(ep.act, static_cast<float>(ep.alpha), y_prev + r0 * K, K) : TileEpilogue{};
       if (tiled) gemm_avx2(r1 - r0, K, N, dz + r0 * N, N, 1, w, K, dz_prev + r0 * K, K, fused ? te : TileEpilogue{});
       if (simd && !tiled) {
-        gemm_cpu(blas, false, false, r1 - r0, K, N, dz + r0 * N, w, dz_prev + r0 * K);
+        gemm_cpu(false, false, r1 - r0, K, N, dz + r0 * N, w, dz_prev + r0 * K);
         epilogue_avx2(r1 - r0, K, dz_prev + r0 * K, K, te);
       }
       epilogue_done = simd;
     }
-    if (!tiled && !epilogue_done) gemm_cpu(blas, false, false, r1 - r0, K, N, dz + r0 * N, w, dz_prev + r0 * K);
+    if (!tiled && !epilogue_done) gemm_cpu(false, false, r1 - r0, K, N, dz + r0 * N, w, dz_prev + r0 * K);
     if (!epilogue_done) backward_epilogue(r0 * K, r1 * K, y_prev, ep, dz_prev);
   });
 }
@@ -220,31 +220,28 @@ void linear_backward_data_cpu(bool blas, int64_t M, int64_t N, int64_t K, const 
 // dw [N, K] = dz^T x by blocks of its rows (columns of dz), each block with
 // its part of db.
 template <class T>
-void linear_backward_weight_cpu(bool blas, int64_t M, int64_t N, int64_t K, const T* dz, const T* x, T* dw, T* db) {
+void linear_backward_weight_cpu(int64_t M, int64_t N, int64_t K, const T* dz, const T* x, T* dw, T* db) {
   if (N == 0) return;
-  const bool tiled = use_tiles<T>(blas, N * K, kTileMaxWeightsBackward);
-  const int64_t chunks = gemm_chunks(blas, tiled, M * N * K, N);
+  const bool tiled = use_tiles<T>(N * K, kTileMaxWeightsBackward);
+  const int64_t chunks = gemm_chunks(tiled, M * N * K, N);
   parallel_for(chunks, [&](int64_t c) {
     const auto [n0, n1] = chunk_range(N, chunks, c);
     if constexpr (std::is_same_v<T, float>) {
       if (tiled) gemm_avx2(n1 - n0, K, M, dz + n0, 1, N, x, K, dw + n0 * K, K, TileEpilogue{});
     }
     if (!tiled) {
-      if (blas)
-        gemm_blas(true, false, n1 - n0, K, M, dz + n0, N, x, K, dw + n0 * K, K);
-      else
-        gemm_cpu(false, true, false, N, K, M, dz, x, dw);  // the reference: one chunk
+      gemm_blas(true, false, n1 - n0, K, M, dz + n0, N, x, K, dw + n0 * K, K);
     }
     if (db) bias_grad(M, N, n0, n1, dz, db);
   });
 }
 
 #define CUMLP_INSTANTIATE(T)                                                                                       \
-  template void linear_act_forward_cpu<T>(bool, int64_t, int64_t, int64_t, const T*, const T*, const T*,          \
+  template void linear_act_forward_cpu<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*,          \
                                           const Epilogue&, T*, T*);                                               \
-  template void linear_backward_data_cpu<T>(bool, int64_t, int64_t, int64_t, const T*, const T*, const T*,        \
+  template void linear_backward_data_cpu<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*,        \
                                             const Epilogue&, T*);                                                 \
-  template void linear_backward_weight_cpu<T>(bool, int64_t, int64_t, int64_t, const T*, const T*, T*, T*);
+  template void linear_backward_weight_cpu<T>(int64_t, int64_t, int64_t, const T*, const T*, T*, T*);
 CUMLP_INSTANTIATE(float)
 CUMLP_INSTANTIATE(double)
 #undef CUMLP_INSTANTIATE

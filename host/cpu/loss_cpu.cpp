@@ -62,9 +62,9 @@ inline float exp_f32(float x) {
   return p * std::bit_cast<float>((static_cast<int32_t>(fn) + 127) << 23);
 }
 
-// The cpu device's cross-entropy in float: the same formulas, with the
-// exponentials of a block of rows computed in one vectorized pass (the
-// reference's one double exp per element dominated small-width outputs).
+// The cross-entropy in float: the same formulas, with the exponentials of a
+// block of rows computed in one vectorized pass (one double exp per element,
+// as cross_entropy above takes, dominated small-width outputs).
 void cross_entropy_f32(const LossArgs& a, const float* z, const int32_t* cls, float* dz, float* loss,
                        float* scratch) {
   constexpr int64_t kRows = 64;
@@ -144,12 +144,12 @@ void apply_output_derivative(const LossArgs& a, const T* y, T* d) {
 }  // namespace
 
 template <class T>
-void loss_forward_backward_cpu(bool fast, const LossArgs& a, const T* y, const void* target, T* dz, T* loss) {
+void loss_forward_backward_cpu(const LossArgs& a, const T* y, const void* target, T* dz, T* loss) {
   if (static_cast<LossKind>(a.kind) == LossKind::CrossEntropy) {
     if constexpr (std::is_same_v<T, float>) {
       // Without a gradient the exponentials go to a stack block of rows.
       float scratch[64 * 64];
-      if (fast && (a.want_grad || a.cols <= 64)) {
+      if (a.want_grad || a.cols <= 64) {
         cross_entropy_f32(a, y, static_cast<const int32_t*>(target), dz, loss, scratch);
         return;
       }
@@ -161,7 +161,7 @@ void loss_forward_backward_cpu(bool fast, const LossArgs& a, const T* y, const v
   if (a.want_grad) apply_output_derivative(a, y, dz);
 }
 
-template void loss_forward_backward_cpu<float>(bool, const LossArgs&, const float*, const void*, float*, float*);
-template void loss_forward_backward_cpu<double>(bool, const LossArgs&, const double*, const void*, double*, double*);
+template void loss_forward_backward_cpu<float>(const LossArgs&, const float*, const void*, float*, float*);
+template void loss_forward_backward_cpu<double>(const LossArgs&, const double*, const void*, double*, double*);
 
 }  // namespace cumlp::cpu

@@ -1,6 +1,8 @@
-// Finite differences against the analytic derivatives of every activation,
-// every loss and the fused Linear ops, at the Backend op level on the
-// reference backend (plain loops, double accumulation), all in double.
+// Finite differences against the analytic derivatives of every activation
+// (the shared kernel form, host/shared/activation.h, and the plain
+// reference's own, host/cpu/reference), every loss and the fused Linear ops,
+// at the Backend op level on the reference backend (plain loops, double
+// accumulation), all in double.
 //
 // Step h = 1e-6, central differences. Error of (f(x+h) - f(x-h)) / 2h:
 // truncation h^2/6 * |f'''| ~ 1e-13 for these smooth O(1) functions, plus
@@ -15,7 +17,8 @@
 
 #include "compare.h"
 #include "cumlp/model.h"
-#include "host/cpu/cpu_backend.h"
+#include "host/cpu/reference/reference_backend.h"
+#include "host/cpu/reference/reference_ops.h"
 #include "host/executor/plan.h"
 #include "host/shared/activation.h"
 
@@ -68,6 +71,22 @@ TEST(GradCheckOps, EveryActivationDerivativeMatchesFiniteDifferences) {
   }
 }
 
+// The reference writes its activations itself (sharing nothing with the
+// kernels' header): its derivative, taken from the output, against finite
+// differences of its forward.
+TEST(GradCheckOps, ReferenceActivationDerivativeMatchesFiniteDifferences) {
+  for (const ActCase& c : kActs) {
+    const std::vector<double> xs = uniform_away_from_zero(kSeed, 12, 400, -6, 6, 1e-3);
+    std::vector<double> analytic, numeric;
+    for (double x : xs) {
+      analytic.push_back(reference::activation_derivative(c.code, reference::activation(c.code, x, c.alpha), c.alpha));
+      numeric.push_back((reference::activation(c.code, x + kH, c.alpha) - reference::activation(c.code, x - kH, c.alpha)) /
+                        (2 * kH));
+    }
+    EXPECT_TRUE(close(std::string("reference d/dx ") + c.name, analytic, numeric, kFdTol, kSeed));
+  }
+}
+
 TEST(GradCheckOps, StepDerivativeIsZeroAwayFromZero) {
   for (double x : {-3.0, -1e-3, 1e-3, 2.0}) {
     EXPECT_EQ(ops::act_derivative<double>(ops::kStep, ops::act_forward<double>(ops::kStep, x, 0), 0), 0.0);
@@ -95,7 +114,7 @@ TEST(GradCheckOps, PublicActivationValueMatchesKernelForm) {
 
 class LossGrad : public ::testing::Test {
  protected:
-  std::unique_ptr<Backend> ref = make_cpu_backend(false);
+  std::unique_ptr<Backend> ref = make_reference_backend();
 
   double loss(const LossArgs& args, const std::vector<double>& y, const void* target) {
     LossArgs a = args;
@@ -201,7 +220,7 @@ struct TwoLayer {
   int64_t M = 5, K = 4, N1 = 6, N2 = 3;
   Epilogue ep1;
   std::vector<double> x, w1, b1, w2, b2, t;
-  std::unique_ptr<Backend> ref = make_cpu_backend(false);
+  std::unique_ptr<Backend> ref = make_reference_backend();
   std::vector<double> y1, y1d, y2;
 
   LossArgs loss_args(bool grad) const {

@@ -18,7 +18,7 @@ constexpr uint64_t kSeed = 99;
 // is exactly a dropped element) and after a softmax; input gradient with
 // dropout: the zero pattern and the kept values against the CPU device.
 TEST(SimDropout, MasksEqualTheCpuBackend) {
-  auto sim = make_backend(Device{"sim"}), cpu = make_cpu_backend(true);
+  auto sim = make_backend(Device{"sim"}), cpu = make_cpu_backend();
   const int64_t M = 37, N = 45, K = 19;
   const auto x = cast<float>(rounded(kSeed, 1, M * K, -1, 1)), w = cast<float>(rounded(kSeed, 2, N * K, -1, 1));
   for (int32_t act : {ops::kSigmoid, ops::kSoftmax})

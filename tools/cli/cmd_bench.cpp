@@ -69,11 +69,11 @@ nlohmann::json to_json(const BenchReport& r) {
 void print_table(const BenchReport& r, std::ostream& os) {
   char line[320];
   os << "device " << r.peak.device << ": " << r.peak.description << "\n\n";
-  std::snprintf(line, sizeof line, "%-22s %-34s %10s %19s %8s %9s %7s %9s %s\n", "kernel", "shape", "median us",
+  std::snprintf(line, sizeof line, "%-32s %-28s %10s %19s %8s %9s %7s %9s %s\n", "kernel", "shape", "median us",
                 "p10-p90 us", "GB/s", "GFLOP/s", "%peak", "max err", "valid");
   os << line;
   for (const KernelResult& k : r.kernels) {
-    std::snprintf(line, sizeof line, "%-22s %-34s %10.2f %9.2f-%-9.2f %8.2f %9.2f %7.1f %9.2e %s\n", k.name.c_str(),
+    std::snprintf(line, sizeof line, "%-32s %-28s %10.2f %9.2f-%-9.2f %8.2f %9.2f %7.1f %9.2e %s\n", k.name.c_str(),
                   k.shape.c_str(), k.median_us, k.p10_us, k.p90_us, k.gbps, k.gflops, k.percent_of_peak,
                   k.max_abs_err, k.validated ? "ok" : "FAILED (not timed)");
     os << line;

@@ -1,0 +1,62 @@
+// The op-case table (ggml's test-backend-ops is the model): every Backend op
+// x activation x shape x dtype, with seeded inputs and one tolerance per op,
+// iterated by every runner that compares a device with the plain reference:
+// the GoogleTest suites (tests/opcheck), `cumlp check` (op_check.cpp) and the
+// kernel benchmarks of `cumlp bench` (host/bench/kernels.cpp).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cumlp/optim.h"
+#include "cumlp/tensor.h"
+#include "host/shared/backend.h"
+
+namespace cumlp::opcheck {
+
+enum class Op { forward, backward_data, backward_weight, loss, gather, optimizer, replayed_step };
+
+/// |got - ref| <= atol + rtol |ref| for every element, after NaN/Inf (which
+/// must match the reference's exactly). exact: the same bits.
+struct Tolerance {
+  double atol = 0, rtol = 0;
+  bool exact = false;
+  std::string reason;
+};
+
+struct OpCase {
+  Op op = Op::forward;
+  std::string name;   // what the row checks: "linear_act_forward relu", "loss cross-entropy", "gather_batch u8 labels"
+  std::string model;  // seed model layer it has the shape of ("B.3"), empty for the small and odd shapes
+  DType dtype = DType::F32;
+  // forward/backward: batch M, outputs N, inputs K. loss: M rows, N cols.
+  // gather: M rows gathered from K dataset rows of N features. optimizer: N parameters.
+  int64_t M = 0, N = 0, K = 0;
+  int32_t act = 0;       // ops::ActCode (linear ops: this layer's / the previous layer's; loss: the output's)
+  double alpha = 0;      // LeakyReLU slope / ELU alpha
+  double dropout_p = 0;
+  bool bias = true;
+  int32_t loss = 0;      // LossKind
+  double lo = -1, hi = 1;  // loss: the range of the outputs y
+  bool want_grad = true;
+  Optimizer optimizer;
+  bool samples_u8 = true, labels = true;  // gather: byte or float samples; class labels or a target table
+
+  /// "M=100 N=100 K=784" (the fields that apply).
+  std::string shape() const;
+  /// A seed model's shape: slow on the simulator, so run under one schedule.
+  bool large() const { return !model.empty(); }
+};
+
+/// The tolerance of op in dtype, with its reason (one statement per op).
+Tolerance tolerance(Op op, DType dtype);
+
+/// Every case the backend can run: dtypes it supports; replayed steps only
+/// where it records.
+std::vector<OpCase> op_cases(const Backend& device);
+
+/// The seed of every case's inputs (printed with failures).
+constexpr uint64_t kSeed = 20261206;
+
+}  // namespace cumlp::opcheck

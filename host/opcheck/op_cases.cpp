@@ -1,0 +1,193 @@
+// The table's rows and the tolerance of each op. Inputs are generated in
+// double, rounded to the case's dtype, and the reference runs in double on
+// those rounded values, so a row measures the device's own arithmetic.
+#include <cmath>
+#include <cstdio>
+#include <tuple>
+
+#include "cumlp/model.h"
+#include "host/executor/plan.h"
+#include "host/opcheck/op_case.h"
+#include "host/opcheck/seed_models.h"
+
+namespace cumlp::opcheck {
+
+// f32 against the double reference; f64 (the cpu device) to 1e-12 in every
+// op: a K-term double sum errs by at most ~K eps ~ 1437 * 1.1e-16 ~ 2e-13 of
+// its terms, which the inputs keep O(1).
+Tolerance tolerance(Op op, DType dtype) {
+  const bool f64 = dtype == DType::F64;
+  switch (op) {
+    case Op::forward:
+    case Op::backward_data:
+    case Op::backward_weight:
+      if (f64) return {1e-12, 1e-12, false, "double sums of up to 1437 O(1) terms: <= K eps ~ 2e-13"};
+      return {1e-4, 1e-4, false,
+              "inputs scaled so outputs are O(1); a float sum of K products errs ~sqrt(K) 6e-8 typically, "
+              "K 6e-8 of the sum of |terms| at worst (K <= 1437): 1e-4 is far above the first, below a real bug"};
+    case Op::loss:
+      if (f64) return {1e-12, 1e-12, false, "a few double roundings per element; sums of <= 14370 terms"};
+      return {1e-6, 1e-4, false,
+              "dz: a few float roundings of values <= O(1) (atol); the loss: a float-rounded sum of up to "
+              "14370 terms, ~sqrt(n) 6e-8 relative typically (rtol)"};
+    case Op::optimizer:
+      if (f64) return {1e-12, 1e-12, false, "a handful of double operations per element"};
+      return {1e-6, 1e-5, false, "a handful of float operations per element on O(1) values (eps 6e-8)"};
+    case Op::gather:
+      return {0, 0, true, "sample * scale in double, rounded once to the dtype: the same bits everywhere"};
+    case Op::replayed_step:
+      return {0, 0, true, "the same kernels as the op-by-op step; only who issues them differs"};
+  }
+  return {};
+}
+
+std::string OpCase::shape() const {
+  std::string s;
+  switch (op) {
+    case Op::loss: s = "M=" + std::to_string(M) + " N=" + std::to_string(N); break;
+    case Op::optimizer: s = "N=" + std::to_string(N); break;
+    case Op::replayed_step: s = "64-32-16-10 batch 40"; break;
+    default: s = "M=" + std::to_string(M) + " N=" + std::to_string(N) + " K=" + std::to_string(K);
+  }
+  return model.empty() ? s : s + " (" + model + ")";
+}
+
+namespace {
+
+const char* const kActName[] = {"identity", "step", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softmax"};
+
+double alpha_of(int32_t act) { return act == ops::kLeakyReLU ? 0.02 : act == ops::kELU ? 0.8 : 0; }
+
+OpCase linear(Op op, int64_t M, int64_t N, int64_t K, int32_t act, double alpha, double p, bool bias) {
+  static const char* const kOpName[] = {"linear_act_forward", "linear_backward_data", "linear_backward_weight"};
+  OpCase c;
+  c.op = op;
+  c.M = M, c.N = N, c.K = K, c.act = act, c.alpha = alpha, c.dropout_p = p, c.bias = bias;
+  c.name = kOpName[static_cast<int>(op)];
+  if (op != Op::backward_weight) c.name += std::string(" ") + kActName[act];
+  if (p > 0) c.name += " dropout " + std::to_string(p).substr(0, 3);
+  if (op != Op::backward_data && !bias) c.name += " no bias";
+  return c;
+}
+
+OpCase loss(LossKind kind, int32_t out_act, int64_t rows, int64_t cols, double lo, double hi, bool grad) {
+  OpCase c;
+  c.op = Op::loss;
+  c.loss = static_cast<int32_t>(kind);
+  c.act = out_act, c.alpha = alpha_of(out_act), c.M = rows, c.N = cols, c.lo = lo, c.hi = hi, c.want_grad = grad;
+  c.name = std::string("loss ") + loss_name(kind);
+  if (out_act != ops::kIdentity) c.name += std::string(" after ") + kActName[out_act];
+  char range[48];
+  std::snprintf(range, sizeof range, ", y in [%g, %g]", lo, hi);
+  c.name += range;
+  if (!grad) c.name += ", value only";
+  return c;
+}
+
+OpCase optimizer(const Optimizer& o, int64_t n) {
+  OpCase c;
+  c.op = Op::optimizer;
+  c.optimizer = o, c.N = n;
+  c.name = std::string("optimizer ") + optimizer_name(o.kind);
+  if (o.weight_decay > 0) c.name += o.kind == OptimizerKind::AdamW ? " decoupled decay" : " l2";
+  if (o.l1 > 0) c.name += " l1";
+  return c;
+}
+
+// The small and odd shapes: 1, odd sizes, widths not multiples of 32.
+void small_cases(std::vector<OpCase>& out) {
+  struct Shape { int64_t M, N, K; };
+  const Shape shapes[] = {{1, 1, 1}, {1, 5, 3}, {3, 1, 7}, {7, 13, 5}, {17, 33, 31}, {33, 65, 129}, {9, 10, 2}, {50, 32, 64}};
+  int round = 0;
+  for (const Shape& s : shapes) {
+    for (int32_t act = ops::kIdentity; act <= ops::kSoftmax; ++act) {
+      const int turn = round + act;
+      out.push_back(linear(Op::forward, s.M, s.N, s.K, act, alpha_of(act), turn % 3 == 0 ? 0.3 : 0, turn % 2 == 0));
+      if (act != ops::kSoftmax)  // softmax is only ever the output: no input gradient through it
+        out.push_back(linear(Op::backward_data, s.M, s.N, s.K, act, alpha_of(act), turn % 2 ? 0.5 : 0, true));
+    }
+    out.push_back(linear(Op::backward_weight, s.M, s.N, s.K, 0, 0, 0, round % 2 == 0));
+    ++round;
+  }
+  using enum LossKind;
+  struct L { LossKind kind; int32_t act; double lo, hi; };
+  const L losses[] = {{CrossEntropy, ops::kIdentity, -50, 50}, {CrossEntropy, ops::kIdentity, -3, 3},
+                      {BCE, ops::kSigmoid, 0.02, 0.98},         {BCE, ops::kIdentity, 0.02, 0.98},
+                      {MSE, ops::kIdentity, -2, 2},             {MSE, ops::kSoftmax, 0.01, 1},
+                      {MSESum, ops::kTanh, -0.9, 0.9},          {HalfSSE, ops::kSigmoid, 0.02, 0.98},
+                      {HalfSSE, ops::kELU, -0.5, 2}};
+  for (const L& l : losses) {
+    out.push_back(loss(l.kind, l.act, 1, 1, l.lo, l.hi, true));
+    out.push_back(loss(l.kind, l.act, 7, 33, l.lo, l.hi, true));
+    out.push_back(loss(l.kind, l.act, 5, 300, l.lo, l.hi, false));
+  }
+  // The cpu device's float cross-entropy works on blocks of 64 rows (and
+  // without the gradient, on up to 64 columns): batches around a block.
+  for (auto [rows, cols, grad] : {std::tuple{63, 64, true}, {64, 1, true}, {65, 10, true}, {65, 64, false}, {130, 10, false}})
+    out.push_back(loss(CrossEntropy, ops::kIdentity, rows, cols, -8, 8, grad));
+  Optimizer sgd_l2 = Optimizer::sgd(0.1), adam_l1 = Optimizer::adam(0.01);
+  sgd_l2.weight_decay = 0.01;
+  sgd_l2.l1 = 0.001;
+  adam_l1.l1 = 0.01;
+  for (const Optimizer& o : {Optimizer::sgd(0.1), sgd_l2, Optimizer::adam(0.01), Optimizer::adam(0.01, 0.05),
+                             Optimizer::adamw(0.01, 0.05), adam_l1})
+    out.push_back(optimizer(o, 1001));
+  for (bool u8 : {true, false})
+    for (bool labels : {true, false}) {
+      OpCase c;
+      c.op = Op::gather;
+      c.M = 37, c.N = 29, c.K = 300, c.samples_u8 = u8, c.labels = labels;
+      c.name = std::string("gather_batch ") + (u8 ? "uint8" : "float") + " samples, " + (labels ? "labels" : "target table");
+      out.push_back(c);
+    }
+}
+
+// Every op of one training step of each seed model, at its real shapes.
+void seed_model_cases(std::vector<OpCase>& out) {
+  for (const SeedModel& m : seed_models()) {
+    const Plan plan = Plan::compile(m.spec);
+    const int64_t B = m.batch;
+    for (std::size_t i = 0; i < plan.layers.size(); ++i) {
+      const FusedLayer& l = plan.layers[i];
+      const std::string tag = m.name + "." + std::to_string(i + 1);
+      out.push_back(linear(Op::forward, B, l.out, l.in, l.act, l.alpha, l.dropout_p, l.bias));
+      out.back().model = tag;
+      if (i > 0) {
+        const FusedLayer& prev = plan.layers[i - 1];
+        out.push_back(linear(Op::backward_data, B, l.out, l.in, prev.act, prev.alpha, prev.dropout_p, true));
+        out.back().model = tag;
+      }
+      out.push_back(linear(Op::backward_weight, B, l.out, l.in, 0, 0, 0, l.bias));
+      out.back().model = tag;
+    }
+    const int32_t out_act = plan.layers.back().act;
+    const bool probs = plan.loss == LossKind::BCE;
+    out.push_back(loss(plan.loss, out_act, B, plan.outputs, probs ? 0.02 : -4, probs ? 0.98 : 4, true));
+    out.back().model = m.name;
+    out.push_back(optimizer(m.optimizer, plan.param_count));
+    out.back().model = m.name;
+  }
+}
+
+}  // namespace
+
+std::vector<OpCase> op_cases(const Backend& device) {
+  std::vector<OpCase> base;
+  small_cases(base);
+  seed_model_cases(base);
+  OpCase replay;
+  replay.op = Op::replayed_step;
+  replay.name = "replayed_step dropout adam, against the op-by-op step";
+  std::vector<OpCase> out;
+  for (DType dt : {DType::F32, DType::F64}) {
+    if (!device.supports(dt)) continue;
+    for (OpCase c : base) {
+      c.dtype = dt;
+      out.push_back(std::move(c));
+    }
+  }
+  if (device.can_record()) out.push_back(replay);
+  return out;
+}
+
+}  // namespace cumlp::opcheck

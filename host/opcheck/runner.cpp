@@ -1,0 +1,241 @@
+// CaseRun: a case's seeded buffers on the device and on the reference, the
+// op issued on both through the same call, and the comparison.
+#include "host/opcheck/runner.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "cumlp/model.h"
+#include "host/cpu/reference/reference_ops.h"
+#include "host/opcheck/compare.h"
+#include "host/shared/rng.h"
+
+namespace cumlp::opcheck {
+
+namespace {
+
+// n values uniform in [lo, hi) from stream rng::kUser + sub, rounded to dt.
+std::vector<double> values(uint32_t sub, int64_t n, double lo, double hi, DType dt) {
+  std::vector<double> v(static_cast<std::size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const double u = lo + (hi - lo) * rng::uniform01(rng::bits(kSeed, rng::kUser, sub, static_cast<uint64_t>(i)));
+    v[static_cast<std::size_t>(i)] = dt == DType::F32 ? static_cast<float>(u) : u;
+  }
+  return v;
+}
+
+// n integers in [0, k) (class indices, row indices, bytes) from stream kUser + sub.
+std::vector<double> integers(uint32_t sub, int64_t n, int64_t k) {
+  std::vector<double> v(static_cast<std::size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    v[static_cast<std::size_t>(i)] = static_cast<double>(rng::below(kSeed, rng::kUser, sub, i, static_cast<uint64_t>(k)));
+  return v;
+}
+
+std::size_t elem_size(Arg::Type t, DType dt) {
+  switch (t) {
+    case Arg::real: return dt == DType::F32 ? 4 : 8;
+    case Arg::i64: return 8;
+    case Arg::u8: return 1;
+    default: return 4;  // i32, f32
+  }
+}
+
+std::vector<unsigned char> to_bytes(const Arg& a, DType dt) {
+  const std::size_t es = elem_size(a.type, dt);
+  std::vector<unsigned char> b(a.init.size() * es);
+  for (std::size_t i = 0; i < a.init.size(); ++i) {
+    const double v = a.init[i];
+    unsigned char* p = b.data() + i * es;
+    if (a.type == Arg::i32) { const auto x = static_cast<int32_t>(v); std::memcpy(p, &x, es); }
+    else if (a.type == Arg::i64) { const auto x = static_cast<int64_t>(v); std::memcpy(p, &x, es); }
+    else if (a.type == Arg::u8) { *p = static_cast<unsigned char>(v); }
+    else if (es == 4) { const auto x = static_cast<float>(v); std::memcpy(p, &x, es); }
+    else { std::memcpy(p, &v, es); }
+  }
+  return b;
+}
+
+std::vector<double> from_bytes(const std::vector<unsigned char>& b, Arg::Type t, DType dt) {
+  const std::size_t es = elem_size(t, dt);
+  std::vector<double> v(b.size() / es);
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const unsigned char* p = b.data() + i * es;
+    if (t == Arg::i32) { int32_t x; std::memcpy(&x, p, es); v[i] = x; }
+    else if (es == 4) { float x; std::memcpy(&x, p, es); v[i] = x; }
+    else { std::memcpy(&v[i], p, es); }
+  }
+  return v;
+}
+
+std::vector<Arg> make_args(const OpCase& c) {
+  const DType dt = c.dtype;
+  const int64_t M = c.M, N = c.N, K = c.K;
+  auto out = [](std::string name, int64_t n, bool present = true) {
+    return Arg{Arg::real, std::move(name), std::vector<double>(static_cast<std::size_t>(present ? n : 0)), true, present};
+  };
+  switch (c.op) {
+    case Op::forward: {
+      const double s = 2 / std::sqrt(static_cast<double>(K));  // outputs O(1)
+      return {{Arg::real, "x", values(1, M * K, -1, 1, dt)}, {Arg::real, "w", values(2, N * K, -s, s, dt)},
+              {Arg::real, "b", values(3, N, -0.5, 0.5, dt), false, c.bias}, out("y", M * N),
+              out("y_drop", M * N, c.dropout_p > 0)};
+    }
+    case Op::backward_data: {
+      const double s = 2 / std::sqrt(static_cast<double>(N));
+      std::vector<double> y_prev = values(6, M * K, -2, 2, dt);  // as the previous layer's forward made it
+      for (double& v : y_prev) {
+        const double a = reference::activation(c.act, v, c.alpha);
+        v = dt == DType::F32 ? static_cast<float>(a) : a;
+      }
+      return {{Arg::real, "dz", values(4, M * N, -1, 1, dt)}, {Arg::real, "w", values(5, N * K, -s, s, dt)},
+              {Arg::real, "y_prev", y_prev}, out("dz_prev", M * K)};
+    }
+    case Op::backward_weight: {
+      const double s = 1 / std::sqrt(static_cast<double>(M));  // sums over M rows: outputs O(1)
+      return {{Arg::real, "dz", values(7, M * N, -s, s, dt)}, {Arg::real, "x", values(8, M * K, -1, 1, dt)},
+              out("dw", N * K), out("db", N, c.bias)};
+    }
+    case Op::loss: {
+      std::vector<double> y = values(9, M * N, c.lo, c.hi, dt);
+      if (c.act == ops::kSoftmax)  // rows of a softmax output sum to 1
+        for (int64_t i = 0; i < M; ++i) {
+          double sum = 0;
+          for (int64_t j = 0; j < N; ++j) sum += y[i * N + j];
+          for (int64_t j = 0; j < N; ++j) y[i * N + j] = dt == DType::F32 ? static_cast<float>(y[i * N + j] / sum) : y[i * N + j] / sum;
+        }
+      const bool classes = loss_takes_classes(static_cast<LossKind>(c.loss));
+      Arg target = classes ? Arg{Arg::i32, "classes", integers(10, M, N)} : Arg{Arg::real, "target", values(10, M * N, 0, 1, dt)};
+      return {{Arg::real, "y", y}, target, out("dz", M * N, c.want_grad), out("loss", 1)};
+    }
+    case Op::gather: {
+      const int64_t table_cols = 3;
+      Arg samples = c.samples_u8 ? Arg{Arg::u8, "samples", integers(11, K * N, 256)}
+                                 : Arg{Arg::f32, "samples", values(11, K * N, -2, 2, DType::F32)};
+      Arg table = c.labels ? Arg{Arg::i32, "labels", integers(12, K, 10)}
+                           : Arg{Arg::real, "target_table", values(12, K * table_cols, -1, 1, dt)};
+      Arg target = out("target", M * (c.labels ? 1 : table_cols));
+      if (c.labels) target.type = Arg::i32;
+      return {samples, table, {Arg::i64, "rows", integers(13, M, K)}, out("x", M * N), target};
+    }
+    case Op::optimizer: {
+      const bool sgd = c.optimizer.kind == OptimizerKind::SGD;
+      const int64_t n = sgd ? 0 : N;
+      return {{Arg::real, "params", values(14, N, -1, 1, dt), true}, {Arg::real, "grads", values(15, N, -1, 1, dt)},
+              {Arg::real, "m", values(16, n, -0.1, 0.1, dt), true, !sgd}, {Arg::real, "v", values(17, n, 0, 0.01, dt), true, !sgd}};
+    }
+    case Op::replayed_step: break;
+  }
+  return {};
+}
+
+// The op of case c on backend be in dtype dt, over the buffers p (args' order).
+void call(const OpCase& c, Backend& be, DType dt, void* const* p) {
+  const int64_t M = c.M, N = c.N, K = c.K;
+  switch (c.op) {
+    case Op::forward: {
+      const Epilogue ep{c.act, c.alpha, c.dropout_p, kSeed, 2, 5};
+      return be.linear_act_forward(dt, M, N, K, p[0], p[1], p[2], ep, p[3], p[4]);
+    }
+    case Op::backward_data: {
+      const Epilogue ep{c.act, c.alpha, c.dropout_p, kSeed, 1, 9};
+      return be.linear_backward_data(dt, M, N, K, p[0], p[1], p[2], ep, p[3]);
+    }
+    case Op::backward_weight: return be.linear_backward_weight(dt, M, N, K, p[0], p[1], p[2], p[3]);
+    case Op::loss: {
+      const LossArgs a{c.loss, M, N, c.act, c.alpha, c.want_grad};
+      return be.loss_forward_backward(dt, a, p[0], p[1], p[2], p[3]);
+    }
+    case Op::gather: {
+      GatherArgs a;
+      a.samples = p[0], a.samples_u8 = c.samples_u8, a.cols = N, a.scale = c.samples_u8 ? 1.0 / 255 : 0.5;
+      if (c.labels) a.labels = static_cast<const int32_t*>(p[1]);
+      else a.target_table = p[1], a.target_cols = 3;
+      return be.gather_batch(dt, a, static_cast<const int64_t*>(p[2]), M, p[3], p[4]);
+    }
+    case Op::optimizer:
+      return be.optimizer_step(dt, OptimArgs::from(c.optimizer, 3), N, p[0], p[1], p[2], p[3]);
+    case Op::replayed_step: break;
+  }
+}
+
+}  // namespace
+
+// The args' buffers on one backend in one dtype, released with it.
+struct CaseRun::Placed {
+  Backend& be;
+  DType dt;
+  const std::vector<Arg>& args;
+  std::vector<void*> p;
+  Placed(Backend& backend, DType dtype, const std::vector<Arg>& a) : be(backend), dt(dtype), args(a) {
+    for (const Arg& arg : args) p.push_back(arg.present ? be.alloc(std::max<std::size_t>(1, arg.init.size() * elem_size(arg.type, dt))) : nullptr);
+    upload();
+  }
+  ~Placed() {
+    for (void* q : p)
+      if (q) be.release(q);
+  }
+  void upload() {
+    for (std::size_t i = 0; i < args.size(); ++i)
+      if (p[i] && !args[i].init.empty()) {
+        const std::vector<unsigned char> b = to_bytes(args[i], dt);
+        be.upload(p[i], b.data(), b.size());
+      }
+  }
+  std::vector<double> read(std::size_t i) {
+    std::vector<unsigned char> b(args[i].init.size() * elem_size(args[i].type, dt));
+    be.download(b.data(), p[i], b.size());
+    return from_bytes(b, args[i].type, dt);
+  }
+};
+
+OpCheck row_of(const OpCase& c) {
+  const Tolerance t = tolerance(c.op, c.dtype);
+  OpCheck r;
+  r.name = c.name;
+  r.shape = c.shape();
+  r.dtype = c.dtype == DType::F32 ? "f32" : "f64";
+  r.atol = t.atol, r.rtol = t.rtol, r.exact = t.exact, r.tolerance_reason = t.reason;
+  return r;
+}
+
+CaseRun::CaseRun(const OpCase& c, Backend& device)
+    : case_(c), device_(device), args_(make_args(c)), placed_(std::make_unique<Placed>(device, c.dtype, args_)) {}
+CaseRun::~CaseRun() = default;
+
+void CaseRun::issue() { call(case_, device_, case_.dtype, placed_->p.data()); }
+void CaseRun::reset() { placed_->upload(); }
+
+Result CaseRun::check(Backend& reference) {
+  // The reference sums in double on the rounded inputs; the gather is exact,
+  // so its reference rounds once to the case's dtype as the device does.
+  const DType ref_dt = case_.op == Op::gather ? case_.dtype : DType::F64;
+  Placed ref(reference, ref_dt, args_);
+  call(case_, reference, ref_dt, ref.p.data());
+  device_.synchronize();
+  Result r{row_of(case_), {}};
+  const Tolerance tol = tolerance(case_.op, case_.dtype);
+  Comparison cmp;
+  std::vector<std::vector<double>> want;
+  for (std::size_t i = 0; i < args_.size(); ++i) {
+    if (!args_[i].output || !args_[i].present) continue;
+    r.outputs.push_back(placed_->read(i));
+    want.push_back(ref.read(i));
+    compare(cmp, args_[i].name, r.outputs.back(), want.back(), tol);
+  }
+  if (case_.op == Op::forward && case_.dropout_p > 0) {
+    // The dropout mask exactly: kept on the device where kept in the
+    // reference, wherever the reference's y is not 0 (y_drop = 0 says nothing there).
+    std::vector<double> got_mask, want_mask;
+    for (std::size_t e = 0; e < want[0].size(); ++e)
+      if (want[0][e] != 0) {
+        got_mask.push_back(r.outputs[1][e] != 0);
+        want_mask.push_back(want[1][e] != 0);
+      }
+    compare(cmp, "dropout mask", got_mask, want_mask, Tolerance{0, 0, true, ""});
+  }
+  cmp.report(r.check);
+  return r;
+}
+
+}  // namespace cumlp::opcheck
