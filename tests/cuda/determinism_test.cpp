@@ -1,6 +1,7 @@
-// Dropout masks of the sim backend equal the CPU backend's bit for bit, and
-// every op gives the same bits on every run and under every simulator
-// schedule (fixed-order sums, no atomics, RNG keyed by element index).
+// On every device of the GPU backend (sim; cuda where usable): dropout masks
+// equal the CPU backend's bit for bit, and every op gives the same bits on
+// every run (and, on sim, under every simulator schedule: fixed-order sums,
+// no atomics, RNG keyed by element index).
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -8,6 +9,7 @@
 #include "cumlp/model.h"
 #include "cumlp/optim.h"
 #include "sim_fixture.h"
+#include "tests/cuda/gpu_devices.h"
 
 namespace cumlp::test {
 namespace {
@@ -17,8 +19,12 @@ constexpr uint64_t kSeed = 99;
 // Forward with dropout after a sigmoid (outputs never 0, so a zero in y_drop
 // is exactly a dropped element) and after a softmax; input gradient with
 // dropout: the zero pattern and the kept values against the CPU device.
-TEST(SimDropout, MasksEqualTheCpuBackend) {
-  auto sim = make_backend(Device{"sim"}), cpu = make_cpu_backend();
+class GpuDropout : public OnDevice {};
+class GpuDeterminism : public OnDevice {};
+class GpuBackend : public OnDevice {};
+
+TEST_P(GpuDropout, MasksEqualTheCpuBackend) {
+  auto sim = make_backend(Device::parse(device())), cpu = make_cpu_backend();
   const int64_t M = 37, N = 45, K = 19;
   const auto x = cast<float>(rounded(kSeed, 1, M * K, -1, 1)), w = cast<float>(rounded(kSeed, 2, N * K, -1, 1));
   for (int32_t act : {ops::kSigmoid, ops::kSoftmax})
@@ -78,19 +84,20 @@ bool same_bits(const std::vector<std::vector<float>>& a, const std::vector<std::
   return true;
 }
 
-TEST(SimDeterminism, SameBitsTwiceAndUnderEverySchedule) {
-  auto be = make_backend(Device{"sim"});
+TEST_P(GpuDeterminism, SameBitsTwiceAndUnderEverySchedule) {
+  auto be = make_backend(Device::parse(device()));
   const auto first = run_every_op(*be);
   EXPECT_TRUE(same_bits(first, run_every_op(*be))) << "second run differs";
+  if (device() != "sim") return;  // schedules are the simulator's
   for (const sim::Schedule& sch : schedules()) {
     sim::ScheduleScope scope(sch);
     EXPECT_TRUE(same_bits(first, run_every_op(*be))) << "schedule " << sim::order_name(sch.order) << " differs";
   }
 }
 
-TEST(SimBackend, RefusesF64AndReportsLaunches) {
-  auto be = make_backend(Device{"sim"});
-  EXPECT_EQ(be->name(), "sim");
+TEST_P(GpuBackend, RefusesF64AndReportsLaunches) {
+  auto be = make_backend(Device::parse(device()));
+  EXPECT_EQ(be->name(), Device::parse(device()).name());
   EXPECT_TRUE(be->supports(DType::F32));
   EXPECT_FALSE(be->supports(DType::F64));
   EXPECT_THROW(be->optimizer_step(DType::F64, OptimArgs{}, 1, nullptr, nullptr, nullptr, nullptr), Error);
@@ -100,8 +107,8 @@ TEST(SimBackend, RefusesF64AndReportsLaunches) {
   EXPECT_EQ(be->launches() - before, 6);
 }
 
-TEST(SimBackend, AllocationFailureNamesTheBytes) {
-  auto be = make_backend(Device{"sim"});
+TEST_P(GpuBackend, AllocationFailureNamesTheBytes) {
+  auto be = make_backend(Device::parse(device()));
   try {
     be->alloc(std::size_t{1} << 62);
     FAIL() << "no error";
@@ -109,6 +116,10 @@ TEST(SimBackend, AllocationFailureNamesTheBytes) {
     EXPECT_NE(std::string(e.what()).find("4611686018427387904 bytes"), std::string::npos) << e.what();
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Devices, GpuDropout, ::testing::Values("sim", "cuda"), device_label);
+INSTANTIATE_TEST_SUITE_P(Devices, GpuDeterminism, ::testing::Values("sim", "cuda"), device_label);
+INSTANTIATE_TEST_SUITE_P(Devices, GpuBackend, ::testing::Values("sim", "cuda"), device_label);
 
 }  // namespace
 }  // namespace cumlp::test

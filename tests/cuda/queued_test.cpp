@@ -183,10 +183,13 @@ TEST_P(Queued, NonFiniteLossIsReportedWithItsStep) {
   }
 }
 
-// The sim backend really records: from the third step on, a step is one
+// The GPU backend really records: from the third step on, a step is one
 // replay and issues no launch; the record's update count follows the host's.
-TEST(QueuedSim, StepsAfterTheSecondAreReplays) {
-  Executor ex(Plan::compile(dropout_model()), Optimizer::adam(0.01), make_backend(Device{"sim"}), DType::F32, 5, 40);
+class QueuedGpu : public OnDevice {};
+
+TEST_P(QueuedGpu, StepsAfterTheSecondAreReplays) {
+  Executor ex(Plan::compile(dropout_model()), Optimizer::adam(0.01), make_backend(Device::parse(device())), DType::F32,
+              5, 40);
   ASSERT_TRUE(ex.backend().can_record());
   const Dataset d = byte_dataset();
   const std::vector<int64_t> rows = batch_rows(0);
@@ -208,6 +211,7 @@ TEST(QueuedSim, StepsAfterTheSecondAreReplays) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Devices, Queued, ::testing::Values("cpu", "sim", "cuda"), device_label);
+INSTANTIATE_TEST_SUITE_P(Devices, QueuedGpu, ::testing::Values("sim", "cuda"), device_label);
 
 }  // namespace
 }  // namespace cumlp::test

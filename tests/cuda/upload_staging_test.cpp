@@ -8,12 +8,15 @@
 #include <vector>
 
 #include "host/core/device_registry.h"
+#include "tests/cuda/gpu_devices.h"
 
 namespace cumlp::test {
 namespace {
 
-TEST(SimBackend, UploadsKeepTheCallersBytesThroughTheStagingBuffers) {
-  auto be = make_backend(Device{"sim"});
+class GpuUploads : public OnDevice {};
+
+TEST_P(GpuUploads, KeepTheCallersBytesThroughTheStagingBuffers) {
+  auto be = make_backend(Device::parse(device()));
   const std::size_t sizes[] = {3, 1000, 10, 5000, 7, 1, (std::size_t{17} << 20) / sizeof(float)};
   std::vector<void*> dst;
   std::vector<std::vector<float>> want;
@@ -33,6 +36,8 @@ TEST(SimBackend, UploadsKeepTheCallersBytesThroughTheStagingBuffers) {
     be->release(dst[i]);
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Devices, GpuUploads, ::testing::Values("sim", "cuda"), device_label);
 
 }  // namespace
 }  // namespace cumlp::test
