@@ -200,17 +200,19 @@ void check_optimizer(Backend& be, Backend& ref, std::vector<KernelCheck>& out) {
   Optimizer sgd = Optimizer::sgd(0.1);
   sgd.weight_decay = 0.01;
   sgd.l1 = 0.001;
-  for (const Optimizer& o : {sgd, Optimizer::adam(0.01, 0.05), Optimizer::adamw(0.01, 0.05)}) {
+  Optimizer momentum = sgd, nesterov = Optimizer::sgd(0.1, 0.9, true);
+  momentum.momentum = 0.9;
+  for (const Optimizer& o : {sgd, momentum, nesterov, Optimizer::adam(0.01, 0.05), Optimizer::adamw(0.01, 0.05)}) {
     Buffers buf(be);
     const int64_t n = 1001;
     std::vector<double> p = values(8, n, -1, 1), m(n), v(n);
-    const bool plain = o.kind == OptimizerKind::SGD;
+    const bool plain = o.kind == OptimizerKind::SGD && o.momentum == 0;
     void* dp = buf.of(p);
     void* dm = buf.zeros(n);
     void* dv = buf.zeros(n);
     for (int step = 1; step <= 3; ++step) {
       const auto g = values(8 + step, n, -1, 1);
-      const OptimArgs a{static_cast<int32_t>(o.kind), o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, o.l1, step};
+      const OptimArgs a = OptimArgs::from(o, step);
       be.optimizer_step(DType::F32, a, n, dp, buf.of(g), plain ? nullptr : dm, plain ? nullptr : dv);
       ref.optimizer_step(DType::F64, a, n, p.data(), g.data(), plain ? nullptr : m.data(), plain ? nullptr : v.data());
     }

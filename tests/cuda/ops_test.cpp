@@ -178,23 +178,26 @@ TEST_F(SimOps, OptimizerStep) {
   Optimizer sgd_l2 = Optimizer::sgd(0.1);
   sgd_l2.weight_decay = 0.01;
   sgd_l2.l1 = 0.001;
+  Optimizer momentum_l2 = sgd_l2;  // the velocity buffer carries the penalties' gradient too
+  momentum_l2.momentum = 0.9;
   for (const sim::Schedule& sch : schedules()) {
     sim::ScheduleScope scope(sch);
-    for (const Optimizer& o : {Optimizer::sgd(0.1), sgd_l2, Optimizer::adam(0.01), Optimizer::adam(0.01, 0.05),
+    for (const Optimizer& o : {Optimizer::sgd(0.1), sgd_l2, Optimizer::sgd(0.1, 0.9), Optimizer::sgd(0.1, 0.5, true),
+                               momentum_l2, Optimizer::adam(0.01), Optimizer::adam(0.01, 0.05),
                                Optimizer::adamw(0.01, 0.05), l1}) {
       const int64_t n = 1001;
       std::vector<double> p = rounded(kSeed, 12, n, -1, 1), m(n, 0), v(n, 0);
-      const bool sgd = o.kind == OptimizerKind::SGD;
+      const bool sgd = o.kind == OptimizerKind::SGD, plain = sgd && o.momentum == 0;
       DeviceBuffer dp(*sim, f32(p)), dm(*sim, n * 4), dv(*sim, n * 4);
       for (int step = 1; step <= 3; ++step) {
         const auto g = rounded(kSeed, 12 + step, n, -1, 1);
         DeviceBuffer dg(*sim, f32(g));
-        const OptimArgs a{static_cast<int32_t>(o.kind), o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, o.l1, step};
-        sim->optimizer_step(DType::F32, a, n, dp.get(), dg.get(), sgd ? nullptr : dm.get(), sgd ? nullptr : dv.get());
-        ref->optimizer_step(DType::F64, a, n, p.data(), g.data(), sgd ? nullptr : m.data(), sgd ? nullptr : v.data());
+        const OptimArgs a = OptimArgs::from(o, step);
+        sim->optimizer_step(DType::F32, a, n, dp.get(), dg.get(), plain ? nullptr : dm.get(), sgd ? nullptr : dv.get());
+        ref->optimizer_step(DType::F64, a, n, p.data(), g.data(), plain ? nullptr : m.data(), sgd ? nullptr : v.data());
         const std::string what = o.describe() + " step " + std::to_string(step) + " " + std::string(sim::order_name(sch.order));
         EXPECT_TRUE(close_op("optimizer params", what + " params", dp.read<float>(), p, kElemTol, kSeed));
-        if (!sgd) { EXPECT_TRUE(close_op("optimizer m", what + " m", dm.read<float>(), m, kElemTol, kSeed)); }
+        if (!plain) { EXPECT_TRUE(close_op("optimizer m", what + " m", dm.read<float>(), m, kElemTol, kSeed)); }
         if (!sgd) { EXPECT_TRUE(close_op("optimizer v", what + " v", dv.read<float>(), v, kElemTol, kSeed)); }
       }
     }
