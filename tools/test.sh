@@ -10,12 +10,17 @@ jobs=$(nproc)
 asan=1
 [ "${1:-}" = "--no-asan" ] && asan=0
 
-bash tools/setup.sh
+py=${PYTHON:-python3}
+PYTHON=$py bash tools/setup.sh
 
-echo "== release build (CUDA kernels compiled with nvcc when it is present) =="
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
+echo "== release build (CUDA kernels compiled with nvcc when it is present; the Python extension) =="
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCUMLP_PYTHON=ON -DPython_EXECUTABLE="$(command -v "$py")"
 cmake --build build -j"$jobs"
 ctest --test-dir build -j"$jobs" --output-on-failure --timeout 600
+
+echo "== Python package (the extension built above, importable from build/python) =="
+CUMLP_CLI="$PWD/build/tools/cli/cumlp" PYTHONPATH="$PWD/build/python" \
+  "$py" -m pytest tools/python/tests -q -p no:cacheprovider --junitxml=build/pytest.xml
 
 if [ "$asan" = 1 ]; then
   echo "== AddressSanitizer + UndefinedBehaviorSanitizer build =="

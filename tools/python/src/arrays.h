@@ -1,4 +1,4 @@
-// NumPy <-> cumlp conversions for the extension module.
+// NumPy <-> cumlp conversions for the extension module (and dict_of for reports).
 //
 // Inputs arrive as nanobind ndarrays: a view of the caller's buffer (NumPy's
 // buffer protocol or DLPack), never a copy made by the binding. The Python
@@ -11,7 +11,9 @@
 
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cumlp/tensor.h"
@@ -60,6 +62,13 @@ nb::object vector_to_numpy(std::vector<T> v) {
   nb::capsule owner(held, [](void* p) noexcept { delete static_cast<std::vector<T>*>(p); });
   const std::size_t n = held->size();
   return nb::cast(nb::ndarray<nb::numpy, T>(held->data(), 1, &n, owner));
+}
+
+/// A dict from (key, value) pairs: the library's report structs as Python sees them.
+inline nb::dict dict_of(std::initializer_list<std::pair<const char*, nb::object>> items) {
+  nb::dict d;
+  for (const auto& [key, value] : items) d[key] = value;
+  return d;
 }
 
 }  // namespace cumlp::py

@@ -52,42 +52,25 @@ nb::object samples_of(const Dataset& d) {
 }
 
 nb::dict progress_dict(const Progress& p) {
-  nb::dict d;
-  d["epoch"] = p.epoch;
-  d["epochs"] = p.epochs;
-  d["batch"] = p.batch;
-  d["batches"] = p.batches;
-  d["loss"] = p.loss;
-  d["samples_per_second"] = p.samples_per_second;
-  d["epoch_done"] = p.epoch_done;
-  d["valid_loss"] = p.validated ? nb::cast(p.valid_loss) : nb::none();
-  return d;
+  return dict_of({{"epoch", nb::cast(p.epoch)}, {"epochs", nb::cast(p.epochs)}, {"batch", nb::cast(p.batch)},
+                  {"batches", nb::cast(p.batches)}, {"loss", nb::cast(p.loss)},
+                  {"samples_per_second", nb::cast(p.samples_per_second)}, {"epoch_done", nb::cast(p.epoch_done)},
+                  {"valid_loss", p.validated ? nb::cast(p.valid_loss) : nb::object(nb::none())}});
 }
 
 nb::dict metrics_dict(const Metrics& m) {
-  nb::dict d;
-  d["loss"] = m.loss;
-  d["accuracy"] = m.accuracy;
-  d["confusion"] = m.confusion;
-  d["precision"] = m.precision;
-  d["recall"] = m.recall;
-  d["f1"] = m.f1;
-  return d;
+  return dict_of({{"loss", nb::cast(m.loss)}, {"accuracy", nb::cast(m.accuracy)},
+                  {"confusion", nb::cast(m.confusion)}, {"precision", nb::cast(m.precision)},
+                  {"recall", nb::cast(m.recall)}, {"f1", nb::cast(m.f1)}});
 }
 
 nb::dict report_dict(const TrainReport& r) {
-  nb::dict d;
-  d["train_loss"] = r.train_loss;
-  d["valid_loss"] = r.valid_loss;
-  d["epochs_run"] = r.epochs_run;
-  d["best_epoch"] = r.best_epoch;
-  d["stopped_early"] = r.stopped_early;
-  d["seconds"] = r.seconds;
-  d["samples_per_second"] = r.samples_per_second;
-  d["train_rows"] = r.train_rows;
-  d["valid_rows"] = r.valid_rows;
-  d["test"] = r.test ? nb::object(metrics_dict(*r.test)) : nb::none();
-  return d;
+  return dict_of({{"train_loss", nb::cast(r.train_loss)}, {"valid_loss", nb::cast(r.valid_loss)},
+                  {"epochs_run", nb::cast(r.epochs_run)}, {"best_epoch", nb::cast(r.best_epoch)},
+                  {"stopped_early", nb::cast(r.stopped_early)}, {"seconds", nb::cast(r.seconds)},
+                  {"samples_per_second", nb::cast(r.samples_per_second)}, {"train_rows", nb::cast(r.train_rows)},
+                  {"valid_rows", nb::cast(r.valid_rows)},
+                  {"test", r.test ? nb::object(metrics_dict(*r.test)) : nb::object(nb::none())}});
 }
 
 using Clock = std::chrono::steady_clock;

@@ -66,25 +66,16 @@ void bind_model(nb::module_& m) {
 }
 
 nb::dict check_row(const KernelCheck& c) {
-  nb::dict d;
-  d["op"] = c.op;
-  d["shape"] = c.shape;
-  d["max_abs_err"] = c.max_abs_err;
-  d["max_rel_err"] = c.max_rel_err;
-  d["tolerance"] = c.tolerance;
-  d["pass"] = c.pass;
-  return d;
+  return dict_of({{"op", nb::cast(c.op)}, {"shape", nb::cast(c.shape)}, {"max_abs_err", nb::cast(c.max_abs_err)},
+                  {"max_rel_err", nb::cast(c.max_rel_err)}, {"tolerance", nb::cast(c.tolerance)},
+                  {"pass", nb::cast(c.pass)}});
 }
 
 nb::dict step_row(const StepResult& s) {
-  nb::dict d;
-  d["model"] = s.model;
-  d["description"] = s.description;
-  d["batch"] = s.batch;
-  d["us_per_step"] = s.us_per_step;
-  d["samples_per_second"] = s.samples_per_second;
-  d["launches_per_step"] = s.launches_per_step;
-  return d;
+  return dict_of({{"model", nb::cast(s.model)}, {"description", nb::cast(s.description)},
+                  {"batch", nb::cast(s.batch)}, {"us_per_step", nb::cast(s.us_per_step)},
+                  {"samples_per_second", nb::cast(s.samples_per_second)},
+                  {"launches_per_step", nb::cast(s.launches_per_step)}});
 }
 
 void bind_tools(nb::module_& m) {
