@@ -116,3 +116,48 @@ def test_verbose_and_callbacks(digits, capsys):
     assert all(s["loss"] > 0 and s["samples_per_second"] > 0 for s in seen)
     out = capsys.readouterr().out
     assert "loss" in out
+
+
+def test_verbose_uses_a_tqdm_bar_when_installed(digits, monkeypatch):
+    import sys
+    import types
+
+    bars = []
+
+    class FakeBar:  # records what the estimator asks of tqdm
+        def __init__(self, total, **kw):
+            self.total, self.n, self.postfix, self.closed = total, 0, {}, False
+            bars.append(self)
+
+        def update(self, k):
+            self.n += k
+
+        def set_postfix(self, **kw):
+            self.postfix = kw
+
+        def close(self):
+            self.closed = True
+
+    auto = types.ModuleType("tqdm.auto")
+    auto.tqdm = FakeBar
+    monkeypatch.setitem(sys.modules, "tqdm", types.ModuleType("tqdm"))
+    monkeypatch.setitem(sys.modules, "tqdm.auto", auto)
+    X, y = digits
+    cumlp.MLPClassifier((8,), max_iter=3, verbose=True, random_state=0).fit(X[:200], y[:200])
+    assert len(bars) == 1 and bars[0].total == 3 and bars[0].n == 3 and bars[0].closed
+    assert "loss" in bars[0].postfix and "samples_per_s" in bars[0].postfix
+
+
+def test_ctrl_c_during_fit_raises_keyboard_interrupt(digits):
+    import os
+    import signal
+    import threading
+
+    X, y = digits
+    clf = cumlp.MLPClassifier((256, 256), batch_size=1, max_iter=100000, n_iter_no_change=10**9, random_state=0)
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X / 16, y)
+    timer.join()
+    assert 0 < clf.net_.step_count < 100000 * len(X)
