@@ -16,9 +16,9 @@ from ._cumlp import (Dataset, Error, ModelSpec, Optimizer, bench, check, devices
                      load_csv, load_mnist_dir, plot_confusion, plot_loss, read_checkpoint)
 from ._files import load
 from .estimators import MLPClassifier, MLPRegressor
-from .network import Network, fit, load_digits, load_network
+from .network import Network, Trainer, fit, load_digits, load_network
 
 __all__ = ["Dataset", "Error", "MLPClassifier", "MLPRegressor", "ModelSpec", "Network", "Optimizer", "bench",
            "check", "devices", "evaluate", "fit", "load", "load_cifar10_dir", "load_csv", "load_digits",
            "load_mnist_dir", "load_network", "plot_confusion", "plot_loss",
-           "read_checkpoint"]
+           "read_checkpoint", "Trainer"]

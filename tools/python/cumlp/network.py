@@ -70,6 +70,19 @@ def fit(net, train, test=None, *, epochs=10, batch_size=100, valid_fraction=0.2,
                        int(seed), bool(shuffle), on_progress)
 
 
+class Trainer:
+    """The C++ Trainer: a network and its training settings (TrainConfig's
+    fields); fit() trains and returns the report dict of cumlp.fit."""
+
+    def __init__(self, net, *, epochs=10, batch_size=100, valid_fraction=0.2, patience=0, seed=777, shuffle=True):
+        self.net = net
+        self.config = dict(epochs=epochs, batch_size=batch_size, valid_fraction=valid_fraction, patience=patience,
+                           seed=seed, shuffle=shuffle)
+
+    def fit(self, train, test=None, on_progress=None):
+        return fit(self.net, train, test, on_progress=on_progress, **self.config)
+
+
 def load_digits(path=DIGITS_CSV):
     """scikit-learn's 8x8 digits (1797 rows, pixel values 0..16, unscaled) as a Dataset."""
     return _cumlp.load_csv(path)

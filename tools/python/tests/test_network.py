@@ -56,6 +56,15 @@ def test_fit_on_digits_dataset():
     assert 0 < report["test"]["accuracy"] <= 1 and len(report["test"]["confusion"]) == 100
 
 
+def test_trainer_keeps_its_settings_and_the_core_validates_them():
+    data = cumlp.load_digits()
+    net = cumlp.Network(cumlp.ModelSpec.parse("64-16-10", "relu"), cumlp.Optimizer.adamw(0.01), seed=3)
+    report = cumlp.Trainer(net, epochs=2, batch_size=0, valid_fraction=0.1, seed=3).fit(data)
+    assert report["epochs_run"] == 2 and report["valid_rows"] == 180 and report["train_rows"] == 1617
+    with pytest.raises(cumlp.Error, match="epochs"):
+        cumlp.Trainer(net, epochs=0).fit(data)
+
+
 def test_ctrl_c_stops_after_the_current_step():
     data = cumlp.load_digits()
     net = cumlp.Network(cumlp.ModelSpec.parse("64-256-256-10", "relu"), cumlp.Optimizer.adam(), seed=1)
