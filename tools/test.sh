@@ -4,13 +4,16 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer (CPU and simulator code).
 #   bash tools/test.sh            everything
 #   bash tools/test.sh --no-asan  skip the sanitizer build
+#   PYTHON=/path/to/python3 ...   the interpreter for the Python package and its tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
 asan=1
 [ "${1:-}" = "--no-asan" ] && asan=0
 
-py=${PYTHON:-python3}
+# Debian's interpreter by default: Debian's numpy, scikit-learn and pytest are
+# installed for it (a python3 earlier on PATH, e.g. pyenv's, may lack them).
+py=${PYTHON:-$([ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)}
 PYTHON=$py bash tools/setup.sh
 
 echo "== release build (CUDA kernels compiled with nvcc when it is present; the Python extension) =="
