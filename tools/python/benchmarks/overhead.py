@@ -70,8 +70,10 @@ def main():
         print(f"{k:14s} s/epoch median {med[k]:.3f}  runs {', '.join(f'{x:.3f}' for x in v)}")
     low = {k: min(v) for k, v in times.items()}
     for what in ("wall", "epochs"):
-        print(f"python over c++ ({what}): median {100 * (med['python ' + what] / med['c++ ' + what] - 1):+.1f} %, "
-              f"min {100 * (low['python ' + what] / low['c++ ' + what] - 1):+.1f} %")
+        paired = statistics.median(p / c for p, c in zip(times["python " + what], times["c++ " + what]))
+        print(f"python over c++ ({what}): medians {100 * (med['python ' + what] / med['c++ ' + what] - 1):+.1f} %, "
+              f"minima {100 * (low['python ' + what] / low['c++ ' + what] - 1):+.1f} %, "
+              f"median of paired runs {100 * (paired - 1):+.1f} %")
     print(f"python epochs over cli epochs (uint8 vs float32 data): "
           f"{100 * (med['python epochs'] / med['cli epochs'] - 1):+.1f} %")
 
