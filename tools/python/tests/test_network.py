@@ -1,7 +1,8 @@
 """The lower level: Network, fit (the C++ Trainer), loaders, check, bench,
-and Ctrl-C during training."""
+Ctrl-C during training, and the GIL released while training."""
 import os
 import signal
+import sys
 import threading
 
 import numpy as np
@@ -75,6 +76,34 @@ def test_ctrl_c_stops_after_the_current_step():
     timer.join()
     assert 0 < net.step_count < 100000 * 1797  # stopped inside the run, the network intact
     assert np.isfinite(net.parameters()).all()
+
+
+def test_the_gil_is_released_while_training():
+    # With an enormous switch interval Python never takes the GIL from a
+    # thread by force: the main thread can run while the worker is inside
+    # fit only if fit released it. The worker reads the main thread's
+    # counter just before and just after fit.
+    data = cumlp.load_digits()
+    net = cumlp.Network(cumlp.ModelSpec.parse("64-64-10", "relu"), cumlp.Optimizer.adam(), seed=1)
+    ticks, seen, done = [0], [], threading.Event()
+
+    def train():
+        seen.append(ticks[0])
+        cumlp.fit(net, data, epochs=2, batch_size=1, valid_fraction=0)
+        seen.append(ticks[0])
+        done.set()
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e6)
+    try:
+        worker = threading.Thread(target=train)
+        worker.start()
+        while not done.wait(0.001):  # the wait releases the GIL, so the worker can take it back
+            ticks[0] += 1
+        worker.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert seen[1] > seen[0]
 
 
 def test_check_and_bench_on_cpu():
