@@ -1,4 +1,5 @@
-// The optimizer kernel: one thread per parameter, the operations in the order
+// The optimizer kernel (SGD with or without momentum/Nesterov, Adam, AdamW):
+// one thread per parameter, the operations in the order
 // of host/cpu/optimizer_cpu.cpp (torch.optim's), so in float the update is the
 // CPU's up to the GPU's fused multiply-adds. The Adam bias corrections are
 // computed in double and rounded once, as the CPU twin does: on the host from
@@ -17,6 +18,8 @@ namespace {
 struct Update {
   int32_t kind;
   float lr, wd, l1, b1, b2, eps, step_size, bc2_sqrt;
+  float mu;          // SGD momentum (0: plain SGD); the velocity buffer is m
+  int32_t nesterov;  // SGD: step with g + mu * b instead of b
 };
 
 // Adam's lr / (1 - b1^t) and sqrt(1 - b2^t) for update t, in double.
@@ -51,6 +54,11 @@ __global__ void optimizer_step_kernel(int64_t n, Update u, RecordedSchedule rs, 
     if (!decoupled && u.wd != 0.0f) g += u.wd * pi;
     if (u.l1 != 0.0f) g += u.l1 * static_cast<float>((pi > 0.0f) - (pi < 0.0f));
     if (kind == OptimizerKind::SGD) {
+      if (u.mu != 0.0f) {  // torch.optim.SGD: b = mu b + g (b starts at zero, so update 1 gives b = g)
+        const float b = u.mu * m[i] + g;
+        m[i] = b;
+        g = u.nesterov ? g + u.mu * b : b;
+      }
       p[i] = pi - u.lr * g;
     } else {
       if (decoupled) pi *= 1.0f - u.lr * u.wd;
@@ -89,7 +97,9 @@ int launch_optimizer_step(const OptimArgs& a, int64_t n, float* params, const fl
   CUMLP_CHECK(kind == OptimizerKind::SGD || kind == OptimizerKind::Adam || kind == OptimizerKind::AdamW,
               "optimizer_step: unknown optimizer ", a.kind);
   CUMLP_CHECK(n >= 0, "optimizer_step: negative size ", n);
-  CUMLP_CHECK(n == 0 || (params && grads && (kind == OptimizerKind::SGD || (m && v))), "optimizer_step: null buffer");
+  const bool momentum = kind == OptimizerKind::SGD && a.momentum != 0;
+  CUMLP_CHECK(n == 0 || (params && grads && (kind == OptimizerKind::SGD || (m && v)) && (!momentum || m)),
+              "optimizer_step: null buffer");
   CUMLP_CHECK(kind == OptimizerKind::SGD || a.record || a.step >= 1, "optimizer_step: Adam step ", a.step,
               " must be >= 1");
   Update u{a.kind,
@@ -100,7 +110,9 @@ int launch_optimizer_step(const OptimArgs& a, int64_t n, float* params, const fl
            static_cast<float>(a.beta2),
            static_cast<float>(a.eps),
            0.0f,
-           0.0f};
+           0.0f,
+           momentum ? static_cast<float>(a.momentum) : 0.0f,
+           momentum && a.nesterov ? 1 : 0};
   if (!a.record && kind != OptimizerKind::SGD)
     bias_corrections(a.lr, a.beta1, a.beta2, static_cast<double>(a.step), &u.step_size, &u.bc2_sqrt);
   const RecordedSchedule rs{a.record, a.lr, a.beta1, a.beta2};

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything cumlp needs to build, test and run on Debian 12 (as root).
-# All from Debian's packages, plus the Python packages the tests use to read
-# checkpoints (safetensors, numpy) from PyPI. Idempotent.
+# All from Debian's packages, plus from PyPI the Python packages the tests use
+# to read checkpoints (safetensors, numpy) and the Python extension's build
+# tools (nanobind, scikit-build-core; not packaged in Debian 12). Idempotent.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(
@@ -10,6 +11,7 @@ pkgs=(
   libboost-context-dev librandom123-dev libcli11-dev nlohmann-json3-dev
   libopenblas-dev libopenblas0-pthread zlib1g-dev libpng-dev gnuplot-nox
   dataset-fashion-mnist python3-sklearn python3-pip
+  python3-dev python3-venv python3-pytest  # the Python package (tools/python) and its tests
   clang-14 libclang-rt-14-dev  # libFuzzer targets (tests/fuzz)
   patchelf xz-utils  # tools/gpu_bundle.sh: the bundle's rpath, its packed libraries
 )
@@ -24,5 +26,9 @@ fi
 py=${PYTHON:-python3}
 if ! "$py" -c "import safetensors, numpy" 2>/dev/null; then
   "$py" -m pip install -q safetensors numpy 2>/dev/null || "$py" -m pip install -q --break-system-packages safetensors numpy
+fi
+if ! "$py" -c "import nanobind, scikit_build_core" 2>/dev/null; then
+  "$py" -m pip install -q nanobind scikit-build-core 2>/dev/null ||
+    "$py" -m pip install -q --break-system-packages nanobind scikit-build-core
 fi
 echo "setup: dependencies present"

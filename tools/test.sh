@@ -4,18 +4,26 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer (CPU and simulator code).
 #   bash tools/test.sh            everything
 #   bash tools/test.sh --no-asan  skip the sanitizer build
+#   PYTHON=/path/to/python3 ...   the interpreter for the Python package and its tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
 asan=1
 [ "${1:-}" = "--no-asan" ] && asan=0
 
-bash tools/setup.sh
+# Debian's interpreter by default: Debian's numpy, scikit-learn and pytest are
+# installed for it (a python3 earlier on PATH, e.g. pyenv's, may lack them).
+py=${PYTHON:-$([ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)}
+PYTHON=$py bash tools/setup.sh
 
-echo "== release build (CUDA kernels compiled with nvcc when it is present) =="
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
+echo "== release build (CUDA kernels compiled with nvcc when it is present; the Python extension) =="
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCUMLP_PYTHON=ON -DPython_EXECUTABLE="$(command -v "$py")"
 cmake --build build -j"$jobs"
 ctest --test-dir build -j"$jobs" --output-on-failure --timeout 600
+
+echo "== Python package (the extension built above, importable from build/python) =="
+CUMLP_CLI="$PWD/build/tools/cli/cumlp" PYTHONPATH="$PWD/build/python" \
+  "$py" -m pytest tools/python/tests -q -p no:cacheprovider --junitxml=build/pytest.xml
 
 if [ "$asan" = 1 ]; then
   echo "== AddressSanitizer + UndefinedBehaviorSanitizer build =="

@@ -300,10 +300,8 @@ Tensor Network::optimizer_state(int moment) const {
 
 void Network::set_optimizer_state(const Tensor& m, const Tensor& v, int64_t steps) {
   CUMLP_CHECK(steps >= 0, "step count must be >= 0, got ", steps);
-  if (impl_->exec.moment(0)) {
-    impl_->upload_flat(impl_->exec.moment(0), m, "first moment");
-    impl_->upload_flat(impl_->exec.moment(1), v, "second moment");
-  }
+  if (impl_->exec.moment(0)) impl_->upload_flat(impl_->exec.moment(0), m, "first moment");
+  if (impl_->exec.moment(1)) impl_->upload_flat(impl_->exec.moment(1), v, "second moment");
   impl_->exec.set_steps(steps);
 }
 

@@ -7,10 +7,12 @@
 
 namespace cumlp {
 
-Optimizer Optimizer::sgd(double lr) {
+Optimizer Optimizer::sgd(double lr, double momentum, bool nesterov) {
   Optimizer o;
   o.kind = OptimizerKind::SGD;
   o.lr = lr;
+  o.momentum = momentum;
+  o.nesterov = nesterov;
   return o;
 }
 
@@ -34,6 +36,10 @@ void Optimizer::validate() const {
   CUMLP_CHECK(std::isfinite(eps) && eps > 0, "eps must be positive, got ", eps);
   CUMLP_CHECK(std::isfinite(weight_decay) && weight_decay >= 0, "weight decay must be >= 0, got ", weight_decay);
   CUMLP_CHECK(std::isfinite(l1) && l1 >= 0, "l1 penalty must be >= 0, got ", l1);
+  CUMLP_CHECK(momentum >= 0 && momentum < 1, "momentum must be in [0, 1), got ", momentum);
+  CUMLP_CHECK(momentum == 0 || kind == OptimizerKind::SGD, "momentum is an SGD setting; ", optimizer_name(kind),
+              " uses beta1 instead (got momentum ", momentum, ")");
+  CUMLP_CHECK(!nesterov || momentum > 0, "nesterov needs a momentum > 0");
 }
 
 std::string Optimizer::describe() const {
@@ -41,6 +47,8 @@ std::string Optimizer::describe() const {
   os << optimizer_name(kind) << "(lr=" << lr;
   if (weight_decay) os << ", weight_decay=" << weight_decay;
   if (l1) os << ", l1=" << l1;
+  if (momentum) os << ", momentum=" << momentum;
+  if (nesterov) os << ", nesterov";
   os << ")";
   return os.str();
 }

@@ -12,7 +12,8 @@ namespace {
 // Whether a step recorded with optimizer b can run for a (its values are frozen in the recording).
 bool same_settings(const Optimizer& a, const Optimizer& b) {
   return a.kind == b.kind && a.lr == b.lr && a.beta1 == b.beta1 && a.beta2 == b.beta2 && a.eps == b.eps &&
-         a.weight_decay == b.weight_decay && a.l1 == b.l1;
+         a.weight_decay == b.weight_decay && a.l1 == b.l1 &&
+         a.momentum == b.momentum && a.nesterov == b.nesterov;
 }
 }  // namespace
 
@@ -23,10 +24,8 @@ Executor::Executor(Plan plan, Optimizer opt, std::unique_ptr<Backend> backend, D
   CUMLP_CHECK(backend_->supports(dtype), "device ", backend_->name(), " does not support ", dtype_name(dtype));
   params_ = allocate(param_bytes(), fixed_allocs_);
   grads_ = allocate(param_bytes(), fixed_allocs_);
-  if (opt_.kind != OptimizerKind::SGD) {
-    m_ = allocate(param_bytes(), fixed_allocs_);
-    v_ = allocate(param_bytes(), fixed_allocs_);
-  }
+  if (opt_.kind != OptimizerKind::SGD || opt_.momentum != 0) m_ = allocate(param_bytes(), fixed_allocs_);  // moment / velocity
+  if (opt_.kind != OptimizerKind::SGD) v_ = allocate(param_bytes(), fixed_allocs_);
   loss_ = allocate(elem_, fixed_allocs_);
   if (backend_->can_record()) {
     record_ = static_cast<StepRecord*>(allocate(sizeof(StepRecord), fixed_allocs_));

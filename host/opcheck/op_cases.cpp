@@ -89,6 +89,7 @@ OpCase optimizer(const Optimizer& o, int64_t n) {
   c.op = Op::optimizer;
   c.optimizer = o, c.N = n;
   c.name = std::string("optimizer ") + optimizer_name(o.kind);
+  if (o.momentum > 0) c.name += o.nesterov ? " nesterov" : " momentum";
   if (o.weight_decay > 0) c.name += o.kind == OptimizerKind::AdamW ? " decoupled decay" : " l2";
   if (o.l1 > 0) c.name += " l1";
   return c;
@@ -129,7 +130,10 @@ void small_cases(std::vector<OpCase>& out) {
   sgd_l2.weight_decay = 0.01;
   sgd_l2.l1 = 0.001;
   adam_l1.l1 = 0.01;
-  for (const Optimizer& o : {Optimizer::sgd(0.1), sgd_l2, Optimizer::adam(0.01), Optimizer::adam(0.01, 0.05),
+  Optimizer momentum_l2 = sgd_l2;  // the velocity carries the penalties' gradient too
+  momentum_l2.momentum = 0.9;
+  for (const Optimizer& o : {Optimizer::sgd(0.1), sgd_l2, Optimizer::sgd(0.1, 0.9), Optimizer::sgd(0.1, 0.5, true),
+                             momentum_l2, Optimizer::adam(0.01), Optimizer::adam(0.01, 0.05),
                              Optimizer::adamw(0.01, 0.05), adam_l1})
     out.push_back(optimizer(o, 1001));
   for (bool u8 : {true, false})

@@ -119,10 +119,12 @@ std::vector<Arg> make_args(const OpCase& c) {
       return {samples, table, {Arg::i64, "rows", integers(13, M, K)}, out("x", M * N), target};
     }
     case Op::optimizer: {
-      const bool sgd = c.optimizer.kind == OptimizerKind::SGD;
-      const int64_t n = sgd ? 0 : N;
+      // m: Adam's first moment, or SGD's velocity with momentum; v: Adam's second moment.
+      const bool sgd = c.optimizer.kind == OptimizerKind::SGD, velocity = !sgd || c.optimizer.momentum != 0;
+      const int64_t nm = velocity ? N : 0, nv = sgd ? 0 : N;
       return {{Arg::real, "params", values(14, N, -1, 1, dt), true}, {Arg::real, "grads", values(15, N, -1, 1, dt)},
-              {Arg::real, "m", values(16, n, -0.1, 0.1, dt), true, !sgd}, {Arg::real, "v", values(17, n, 0, 0.01, dt), true, !sgd}};
+              {Arg::real, "m", values(16, nm, -0.1, 0.1, dt), true, velocity},
+              {Arg::real, "v", values(17, nv, 0, 0.01, dt), true, !sgd}};
     }
     case Op::replayed_step: break;
   }

@@ -74,10 +74,13 @@ struct OptimArgs {
   int64_t step = 0;  // 1-based index of this update (Adam bias correction)
   StepRecord* record = nullptr;  // backend memory; when set, `step` is ignored: the update is number
                                  // record->updates + 1 when the op runs, and the op advances record->updates
+  double momentum = 0;           // SGD: the velocity buffer is `m` (zero before the first update)
+  bool nesterov = false;
 
   /// The arguments of update number `step` (1-based) of optimizer o.
   static OptimArgs from(const Optimizer& o, int64_t step) {
-    return {static_cast<int32_t>(o.kind), o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, o.l1, step};
+    return {static_cast<int32_t>(o.kind), o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, o.l1, step, nullptr,
+            o.momentum, o.nesterov};
   }
 };
 

@@ -3,6 +3,7 @@
 //
 //   layers.<i>.weight [out, in], layers.<i>.bias [out]   (i counts Linear layers)
 //   optimizer.exp_avg, optimizer.exp_avg_sq              flat moments (Adam, AdamW)
+//   optimizer.momentum_buffer                            flat velocity (SGD with momentum)
 //   train.best_parameters                                flat, when training kept a best epoch
 //   metadata: format, spec, optimizer, dtype, seed, steps, state, extra.<key>
 #include <nlohmann/json.hpp>
@@ -49,7 +50,8 @@ ModelSpec spec_from_json(const json& j) {
 
 json optimizer_to_json(const Optimizer& o) {
   return {{"kind", optimizer_name(o.kind)}, {"lr", o.lr}, {"beta1", o.beta1}, {"beta2", o.beta2},
-          {"eps", o.eps}, {"weight_decay", o.weight_decay}, {"l1", o.l1}};
+          {"eps", o.eps}, {"weight_decay", o.weight_decay}, {"l1", o.l1}, {"momentum", o.momentum},
+          {"nesterov", o.nesterov}};
 }
 
 Optimizer optimizer_from_json(const json& j) {
@@ -61,6 +63,8 @@ Optimizer optimizer_from_json(const json& j) {
   o.eps = j.at("eps").get<double>();
   o.weight_decay = j.at("weight_decay").get<double>();
   o.l1 = j.at("l1").get<double>();
+  o.momentum = j.value("momentum", 0.0);  // absent in files written before SGD had momentum
+  o.nesterov = j.value("nesterov", false);
   o.validate();
   return o;
 }
@@ -94,7 +98,9 @@ void save_checkpoint(const std::string& path, const Network& net, const TrainSta
     }
   }
   const Tensor m = net.optimizer_state(0), v = net.optimizer_state(1);
-  if (m.numel() > 0) {
+  if (m.numel() > 0 && v.numel() == 0) {  // SGD with momentum: torch's name for the velocity
+    views.push_back(slice("optimizer.momentum_buffer", m, 0, {m.numel()}));
+  } else if (m.numel() > 0) {
     views.push_back(slice("optimizer.exp_avg", m, 0, {m.numel()}));
     views.push_back(slice("optimizer.exp_avg_sq", v, 0, {v.numel()}));
   }
@@ -240,6 +246,9 @@ Network load_network(const std::string& path, const NetworkOptions& options, Che
     v = Tensor({net.parameter_count()}, opts.dtype);
     take(f, "optimizer.exp_avg", {net.parameter_count()}, m, 0);
     take(f, "optimizer.exp_avg_sq", {net.parameter_count()}, v, 0);
+  } else if (c.optimizer.momentum != 0 && f.tensors.count("optimizer.momentum_buffer")) {
+    m = Tensor({net.parameter_count()}, opts.dtype);
+    take(f, "optimizer.momentum_buffer", {net.parameter_count()}, m, 0);
   }
   if (m.numel() > 0) net.set_optimizer_state(m, v, steps);
   else net.set_optimizer_state(net.optimizer_state(0), net.optimizer_state(1), steps);

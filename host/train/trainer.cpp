@@ -172,6 +172,9 @@ TrainReport Trainer::fit(const Dataset& data, const Dataset* test) {
       p.validated = validate;
       p.valid_loss = validate ? state_.valid_loss.back() : 0;
       config_.on_progress(p);
+      // A stop asked for by the epoch's report (a caller's own stopping rule)
+      // lands on the boundary too.
+      if (!interrupt && config_.should_stop && config_.should_stop()) interrupt = true;
     }
     // A stop requested during the epoch's last batch lands on the boundary:
     // the epoch counts, and a resume continues exactly as if uninterrupted.

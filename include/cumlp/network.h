@@ -135,9 +135,12 @@ class CUMLP_API Network {
   /// Replace weight/bias of Linear layer i; throws Error on a shape mismatch.
   void set_weight(int i, const Tensor& w);
   void set_bias(int i, const Tensor& b);
-  /// Optimizer moments (Adam/AdamW: first and second; SGD: empty), flat layout.
+  /// Optimizer state, flat layout: Adam/AdamW moment 0 and 1 (first, second);
+  /// SGD with momentum: moment 0 is the velocity buffer, moment 1 empty;
+  /// plain SGD: both empty.
   Tensor optimizer_state(int moment) const;
-  /// Restores the moments and the step count (for resuming training).
+  /// Restores the moments and the step count (for resuming training); a
+  /// moment the optimizer does not keep is ignored.
   void set_optimizer_state(const Tensor& m, const Tensor& v, int64_t steps);
 
   // ---- introspection -----------------------------------------------------------

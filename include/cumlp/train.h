@@ -55,7 +55,9 @@ struct TrainConfig {
   std::string checkpoint;       // if set: the state is saved there (atomically) after an epoch ...
   double checkpoint_seconds = 30;  // ... once this long has passed since the last save, and after the last epoch
   std::function<void(const Progress&)> on_progress;
-  /// Asked after every batch; returning true stops training after that batch
+  /// Asked after every batch, and after the epoch's final on_progress call
+  /// (so a stopping rule that reads the epoch's figures stops on the epoch
+  /// boundary); returning true stops training after that batch
   /// (e.g. a flag set by a SIGINT handler). The trainer then saves the
   /// checkpoint (if set) and returns with TrainReport::interrupted. A stop
   /// inside an epoch keeps the weights trained so far but records that epoch

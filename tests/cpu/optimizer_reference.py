@@ -36,6 +36,10 @@ CONFIGS = [
     ("adam+l1", torch.optim.Adam, dict(lr=0.01), 0.01),
     ("adam betas", torch.optim.Adam, dict(lr=0.05, betas=(0.5, 0.9), eps=1e-6), 0.0),
     ("adamw", torch.optim.AdamW, dict(lr=0.01, weight_decay=0.1), 0.0),
+    ("sgd momentum", torch.optim.SGD, dict(lr=0.1, momentum=0.9), 0.0),
+    ("sgd nesterov", torch.optim.SGD, dict(lr=0.1, momentum=0.9, nesterov=True), 0.0),
+    ("sgd momentum+l2", torch.optim.SGD, dict(lr=0.1, momentum=0.9, weight_decay=0.05), 0.0),
+    ("sgd nesterov+l1", torch.optim.SGD, dict(lr=0.1, momentum=0.8, nesterov=True), 0.02),
 ]
 
 

@@ -2,6 +2,8 @@
 // PyTorch's documented algorithms (torch.optim.SGD, Adam, AdamW pages):
 //
 //   SGD:   g = grad + wd * p;  p = p - lr * g
+//   SGD, momentum mu (dampening 0): b = g at update 1, else b = mu b + g;
+//          p = p - lr * b, or with nesterov p = p - lr * (g + mu b)
 //   Adam:  g = grad + wd * p;  m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2
 //          mhat = m / (1 - b1^t);  vhat = v / (1 - b2^t);  p = p - lr * mhat / (sqrt(vhat) + eps)
 //   AdamW: p = p - lr * wd * p; then Adam with g = grad
@@ -47,6 +49,10 @@ void reference_step(const Optimizer& o, int t, RefState& s, const std::vector<do
     else
       g += o.weight_decay * s.p[i];
     if (o.kind == OptimizerKind::SGD) {
+      if (o.momentum != 0) {  // torch starts the buffer as a copy of g
+        s.m[i] = t == 1 ? g : o.momentum * s.m[i] + g;
+        g = o.nesterov ? g + o.momentum * s.m[i] : s.m[i];
+      }
       s.p[i] -= o.lr * g;
       continue;
     }
@@ -67,6 +73,10 @@ std::vector<Case> cases() {
   sgd_l2.weight_decay = 0.05;
   Optimizer sgd_l1 = Optimizer::sgd(0.1);
   sgd_l1.l1 = 0.02;
+  Optimizer momentum_l2 = Optimizer::sgd(0.1, 0.9);
+  momentum_l2.weight_decay = 0.05;
+  Optimizer nesterov_l1 = Optimizer::sgd(0.1, 0.8, true);
+  nesterov_l1.l1 = 0.02;
   Optimizer adam_l1 = Optimizer::adam(0.01);
   adam_l1.l1 = 0.01;
   Optimizer adam_betas = Optimizer::adam(0.05);
@@ -76,7 +86,9 @@ std::vector<Case> cases() {
   return {{"sgd", Optimizer::sgd(0.1)},          {"sgd+l2", sgd_l2},
           {"sgd+l1", sgd_l1},                     {"adam", Optimizer::adam(0.01)},
           {"adam+l2", Optimizer::adam(0.01, 0.1)}, {"adam+l1", adam_l1},
-          {"adam betas", adam_betas},             {"adamw", Optimizer::adamw(0.01, 0.1)}};
+          {"adam betas", adam_betas},             {"adamw", Optimizer::adamw(0.01, 0.1)},
+          {"sgd momentum", Optimizer::sgd(0.1, 0.9)}, {"sgd nesterov", Optimizer::sgd(0.1, 0.9, true)},
+          {"sgd momentum+l2", momentum_l2},       {"sgd nesterov+l1", nesterov_l1}};
 }
 
 OptimArgs args_of(const Optimizer& o, int t) { return OptimArgs::from(o, t); }
@@ -95,8 +107,10 @@ void check_twin(const Case& c, Tol tol) {
     cpu::optimizer_step_cpu<T>(args_of(c.opt, t), n, p.data(), g.data(), m.data(), v.data());
     reference_step(c.opt, t, ref, std::vector<double>(g.begin(), g.end()));
     EXPECT_TRUE(close("params after step " + std::to_string(t), p, ref.p, tol, kSeed));
-    if (c.opt.kind != OptimizerKind::SGD) {
+    if (c.opt.kind != OptimizerKind::SGD || c.opt.momentum != 0) {
       EXPECT_TRUE(close("first moment after step " + std::to_string(t), m, ref.m, tol, kSeed));
+    }
+    if (c.opt.kind != OptimizerKind::SGD) {
       EXPECT_TRUE(close("second moment after step " + std::to_string(t), v, ref.v, tol, kSeed));
     }
   }
@@ -162,6 +176,9 @@ TEST(OptimizerNetwork, OneLayerClosedFormGradientMatchesTrainStep) {
     if (c.opt.kind != OptimizerKind::SGD) {
       EXPECT_TRUE(close("Adam first moment", net.optimizer_state(0), ref.m, kF64, kSeed));
       EXPECT_TRUE(close("Adam second moment", net.optimizer_state(1), ref.v, kF64, kSeed));
+    } else if (c.opt.momentum != 0) {
+      EXPECT_TRUE(close("SGD velocity", net.optimizer_state(0), ref.m, kF64, kSeed));
+      EXPECT_EQ(net.optimizer_state(1).numel(), 0) << "SGD with momentum keeps one buffer";
     } else {
       EXPECT_EQ(net.optimizer_state(0).numel(), 0) << "SGD keeps no moments";
     }
@@ -205,6 +222,19 @@ TEST(OptimizerNetwork, SetLearningRate) {
   EXPECT_TRUE(close("sgd update with lr 0.5", net.parameters(), want, kF64, kSeed));
   EXPECT_THROW(net.set_learning_rate(-1), Error);
   EXPECT_EQ(net.learning_rate(), 0.5) << "a rejected rate leaves the old one";
+}
+
+// Momentum outside [0, 1), momentum on Adam, Nesterov without momentum: each
+// refused with its own message, never ignored.
+TEST(OptimizerSettings, MomentumIsValidated) {
+  EXPECT_NO_THROW(Optimizer::sgd(0.1, 0.9, true).validate());
+  EXPECT_THROW(Optimizer::sgd(0.1, 1.0).validate(), Error);
+  EXPECT_THROW(Optimizer::sgd(0.1, -0.1).validate(), Error);
+  EXPECT_THROW(Optimizer::sgd(0.1, 0, true).validate(), Error);
+  Optimizer adam = Optimizer::adam();
+  adam.momentum = 0.9;
+  EXPECT_THROW(adam.validate(), Error);
+  EXPECT_EQ(Optimizer::sgd(0.1, 0.9, true).describe(), "sgd(lr=0.1, momentum=0.9, nesterov)");
 }
 
 }  // namespace

@@ -24,6 +24,26 @@ std::vector<int64_t> all_rows(const Dataset& d) {
 
 const NetworkOptions kCpu{Device::parse("cpu"), DType::F32, 777, 64};
 
+// SGD with momentum: the velocity travels as optimizer.momentum_buffer, so a
+// loaded network's next update equals the original's bit for bit.
+TEST(Checkpoint, MomentumBufferRoundTrips) {
+  const ScratchDir dir;
+  Network net(ModelSpec::parse("3-4-2", Activation::Tanh, -1).loss(LossKind::MSE), Optimizer::sgd(0.1, 0.9, true),
+              kCpu);
+  const Tensor x = Tensor::from({2, 3}, {0.1, -0.2, 0.3, 0.5, 0.4, -0.6});
+  const Tensor t = Tensor::from({2, 2}, {0.2, -0.1, 0.7, 0.3});
+  for (int i = 0; i < 3; ++i) net.train_step(x, t);
+  save_checkpoint(dir / "m.safetensors", net);
+  Network loaded = load_network(dir / "m.safetensors", kCpu);
+  EXPECT_EQ(loaded.optimizer().describe(), "sgd(lr=0.1, momentum=0.9, nesterov)");
+  ASSERT_EQ(loaded.optimizer_state(0).numel(), net.parameter_count());
+  EXPECT_EQ(loaded.optimizer_state(1).numel(), 0);
+  EXPECT_TRUE(bitwise_equal(floats(loaded.optimizer_state(0)), floats(net.optimizer_state(0))));
+  net.train_step(x, t);
+  loaded.train_step(x, t);
+  EXPECT_TRUE(bitwise_equal(floats(loaded.parameters()), floats(net.parameters())));
+}
+
 TEST(Checkpoint, SaveLoadGivesIdenticalPredictions) {
   CUMLP_REQUIRE_DIGITS();
   const ScratchDir dir;

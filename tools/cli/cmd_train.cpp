@@ -22,7 +22,8 @@ struct TrainArgs {
   std::string optimizer, resume, dtype = "f32";
   std::optional<int> epochs, patience;
   std::optional<int64_t> batch_size;
-  std::optional<double> lr, weight_decay, l1, dropout, valid_fraction;
+  std::optional<double> lr, weight_decay, l1, dropout, valid_fraction, momentum;
+  bool nesterov = false;
   std::optional<uint64_t> seed;  // default 777, or the checkpoint's seed with --resume
   double checkpoint_seconds = 30;
   bool quiet = false;
@@ -122,6 +123,8 @@ Preset recipe(const TrainArgs& a) {
   if (a.lr) p.optimizer.lr = *a.lr;
   if (a.weight_decay) p.optimizer.weight_decay = *a.weight_decay;
   if (a.l1) p.optimizer.l1 = *a.l1;
+  if (a.momentum) p.optimizer.momentum = *a.momentum;  // validate() refuses it for adam/adamw
+  if (a.nesterov) p.optimizer.nesterov = true;
   if (a.epochs) p.epochs = *a.epochs;
   if (a.batch_size) p.batch_size = *a.batch_size;
   if (a.patience) p.patience = *a.patience;
@@ -249,6 +252,8 @@ void add_train(CLI::App& app, Output& out) {
   cmd->add_option("--optimizer", a.optimizer, "sgd, adam, adamw");
   cmd->add_option("--weight-decay", a.weight_decay, "L2 (sgd/adam) or decoupled (adamw) weight decay");
   cmd->add_option("--l1", a.l1, "L1 penalty");
+  cmd->add_option("--momentum", a.momentum, "SGD momentum in [0, 1) (torch.optim.SGD's; sgd only)");
+  cmd->add_flag("--nesterov", a.nesterov, "SGD: Nesterov momentum (needs --momentum > 0)");
   cmd->add_option("--dropout", a.dropout, "Dropout after every hidden layer, in [0, 1)");
   cmd->add_option("--patience", a.patience, "Early-stopping patience in epochs (0: off)");
   cmd->add_option("--valid-fraction", a.valid_fraction, "Fraction held out for validation");

@@ -158,7 +158,8 @@ void loss_forward_backward(const LossArgs& a, const double* y, const void* targe
 }
 
 // torch.optim's update, in double: g = grad + wd p (SGD, Adam) + l1 sign(p);
-// SGD p -= lr g; Adam m = b1 m + (1-b1) g, v = b2 v + (1-b2) g^2,
+// SGD p -= lr g, or with momentum mu (torch.optim.SGD, dampening 0; the
+// velocity m starts at 0) m = mu m + g and p -= lr m, Nesterov p -= lr (g + mu m); Adam m = b1 m + (1-b1) g, v = b2 v + (1-b2) g^2,
 // p -= lr / (1 - b1^t) * m / (sqrt(v / (1 - b2^t)) + eps); AdamW first p -= lr wd p.
 void optimizer_step(const OptimArgs& a, int64_t n, double* p, const double* grads, double* m, double* v) {
   const auto kind = static_cast<OptimizerKind>(a.kind);
@@ -168,6 +169,10 @@ void optimizer_step(const OptimArgs& a, int64_t n, double* p, const double* grad
     if (kind != OptimizerKind::AdamW) g += a.weight_decay * p[i];
     if (a.l1 != 0) g += a.l1 * (p[i] > 0 ? 1.0 : p[i] < 0 ? -1.0 : 0.0);
     if (kind == OptimizerKind::SGD) {
+      if (a.momentum != 0) {
+        m[i] = a.momentum * m[i] + g;
+        g = a.nesterov ? g + a.momentum * m[i] : m[i];
+      }
       p[i] -= a.lr * g;
       continue;
     }

@@ -1,0 +1,210 @@
+// cumlp.Dataset, the loaders, and Trainer.fit with the GIL released.
+//
+// Ctrl-C: while fit runs, the trainer's should_stop asks Python (taking the
+// GIL at most every 50 ms) whether a signal arrived; a KeyboardInterrupt
+// stops training after the current step and is raised once fit returns.
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/function.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include <chrono>
+#include <cstring>
+
+#include "arrays.h"
+#include "bindings.h"
+#include "cumlp/cumlp.h"
+#include "cumlp/data.h"
+#include "cumlp/train.h"
+
+namespace cumlp::py {
+
+namespace {
+
+template <class T>
+std::vector<T> copy_of(const HostArray& a) {
+  std::vector<T> v(a.size());
+  if (!v.empty()) std::memcpy(v.data(), a.data(), v.size() * sizeof(T));
+  return v;
+}
+
+// x: float32 [n, features]; labels: int32 [n]; targets: float32 [n, width] or empty.
+Dataset make_dataset(const HostArray& x, const HostArray& labels, int num_classes, const HostArray* targets,
+                     const std::string& name) {
+  if (!is_f32(x) || x.ndim() != 2) throw nb::type_error("Dataset: x must be a 2-D float32 array");
+  if (labels.dtype() != nb::dtype<int32_t>() || labels.ndim() != 1)
+    throw nb::type_error("Dataset: labels must be a 1-D int32 array");
+  Dataset d(copy_of<float>(x), {static_cast<int64_t>(x.shape(1))}, 1.0, copy_of<int32_t>(labels), num_classes, {},
+            name);
+  if (targets) {
+    if (!is_f32(*targets) || targets->ndim() != 2) throw nb::type_error("Dataset: targets must be 2-D float32");
+    d.set_targets(copy_of<float>(*targets), static_cast<int64_t>(targets->shape(1)));
+  }
+  return d;
+}
+
+nb::object samples_of(const Dataset& d) {
+  std::vector<int64_t> rows(static_cast<std::size_t>(d.size()));
+  for (int64_t i = 0; i < d.size(); ++i) rows[static_cast<std::size_t>(i)] = i;
+  Tensor x({d.size(), d.features()});
+  d.gather(rows.data(), d.size(), x.data<float>());
+  return to_numpy(std::move(x));
+}
+
+nb::dict progress_dict(const Progress& p) {
+  return dict_of({{"epoch", nb::cast(p.epoch)}, {"epochs", nb::cast(p.epochs)}, {"batch", nb::cast(p.batch)},
+                  {"batches", nb::cast(p.batches)}, {"loss", nb::cast(p.loss)},
+                  {"samples_per_second", nb::cast(p.samples_per_second)}, {"epoch_done", nb::cast(p.epoch_done)},
+                  {"valid_loss", p.validated ? nb::cast(p.valid_loss) : nb::object(nb::none())}});
+}
+
+nb::dict metrics_dict(const Metrics& m) {
+  return dict_of({{"loss", nb::cast(m.loss)}, {"accuracy", nb::cast(m.accuracy)},
+                  {"confusion", nb::cast(m.confusion)}, {"precision", nb::cast(m.precision)},
+                  {"recall", nb::cast(m.recall)}, {"f1", nb::cast(m.f1)}});
+}
+
+nb::dict report_dict(const TrainReport& r) {
+  return dict_of({{"train_loss", nb::cast(r.train_loss)}, {"valid_loss", nb::cast(r.valid_loss)},
+                  {"epochs_run", nb::cast(r.epochs_run)}, {"best_epoch", nb::cast(r.best_epoch)},
+                  {"stopped_early", nb::cast(r.stopped_early)}, {"seconds", nb::cast(r.seconds)},
+                  {"samples_per_second", nb::cast(r.samples_per_second)}, {"train_rows", nb::cast(r.train_rows)},
+                  {"valid_rows", nb::cast(r.valid_rows)},
+                  {"test", r.test ? nb::object(metrics_dict(*r.test)) : nb::object(nb::none())}});
+}
+
+using Clock = std::chrono::steady_clock;
+
+// Trains with the GIL released. on_progress (may be None) gets a dict after
+// every epoch and, at most every 0.2 s, during one; a true return after an
+// epoch stops training on that epoch's boundary (report["stopped"]).
+nb::dict fit(Network& net, const Dataset& train, const Dataset* test, TrainConfig config, nb::object on_progress) {
+  // (Trainer validates the config.)
+  bool interrupted_by_signal = false, stop_requested = false;
+  std::string callback_error;
+  auto last_check = Clock::now(), last_report = Clock::now();
+  config.should_stop = [&] {
+    if (interrupted_by_signal || stop_requested || !callback_error.empty()) return true;
+    if (Clock::now() - last_check < std::chrono::milliseconds(50)) return false;
+    last_check = Clock::now();
+    nb::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() != 0) interrupted_by_signal = true;  // the exception stays set for the raise below
+    return interrupted_by_signal;
+  };
+  config.on_progress = [&](const Progress& p) {
+    if (on_progress.is_none() || !callback_error.empty()) return;
+    if (!p.epoch_done && Clock::now() - last_report < std::chrono::milliseconds(200)) return;
+    last_report = Clock::now();
+    nb::gil_scoped_acquire gil;
+    try {
+      const nb::object r = on_progress(progress_dict(p));
+      if (p.epoch_done && nb::cast<bool>(nb::bool_(r))) stop_requested = true;
+    } catch (nb::python_error& e) {
+      callback_error = e.what();  // stops training; re-raised below
+      e.restore();
+    }
+  };
+  Trainer trainer(net, config);
+  TrainReport r;
+  {
+    nb::gil_scoped_release release;
+    r = trainer.fit(train, test);
+  }
+  if (interrupted_by_signal || !callback_error.empty()) throw nb::python_error();
+  nb::dict d = report_dict(r);
+  d["stopped"] = stop_requested;
+  return d;
+}
+
+}  // namespace
+
+void bind_train(nb::module_& m) {
+  nb::class_<Dataset>(m, "Dataset", "Samples and labels in host memory (the C++ Dataset).")
+      .def("__init__",
+           [](Dataset* self, const HostArray& x, const HostArray& labels, int num_classes, nb::object targets,
+              const std::string& name) {
+             if (targets.is_none()) {
+               new (self) Dataset(make_dataset(x, labels, num_classes, nullptr, name));
+             } else {
+               const auto t = nb::cast<HostArray>(targets);
+               new (self) Dataset(make_dataset(x, labels, num_classes, &t, name));
+             }
+           },
+           nb::arg("x"), nb::arg("labels"), nb::arg("num_classes"), nb::arg("targets") = nb::none(),
+           nb::arg("name") = "array")
+      .def("__len__", &Dataset::size)
+      .def_prop_ro("features", &Dataset::features)
+      .def_prop_ro("num_classes", &Dataset::num_classes)
+      .def_prop_ro("class_names", &Dataset::class_names)
+      .def_prop_ro("scale", &Dataset::scale)
+      .def_prop_ro("name", &Dataset::name)
+      .def_prop_ro("x", &samples_of, "Every sample as float32 [n, features], scaled (a copy).")
+      .def_prop_ro("labels", [](const Dataset& d) { return vector_to_numpy(d.labels()); })
+      .def("subset", &Dataset::subset, nb::arg("rows"));
+
+  const auto part = [](const std::string& s) {
+    if (s == "train") return Part::train;
+    if (s == "test") return Part::test;
+    throw Error("part must be 'train' or 'test', got '" + s + "'");
+  };
+  m.def(
+      "load_mnist_dir",
+      [part](const std::string& dir, const std::string& which, bool fashion, bool scale) {
+        return load_mnist_dir(dir, part(which), fashion ? ImageSet::fashion_mnist : ImageSet::mnist, scale);
+      },
+      nb::arg("dir"), nb::arg("part") = "train", nb::arg("fashion") = false, nb::arg("scale") = true,
+      "MNIST / Fashion-MNIST IDX files (raw or .gz) from a folder; pixels scaled /255 when scale.");
+  m.def(
+      "load_cifar10_dir",
+      [part](const std::string& dir, const std::string& which, bool scale) {
+        return load_cifar10_dir(dir, part(which), scale);
+      },
+      nb::arg("dir"), nb::arg("part") = "train", nb::arg("scale") = true);
+  m.def(
+      "load_csv",
+      [](const std::string& path, int label_column, bool header, int num_classes, double scale) {
+        CsvOptions o;
+        o.label_column = label_column;
+        o.header = header;
+        o.num_classes = num_classes;
+        o.scale = scale;
+        return load_csv(path, o);
+      },
+      nb::arg("path"), nb::arg("label_column") = -1, nb::arg("header") = false, nb::arg("num_classes") = 0,
+      nb::arg("scale") = 1.0, "A CSV table of numbers with a class label column (scikit-learn's digits.csv.gz).");
+  m.def("split_indices", [](int64_t n, double f, uint64_t seed) {
+    const Split s = split_indices(n, f, seed);
+    return nb::make_tuple(s.train, s.valid);
+  }, nb::arg("n"), nb::arg("valid_fraction"), nb::arg("seed"));
+
+  m.def(
+      "_fit",
+      [](Network& net, const Dataset& train, const Dataset* test, int epochs, int64_t batch_size,
+         double valid_fraction, int patience, uint64_t seed, bool shuffle, nb::object on_progress) {
+        TrainConfig c;
+        c.epochs = epochs;
+        c.batch_size = batch_size;
+        c.valid_fraction = valid_fraction;
+        c.patience = patience;
+        c.seed = seed;
+        c.shuffle = shuffle;
+        return fit(net, train, test, c, on_progress);
+      },
+      nb::arg("net"), nb::arg("train"), nb::arg("test").none(), nb::arg("epochs"), nb::arg("batch_size"),
+      nb::arg("valid_fraction"), nb::arg("patience"), nb::arg("seed"), nb::arg("shuffle"),
+      nb::arg("on_progress").none());
+  m.def(
+      "evaluate",
+      [](Network& net, const Dataset& d, int64_t batch_size) {
+        Metrics mt;
+        {
+          nb::gil_scoped_release release;
+          mt = evaluate(net, d, batch_size);
+        }
+        return metrics_dict(mt);
+      },
+      nb::arg("net"), nb::arg("data"), nb::arg("batch_size") = 1000,
+      "Loss, accuracy, confusion matrix and per-class precision/recall/F1 of `net` on `data`.");
+}
+
+}  // namespace cumlp::py
