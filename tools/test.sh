@@ -10,20 +10,22 @@ jobs=$(nproc)
 asan=1
 [ "${1:-}" = "--no-asan" ] && asan=0
 
+source tools/configure.sh
 bash tools/setup.sh
 
 echo "== release build (CUDA kernels compiled with nvcc when it is present) =="
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
+configure_tests build
 cmake --build build -j"$jobs"
-ctest --test-dir build -j"$jobs" --output-on-failure --timeout 600
+# --no-tests=error: a build folder without tests must fail, not pass with "No tests were found".
+ctest --test-dir build -j"$jobs" --output-on-failure --timeout 600 --no-tests=error
 
 if [ "$asan" = 1 ]; then
   echo "== AddressSanitizer + UndefinedBehaviorSanitizer build =="
   # nvcc objects are not instrumented, so this build is CPU + simulator only;
   # the install test links user programs without the sanitizer runtime, and
   # the fuzz smoke test builds its own ASan-instrumented fuzzers in the first run.
-  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCUMLP_SANITIZE=ON -DCUMLP_CUDA=OFF
+  configure_sanitized_tests build-asan
   cmake --build build-asan -j"$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir build-asan -j"$jobs" --output-on-failure --timeout 900 -LE "install|fuzz"
+    ctest --test-dir build-asan -j"$jobs" --output-on-failure --timeout 900 --no-tests=error -LE "install|fuzz"
 fi
