@@ -156,7 +156,7 @@ T recorded_number(const TrainArgs& a, const Checkpoint& c, const std::string& ke
   try {
     std::size_t used = 0;
     const double v = std::stod(s, &used);
-    if (used == s.size()) return static_cast<T>(v);
+    if (used == s.size() && v >= 0 && v <= 2e9) return static_cast<T>(v);  // a count or a fraction
   } catch (const std::exception&) {
   }
   throw Error("--resume '" + a.resume + "': bad recorded " + key + " '" + s + "'");
@@ -178,6 +178,13 @@ TrainPlan resumed_plan(const TrainArgs& a) {
   const Network& net = *plan.resumed;
   Preset& p = plan.recipe;
   p.name = recorded(a, c, "preset");
+  if (p.name != "custom") {
+    try {
+      (void)find_preset(p.name);  // the default run folder is named after it
+    } catch (const Error& e) {
+      throw Error("--resume '" + a.resume + "': " + e.message());
+    }
+  }
   p.dataset = recorded(a, c, "dataset");
   p.epochs = recorded_number<int>(a, c, "epochs");
   p.batch_size = recorded_number<int64_t>(a, c, "batch_size");
