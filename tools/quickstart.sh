@@ -5,8 +5,9 @@
 # accuracy and where the model and the plots are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source tools/configure.sh
 bash tools/setup.sh
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCUMLP_TESTS=OFF -DCUMLP_BENCH=OFF > /dev/null
+configure_app build > /dev/null
 cmake --build build -j"$(nproc)"
 ./build/tools/cli/cumlp info
 ./build/tools/cli/cumlp train --preset fashion-small --device auto --out runs/fashion-small

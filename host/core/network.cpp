@@ -3,11 +3,10 @@
 #include <cmath>
 #include <optional>
 
-#include "host/shared/error_macros.h"
-#include "host/cpu/cpu_backend.h"
-#include "host/executor/executor.h"
-#include "host/train/batch.h"
+#include "cumlp/train.h"
 #include "host/core/device_registry.h"
+#include "host/executor/executor.h"
+#include "host/shared/error_macros.h"
 #include "host/shared/rng.h"
 
 namespace cumlp {
@@ -158,7 +157,7 @@ void Network::queue_train_step(const Tensor& x, const Tensor& target) {
 }
 
 void Network::upload_dataset(const Dataset& data) {
-  check_dataset_fits(*this, data);
+  (void)check_targets(impl_->spec, data);
   const bool classes = loss_takes_classes(impl_->spec.loss_kind());
   Tensor table;
   if (!classes) {  // explicit targets or one-hot labels, as a [size, outputs] table in dtype()

@@ -1,28 +1,14 @@
 #include "host/train/batch.h"
 
+#include "cumlp/train.h"
 #include "host/shared/error_macros.h"
 
 namespace cumlp {
 
-void check_dataset_fits(const Network& net, const Dataset& data) {
-  const ModelSpec& spec = net.spec();
-  const std::string name = data.name().empty() ? "dataset" : "dataset '" + data.name() + "'";
-  CUMLP_CHECK(data.size() > 0, name, " is empty");
-  CUMLP_CHECK(data.features() == spec.input_features(), name, " has ", data.features(), " features per sample, the model takes ",
-              spec.input_features());
-  if (loss_takes_classes(spec.loss_kind())) {
-    CUMLP_CHECK(data.num_classes() <= spec.output_features(), name, " has ", data.num_classes(),
-                " classes, the model has ", spec.output_features(), " outputs");
-  } else {
-    CUMLP_CHECK(data.target_width() == spec.output_features(), name, " has targets of width ", data.target_width(),
-                ", the model has ", spec.output_features(), " outputs (", loss_name(spec.loss_kind()), ")");
-  }
-}
-
 BatchStage::BatchStage(const Network& net, const Dataset& data)
     : data_(data), dtype_(net.dtype()), classes_(loss_takes_classes(net.spec().loss_kind())),
       outputs_(net.spec().output_features()) {
-  check_dataset_fits(net, data);
+  (void)check_targets(net.spec(), data);
 }
 
 void BatchStage::gather(std::span<const int64_t> rows) {

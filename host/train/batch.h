@@ -26,8 +26,5 @@ class BatchStage {
   Tensor x_, t_;
 };
 
-/// Throws Error unless the dataset fits the network: same feature count, and
-/// labels below the output count (cross-entropy) or targets as wide as the output.
-void check_dataset_fits(const Network& net, const Dataset& data);
 
 }  // namespace cumlp

@@ -43,6 +43,8 @@ void TrainConfig::validate() const {
   CUMLP_CHECK(valid_fraction >= 0 && valid_fraction < 1, "validation fraction must be in [0, 1), got ",
               valid_fraction);
   CUMLP_CHECK(patience >= 0, "patience must be >= 0, got ", patience);
+  CUMLP_CHECK(patience == 0 || valid_fraction > 0, "patience ", patience,
+              " needs a validation split (valid_fraction > 0): early stopping watches the validation loss");
 }
 
 Trainer::Trainer(Network& net, TrainConfig config) : net_(net), config_(std::move(config)) { config_.validate(); }
@@ -59,7 +61,8 @@ void Trainer::resume_from(const TrainState& state) {
 }
 
 TrainReport Trainer::fit(const Dataset& data, const Dataset* test) {
-  check_dataset_fits(net_, data);
+  const TargetKind targets = check_targets(net_.spec(), data);
+  if (test) (void)check_targets(net_.spec(), *test);
   Split split;
   if (config_.valid_fraction > 0) {
     split = split_indices(data.size(), config_.valid_fraction, config_.seed);
@@ -77,6 +80,12 @@ TrainReport Trainer::fit(const Dataset& data, const Dataset* test) {
   TrainReport report;
   report.train_rows = static_cast<int64_t>(train_rows.size());
   report.valid_rows = static_cast<int64_t>(split.valid.size());
+  report.batch_rows = batch;
+  report.targets = targets;
+  const auto save = [&] {
+    save_checkpoint(config_.checkpoint, net_, &state_, config_.checkpoint_extra);
+    ++report.checkpoints_saved;
+  };
   const auto t0 = Clock::now();
   auto last_save = t0;
   double train_seconds = 0;
@@ -134,7 +143,7 @@ TrainReport Trainer::fit(const Dataset& data, const Dataset* test) {
       // (state_.epochs_done still says epoch - 1), so a resume re-runs it.
       if (!config_.checkpoint.empty()) {
         check_finite_parameters(net_, epoch, p.batch, config_.checkpoint);
-        save_checkpoint(config_.checkpoint, net_, &state_);
+        save();
       }
       report.interrupted = true;
       report.interrupted_epoch = epoch;
@@ -180,7 +189,7 @@ TrainReport Trainer::fit(const Dataset& data, const Dataset* test) {
     // the epoch counts, and a resume continues exactly as if uninterrupted.
     const bool last = stop || interrupt || epoch == config_.epochs;
     if (!config_.checkpoint.empty() && (last || seconds_since(last_save) >= config_.checkpoint_seconds)) {
-      save_checkpoint(config_.checkpoint, net_, &state_);
+      save();
       last_save = Clock::now();
     }
     if (interrupt) {

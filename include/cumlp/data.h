@@ -95,6 +95,9 @@ class CUMLP_API Dataset {
   /// Columns of a target row: the explicit target width if set_targets was
   /// called, else num_classes (one-hot).
   int64_t target_width() const;
+  /// True once set_targets gave explicit targets; false: targets are the
+  /// one-hot encoding of the labels.
+  bool has_targets() const { return !targets_.empty(); }
   /// Copy float targets of rows[0..n) into out [n, target_width()]: the
   /// explicit targets, or the one-hot encoding of the labels.
   void gather_targets(const int64_t* rows, int64_t n, float* out) const;

@@ -45,6 +45,30 @@ struct Progress {
   double valid_loss = 0;            // when validated
 };
 
+/// How a loss reads a dataset's labels (see check_targets).
+enum class TargetKind {
+  ClassIndex,  ///< cross-entropy: the label is the index of the right output
+  OneHot,      ///< bce/mse on class labels: one 0/1 target per output, 1 at the label
+  Given,       ///< the dataset's own float targets (Dataset::set_targets), e.g. XOR's one 0/1 column
+};
+
+/// "class-index", "one-hot", "given".
+CUMLP_API const char* target_kind_name(TargetKind k);
+
+/// Checks, before any training or evaluation, that `data` fits a model `spec`
+/// and its loss, and says how the labels become targets:
+///   cross-entropy: at least 2 outputs, every label below the output count (ClassIndex);
+///   bce, mse, mse-sum, half-sse on a dataset with its own targets: as wide as
+///     the output, and for bce every value in [0, 1] (Given);
+///   the same losses on class labels only: one-hot targets, so the model needs
+///     exactly one output per class (OneHot). For bce this is multi-label
+///     training: each output learns "is it this class" independently, and the
+///     predicted class is the most probable output.
+/// bce also needs probabilities: the last layer must end in sigmoid or softmax.
+/// Throws Error naming the dataset and what does not fit (features, classes,
+/// outputs, a target outside [0, 1]).
+CUMLP_API TargetKind check_targets(const ModelSpec& spec, const Dataset& data);
+
 struct TrainConfig {
   int epochs = 10;              // >= 1
   int64_t batch_size = 100;     // >= 1; 0 = the whole training split per step (full batch)
@@ -54,6 +78,9 @@ struct TrainConfig {
   bool shuffle = true;
   std::string checkpoint;       // if set: the state is saved there (atomically) after an epoch ...
   double checkpoint_seconds = 30;  // ... once this long has passed since the last save, and after the last epoch
+  /// Saved with every checkpoint as save_checkpoint's `extra` (e.g. the dataset
+  /// and recipe a resumed run must keep).
+  std::map<std::string, std::string> checkpoint_extra;
   std::function<void(const Progress&)> on_progress;
   /// Asked after every batch, and after the epoch's final on_progress call
   /// (so a stopping rule that reads the epoch's figures stops on the epoch
@@ -64,7 +91,8 @@ struct TrainConfig {
   /// as not done, so resuming re-runs it from its start: resuming is
   /// bitwise-identical to an uninterrupted run only at epoch boundaries.
   std::function<bool()> should_stop;
-  /// Throws Error naming the field: epochs < 1, batch_size < 0, valid_fraction outside [0, 1), patience < 0.
+  /// Throws Error naming the field: epochs < 1, batch_size < 0, valid_fraction outside [0, 1), patience < 0,
+  /// or patience > 0 without a validation split (valid_fraction 0: early stopping would never look).
   void validate() const;
 };
 
@@ -79,6 +107,9 @@ struct TrainReport {
   double seconds = 0;          // wall time of the epochs (training and validation)
   double samples_per_second = 0;  // training samples per second of training time
   int64_t train_rows = 0, valid_rows = 0;
+  int64_t batch_rows = 0;      // rows per optimizer step (the whole training split for full batch)
+  int checkpoints_saved = 0;   // checkpoint files written by this fit
+  TargetKind targets = TargetKind::ClassIndex;  // how the loss read the labels (check_targets)
   std::optional<Metrics> test; // when a test set was given: metrics of the restored model
 };
 
@@ -136,7 +167,10 @@ struct Checkpoint {
 /// Throws Error naming the file on a malformed or foreign file.
 CUMLP_API Checkpoint read_checkpoint(const std::string& path);
 /// Builds a Network from a checkpoint (spec, optimizer, parameters, moments,
-/// step count) on the given device. Throws Error naming the file and tensor on
+/// step count, dtype, seed) on options.device with options.max_batch: the
+/// checkpoint fixes the dtype and the seed, so options.dtype and options.seed
+/// are not used (compare them with the returned network's to refuse a
+/// conflicting request). Throws Error naming the file and tensor on
 /// a missing tensor or one whose dtype/shape does not match the spec.
 CUMLP_API Network load_network(const std::string& path, const NetworkOptions& options, Checkpoint* info = nullptr);
 

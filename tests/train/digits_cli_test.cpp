@@ -63,7 +63,9 @@ TEST(DigitsCli, ResumeEqualsAnUninterruptedRun) {
   CUMLP_REQUIRE_DIGITS();
   const ScratchDir a, b, c;
   train_digits(a.path().string(), "--epochs 40");
-  const nlohmann::json jb = train_digits(b.path().string(), "--resume '" + (a / "checkpoint.safetensors") + "'");
+  // A resumed run goes on to the epochs it recorded (40) unless --epochs says otherwise.
+  const nlohmann::json jb =
+      train_digits(b.path().string(), "--epochs 100 --resume '" + (a / "checkpoint.safetensors") + "'");
   const nlohmann::json jc = train_digits(c.path().string());
   EXPECT_EQ(jb["epochs_run"], 100);
   EXPECT_EQ(losses(jb), losses(jc));  // exact, as above

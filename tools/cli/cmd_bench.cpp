@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <new>
+#include <optional>
 
 #include "cli.h"
 #include "cumlp/bench.h"
@@ -39,7 +40,7 @@ namespace {
 struct BenchArgs {
   std::string device = "auto";
   bool quick = false, steps_only = false;
-  int samples = 15;
+  std::optional<int> samples;  // default 15, or 5 with --quick
   std::vector<std::string> models;
 };
 
@@ -100,18 +101,22 @@ void add_bench(CLI::App& app, Output& out) {
   cmd->add_option("--device", a.device, device_help())->capture_default_str();
   cmd->add_flag("--quick", a.quick, "A short run (fewer and shorter samples)");
   cmd->add_flag("--steps-only", a.steps_only, "Skip the kernel benchmarks (the peak probes still run)");
-  cmd->add_option("--samples", a.samples, "Timed samples per kernel and step")->capture_default_str()->check(
-      CLI::PositiveNumber);
+  cmd->add_option("--samples", a.samples, "Timed samples per kernel and step (default 15; with --quick 5, at most 5)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--models", a.models, "Seed models to run: A, B, C, D (default: all)")->delimiter(',');
   cmd->callback([&out] {
     BenchOptions o;
     o.quick = a.quick;
     o.kernels = !a.steps_only;
-    o.samples = a.samples;
+    if (a.quick && a.samples && *a.samples > 5)
+      throw Error("--samples " + std::to_string(*a.samples) + ": --quick takes at most 5 samples; drop --quick for more");
+    o.samples = a.samples.value_or(a.quick ? 5 : 15);
     o.models = a.models;
     o.heap_allocations = heap_allocations;
     const BenchReport r = run_benchmarks(Device::parse(a.device), o);
     out.report = to_json(r);
+    out.report["quick"] = a.quick;
+    out.report["samples"] = o.samples;
     print_table(r, out.human());
     for (const KernelResult& k : r.kernels)
       if (!k.validated) throw Error("kernel " + k.name + " (" + k.shape + ") does not match the reference");

@@ -71,7 +71,8 @@ void xor_demo(const DemoOptions& o, bool single, Output& out) {
     probs.push_back(prob.at(i));
   }
   const double accuracy = correct / 4.0;
-  out.report = {{"model", spec.describe()}, {"device", net.device().name()}, {"steps", o.steps},
+  out.report = {{"model", spec.describe()}, {"device", net.device().name()}, {"dtype", o.dtype}, {"seed", o.seed},
+                {"steps", o.steps},
                 {"loss", final_loss}, {"probabilities", probs}, {"predictions", pred}, {"accuracy", accuracy}};
   os << (single ? "single layer" : "2-10-10-10-1") << ": loss " << final_loss << ", predictions " << pred[0] << pred[1]
      << pred[2] << pred[3] << ", accuracy " << accuracy << "\n";
@@ -117,11 +118,13 @@ void add_demo(CLI::App& app, Output& out) {
   auto* demo = app.add_subcommand("demo", "The course notes' small experiments");
   demo->require_subcommand(1);
   static DemoOptions o;
-  auto common = [](CLI::App* c, bool steps) {
+  // backprop sets every weight itself: it has no --seed (nothing random) and no --steps (one step).
+  auto common = [](CLI::App* c, bool trains) {
     c->add_option("--device", o.device, device_help())->capture_default_str();
     c->add_option("--dtype", o.dtype, "f32 or f64")->capture_default_str()->check(CLI::IsMember({"f32", "f64"}));
-    c->add_option("--seed", o.seed, "Random seed")->capture_default_str();
-    if (steps) c->add_option("--steps", o.steps, "Full-batch SGD steps")->capture_default_str()->check(CLI::PositiveNumber);
+    if (!trains) return;
+    c->add_option("--seed", o.seed, "Seed of the weight initialisation")->capture_default_str();
+    c->add_option("--steps", o.steps, "Full-batch SGD steps")->capture_default_str()->check(CLI::PositiveNumber);
   };
   auto* bp = demo->add_subcommand("backprop", "The 2-2-2 backpropagation worked example, one SGD step");
   common(bp, false);

@@ -23,22 +23,36 @@ void eval(const EvalArgs& a, Output& out) {
   Checkpoint info;
   Network net = open_model(a, info);
   Dataset test;
+  std::string dataset = "csv";
+  std::optional<uint64_t> split_seed;
   if (!a.data.empty()) {
     if (!a.preset.empty()) throw Error("give either --preset or --data, not both");
+    if (!a.data_dir.empty()) throw Error("--data-dir: --data '" + a.data + "' names the file to read; give one or the other");
+    if (a.seed) throw Error("--seed: --data '" + a.data + "' is evaluated whole, no split is drawn");
     test = load_csv(a.data);
   } else {
     // The preset names the dataset; by default the one the model was trained on.
-    const std::string dataset = !a.preset.empty() ? find_preset(a.preset).dataset
-                                : info.extra.count("dataset") ? info.extra.at("dataset") : "";
+    dataset = !a.preset.empty() ? find_preset(a.preset).dataset
+              : info.extra.count("dataset") ? info.extra.at("dataset") : "";
     if (dataset.empty()) throw Error("model '" + a.model + "' does not name its dataset: give --preset or --data");
-    DataSplit split = load_dataset(dataset, a.data_dir, a.seed ? *a.seed : net.seed());
+    // Only digits has no test file: its test rows are drawn with the seed.
+    if (a.seed && dataset != "digits")
+      throw Error("--seed: only the digits test split is drawn with a seed; data set " + dataset +
+                  " has its own test rows");
+    if (dataset == "digits") split_seed = a.seed ? *a.seed : net.seed();
+    DataSplit split = load_dataset(dataset, a.data_dir, split_seed.value_or(net.seed()));
     test = split.test ? std::move(*split.test) : std::move(split.train);
   }
+  const TargetKind targets = check_targets(net.spec(), test);
   const Metrics m = evaluate(net, test);
   out.report = metrics_json(m, test.class_names());
   out.report["model"] = a.model;
   out.report["device"] = net.device().name();
   out.report["rows"] = test.size();
+  out.report["dataset"] = dataset;
+  out.report["data"] = test.name();
+  out.report["targets"] = target_kind_name(targets);
+  if (split_seed) out.report["split_seed"] = *split_seed;
   std::ostream& os = out.human();
   os << "test loss " << m.loss << ", accuracy " << m.accuracy << " on " << test.size() << " rows\n";
   char line[128];
@@ -81,7 +95,7 @@ void predict(const EvalArgs& a, Output& out) {
     outputs.push_back(row);
     out.human() << classes[static_cast<std::size_t>(r)] << "\n";
   }
-  out.report = {{"model", a.model}, {"rows", input.size()}, {"predictions", classes}, {"outputs", outputs}};
+  out.report = {{"model", a.model}, {"device", net.device().name()}, {"rows", input.size()}, {"predictions", classes}, {"outputs", outputs}};
 }
 
 }  // namespace
@@ -92,10 +106,12 @@ void add_eval(CLI::App& app, Output& out) {
   auto* ev = app.add_subcommand("eval", "Test loss, accuracy, confusion matrix and per-class scores of a model");
   ev->add_option("model", a.model, "model.safetensors")->required();
   ev->add_option("--preset", a.preset, "Dataset of this preset (default: the one the model was trained on)");
-  ev->add_option("--data", a.data, "A CSV file (features..., label) instead of a preset's test set");
-  ev->add_option("--data-dir", a.data_dir, "Folder with the dataset files");
+  ev->add_option("--data", a.data, "A CSV file (features..., label) instead of a preset's test set (not with "
+                                   "--preset, --data-dir or --seed)");
+  ev->add_option("--data-dir", a.data_dir, "Folder with the dataset files (refused for xor, which is built in)");
   ev->add_option("--device", a.device, device_help())->capture_default_str();
-  ev->add_option("--seed", a.seed, "Seed of the digits test split (default: the model's seed)");
+  ev->add_option("--seed", a.seed, "Seed of the digits test split (default: the model's seed; refused for "
+                                   "data sets with their own test files)");
   ev->add_option("--confusion-png", a.out, "Also write the confusion matrix picture here");
   ev->callback([&out] { eval(a, out); });
   auto* pr = app.add_subcommand("predict", "Class (and outputs) for each row of a CSV file of inputs");

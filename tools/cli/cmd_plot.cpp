@@ -12,7 +12,7 @@ namespace {
 
 struct PlotArgs {
   std::string out, preset, data_dir, report;
-  uint64_t seed = 777;
+  uint64_t seed = 777;  // the digits split (no option: samples come from the training rows)
 };
 
 void activations(const PlotArgs& a, Output& out) {
@@ -36,9 +36,10 @@ void activations(const PlotArgs& a, Output& out) {
 }
 
 void samples(const PlotArgs& a, Output& out) {
-  const DataSplit data = load_dataset(find_preset(a.preset).dataset, a.data_dir, a.seed);
+  const std::string dataset = find_preset(a.preset).dataset;
+  const DataSplit data = load_dataset(dataset, a.data_dir, a.seed);
   if (!save_samples_png(a.out, data.train)) throw Error("preset '" + a.preset + "' has no images to show");
-  out.report = {{"plot", a.out}};
+  out.report = {{"plot", a.out}, {"dataset", dataset}, {"data", data.train.name()}};
   out.human() << "wrote " << a.out << "\n";
 }
 
@@ -56,7 +57,7 @@ void loss(const PlotArgs& a, Output& out) {
   const auto train = j.at("train_loss").get<std::vector<double>>();
   const auto valid = j.value("valid_loss", std::vector<double>{});
   plot_loss_history(a.out, train, valid, valid.empty() ? 0 : j.value("best_epoch", 0), j.value("preset", "") + " loss");
-  out.report = {{"plot", a.out}};
+  out.report = {{"plot", a.out}, {"report", a.report}};
   out.human() << "wrote " << a.out << "\n";
 }
 
@@ -72,7 +73,7 @@ void add_plot(CLI::App& app, Output& out) {
   act->callback([&out] { activations(a, out); });
   auto* smp = plot->add_subcommand("samples", "A grid of training images with their labels");
   smp->add_option("--preset", a.preset, "Dataset of this preset")->required();
-  smp->add_option("--data-dir", a.data_dir, "Folder with the dataset files");
+  smp->add_option("--data-dir", a.data_dir, "Folder with the dataset files (refused for xor, which is built in)");
   smp->add_option("--out", a.out, "PNG file")->required();
   smp->callback([&out] { samples(a, out); });
   auto* ls = plot->add_subcommand("loss", "Loss history of a training run");

@@ -12,22 +12,11 @@
 #include "presets.h"
 #include "progress.h"
 #include "run_output.h"
+#include "train_plan.h"
 
 namespace cumlp::cli {
 
 namespace {
-
-struct TrainArgs {
-  std::string preset, layers, activation = "relu", loss = "cross-entropy", dataset, data_dir, out, device = "auto";
-  std::string optimizer, resume, dtype = "f32";
-  std::optional<int> epochs, patience;
-  std::optional<int64_t> batch_size;
-  std::optional<double> lr, weight_decay, l1, dropout, valid_fraction, momentum;
-  bool nesterov = false;
-  std::optional<uint64_t> seed;  // default 777, or the checkpoint's seed with --resume
-  double checkpoint_seconds = 30;
-  bool quiet = false;
-};
 
 // SIGINT/SIGTERM during training: the handler only records the signal; the
 // trainer polls it after every batch, stops, saves its checkpoint, and train()
@@ -95,88 +84,44 @@ void check_host_memory(const ModelSpec& spec, const Optimizer& opt, DType dtype,
   }
 }
 
-// The recipe: a preset (or --layers) with the command-line overrides applied.
-Preset recipe(const TrainArgs& a) {
-  if (a.preset.empty() == a.layers.empty())
-    throw Error(a.preset.empty() ? "give --preset NAME or --layers SPEC (e.g. --layers 784-100-10)"
-                                 : "give either --preset or --layers, not both");
-  Preset p;
-  if (!a.preset.empty()) {
-    p = find_preset(a.preset);
-  } else {
-    p.name = "custom";
-    p.layers = a.layers;
-    p.hidden = parse_activation(a.activation);
-    p.loss = parse_loss(a.loss);
-    p.output = p.loss == LossKind::BCE ? Activation::Sigmoid : Activation::Identity;
-    if (a.dataset.empty()) throw Error("--layers needs --dataset (mnist, fashion, cifar10, digits, xor)");
-    p.dataset = a.dataset;
-    p.epochs = 10;
-  }
-  if (!a.optimizer.empty()) {
-    const double lr = p.optimizer.lr;
-    p.optimizer = Optimizer{};
-    p.optimizer.kind = parse_optimizer(a.optimizer);
-    p.optimizer.lr = lr;
-  }
-  if (a.lr && !(*a.lr > 0)) throw Error("--lr must be > 0, got " + std::to_string(*a.lr));
-  if (a.lr) p.optimizer.lr = *a.lr;
-  if (a.weight_decay) p.optimizer.weight_decay = *a.weight_decay;
-  if (a.l1) p.optimizer.l1 = *a.l1;
-  if (a.momentum) p.optimizer.momentum = *a.momentum;  // validate() refuses it for adam/adamw
-  if (a.nesterov) p.optimizer.nesterov = true;
-  if (a.epochs) p.epochs = *a.epochs;
-  if (a.batch_size) p.batch_size = *a.batch_size;
-  if (a.patience) p.patience = *a.patience;
-  if (a.valid_fraction) p.valid_fraction = *a.valid_fraction;
-  if (p.epochs < 1) throw Error("--epochs must be >= 1, got " + std::to_string(p.epochs));
-  if (a.batch_size && *a.batch_size < 1) throw Error("--batch-size must be >= 1, got " + std::to_string(*a.batch_size));
-  p.optimizer.validate();
-  return p;
-}
-
-ModelSpec model_of(const Preset& p, std::optional<double> dropout) {
-  ModelSpec parsed = ModelSpec::parse(p.layers, p.hidden, -1, p.output);
-  if (!dropout || *dropout == 0) return parsed.loss(p.loss);
-  if (!(*dropout > 0 && *dropout < 1)) throw Error("--dropout must be in [0, 1), got " + std::to_string(*dropout));
-  // Dropout after every hidden layer's activation.
-  ModelSpec spec = ModelSpec::input(parsed.input_features());
-  const auto& layers = parsed.layers();
-  for (std::size_t i = 0; i < layers.size(); ++i) {
-    const Layer& l = layers[i];
-    if (l.kind == LayerKind::Linear) spec.linear(l.out, l.bias);
-    if (l.kind == LayerKind::Activation) spec.activation(l.act, l.alpha);
-    const bool hidden_end = l.kind == LayerKind::Activation && i + 1 < layers.size();
-    if (hidden_end) spec.dropout(*dropout);
-  }
-  return spec.loss(p.loss);
+// What the run was, beyond the losses: every flag's effect shows here.
+nlohmann::json plan_json(const TrainArgs& a, const TrainPlan& plan, const Network& net, const DataSplit& data,
+                         const TrainReport& r) {
+  const Preset& p = plan.recipe;
+  const Optimizer& o = net.optimizer();
+  return {{"dataset", p.dataset},
+          {"data", data.train.name()},
+          {"targets", target_kind_name(r.targets)},
+          {"epochs", p.epochs},
+          {"batch_size", r.batch_rows},
+          {"valid_fraction", p.valid_fraction},
+          {"patience", p.patience},
+          {"seed", net.seed()},
+          {"dtype", dtype_name(net.dtype())},
+          {"optimizer_settings",
+           {{"kind", optimizer_name(o.kind)}, {"lr", o.lr}, {"weight_decay", o.weight_decay}, {"l1", o.l1},
+            {"momentum", o.momentum}, {"nesterov", o.nesterov}}},
+          {"checkpoint_seconds", a.checkpoint_seconds},
+          {"checkpoints_saved", r.checkpoints_saved},
+          {"resumed_from", a.resume.empty() ? nlohmann::json() : nlohmann::json(a.resume)},
+          {"resumed_after_epoch", plan.checkpoint.state ? plan.checkpoint.state->epochs_done : 0}};
 }
 
 void train(const TrainArgs& a, Output& out) {
-  const Preset p = recipe(a);
-  // Batch capacity grows on demand; full batch sizes it from the data below.
-  NetworkOptions opts{Device::parse(a.device, parse_dtype(a.dtype)), parse_dtype(a.dtype), a.seed.value_or(777),
-                      p.batch_size ? std::min<int64_t>(p.batch_size, 256) : 256};
-  // (Capped: a --batch-size beyond the data must be reported by the trainer,
-  // not allocated here first.)
-  Checkpoint resumed;
-  std::optional<Network> net;
-  if (!a.resume.empty()) {
-    net.emplace(load_network(a.resume, opts, &resumed));
-    if (a.lr) net->set_learning_rate(*a.lr);  // e.g. continue a diverged run more gently
-    // The split and the shuffles must go on with the seed the run began with.
-    if (a.seed && *a.seed != net->seed())
-      throw Error("--seed " + std::to_string(*a.seed) + " differs from the seed " + std::to_string(net->seed()) +
-                  " of --resume '" + a.resume + "' (a resumed run keeps its seed)");
-  }
-  const uint64_t seed = net ? net->seed() : opts.seed;
-  const DataSplit data = load_dataset(p.dataset, a.data_dir, seed);
+  TrainPlan plan = plan_training(a);
+  const Preset& p = plan.recipe;
+  NetworkOptions& opts = plan.options;
+  const DataSplit data = load_dataset(p.dataset, a.data_dir, opts.seed);
+  // The model and its targets must fit the data before anything is written.
+  (void)check_targets(plan.spec, data.train);
+  std::optional<Network>& net = plan.resumed;
   if (!net) {
+    // Batch capacity grows on demand; full batch sizes it from the data. (Capped:
+    // a --batch-size beyond the data must be reported by the trainer, not allocated here first.)
     if (!p.batch_size) opts.max_batch = data.train.size();
-    const ModelSpec spec = model_of(p, a.dropout);
-    check_host_memory(spec, p.optimizer, opts.dtype, std::min(p.batch_size ? p.batch_size : opts.max_batch,
-                                                               data.train.size()), opts.device);
-    net.emplace(spec, p.optimizer, opts);
+    check_host_memory(plan.spec, p.optimizer, opts.dtype, std::min(p.batch_size ? p.batch_size : opts.max_batch,
+                                                                    data.train.size()), opts.device);
+    net.emplace(plan.spec, p.optimizer, opts);
   }
   const std::string dir = a.out.empty() ? "runs/" + p.name : a.out;
   std::filesystem::create_directories(dir);
@@ -185,16 +130,24 @@ void train(const TrainArgs& a, Output& out) {
   config.batch_size = p.batch_size;
   config.valid_fraction = p.valid_fraction;
   config.patience = p.patience;
-  config.seed = seed;
+  config.seed = opts.seed;
+  config.checkpoint_extra = recipe_metadata(p);
+  // The scale in round-trip form (std::to_string would keep 6 decimals: 1/255
+  // became 0.003922, and predict then scaled inputs unlike training did).
+  config.checkpoint_extra["input_scale"] = nlohmann::json(data.train.scale()).dump();
   config.checkpoint = dir + "/checkpoint.safetensors";
   config.checkpoint_seconds = a.checkpoint_seconds;
   config.on_progress = ProgressPrinter(a.quiet);
   config.should_stop = [] { return g_stop_signal != 0; };
   Trainer trainer(*net, config);
-  if (resumed.state) trainer.resume_from(*resumed.state);
+  const int resumed_epochs = plan.checkpoint.state ? plan.checkpoint.state->epochs_done : 0;
+  if (plan.checkpoint.state) trainer.resume_from(*plan.checkpoint.state);
   std::ostream& os = out.human();
   os << "training " << net->spec().describe() << " with " << net->optimizer().describe() << " on "
-     << net->device().name() << " (" << data.train.size() << " samples, " << p.dataset << ")" << std::endl;
+     << net->device().name() << " (" << dtype_name(net->dtype()) << ", seed " << net->seed() << ", "
+     << data.train.size() << " samples of " << p.dataset << ", " << p.epochs << " epochs";
+  if (!a.resume.empty()) os << ", resuming '" << a.resume << "' after epoch " << resumed_epochs;
+  os << ")" << std::endl;
   const TrainReport r = [&] {
     const StopOnSignals stop_on_signals;
     return trainer.fit(data.train, data.test ? &*data.test : nullptr);
@@ -211,10 +164,7 @@ void train(const TrainArgs& a, Output& out) {
   }
 
   const std::string model_path = dir + "/model.safetensors";
-  // The scale in round-trip form (std::to_string would keep 6 decimals: 1/255
-  // became 0.003922, and predict then scaled inputs unlike training did).
-  save_checkpoint(model_path, *net, nullptr,
-                  {{"preset", p.name}, {"dataset", p.dataset}, {"input_scale", nlohmann::json(data.train.scale()).dump()}});
+  save_checkpoint(model_path, *net, nullptr, config.checkpoint_extra);
   plot_loss_history(dir + "/loss.png", r.train_loss, r.valid_loss, r.valid_loss.empty() ? 0 : r.best_epoch,
                     p.name + " loss");
   nlohmann::json j = {{"preset", p.name}, {"model_spec", net->spec().describe()}, {"optimizer", net->optimizer().describe()},
@@ -223,6 +173,9 @@ void train(const TrainArgs& a, Output& out) {
                       {"train_rows", r.train_rows}, {"valid_rows", r.valid_rows}, {"seconds", r.seconds},
                       {"samples_per_second", r.samples_per_second}, {"launches_per_step", net->launches_per_step()},
                       {"model", model_path}, {"plots", {{"loss", dir + "/loss.png"}}}};
+  j.update(plan_json(a, plan, *net, data, r));
+  j["checkpoint"] = config.checkpoint;
+  j["out"] = dir;
   if (r.test) {
     j.update(metrics_json(*r.test, data.test->class_names()));
     save_confusion_png(dir + "/confusion.png", *r.test, data.test->class_names());
@@ -241,30 +194,39 @@ namespace {
 void add_train(CLI::App& app, Output& out) {
   static TrainArgs a;
   auto* cmd = app.add_subcommand("train", "Train a preset or a model given by --layers");
+  cmd->footer(std::string("A preset fixes its model and data set: --activation, --loss and --dataset belong to "
+                          "--layers and are refused with --preset; the other options override the preset.\n"
+                          "--resume keeps what the checkpoint fixes (model, optimizer and its state, dtype, seed, "
+                          "data set, batch size, validation split): those options may be repeated but not changed. "
+                          "Only ") + kResumeMayChange + " may change.\n"
+              "Every option shows in report.json (and --json): preset, dataset, data, model_spec, targets, "
+              "optimizer_settings, epochs, batch_size, valid_fraction, patience, seed, dtype, device, out, "
+              "checkpoint_seconds, checkpoints_saved, resumed_from.");
   cmd->add_option("--preset", a.preset, "One of: " + preset_names());
-  cmd->add_option("--layers", a.layers, "Layer sizes, e.g. 784-100-100-10 (with --dataset)");
-  cmd->add_option("--activation", a.activation, "Hidden activation for --layers")->capture_default_str();
-  cmd->add_option("--loss", a.loss, "Loss for --layers")->capture_default_str();
+  cmd->add_option("--layers", a.layers, "Layer sizes, e.g. 784-100-100-10 (with --dataset; not with --preset)");
+  cmd->add_option("--activation", a.activation,
+                  "Hidden activation for --layers (default relu; refused with --preset and without hidden layers)");
+  cmd->add_option("--loss", a.loss,
+                  "Loss for --layers: cross-entropy (default; class labels, >= 2 outputs), bce (sigmoid outputs: "
+                  "0/1 targets, or one-hot targets with one output per class), mse (one-hot targets on class labels)");
   cmd->add_option("--dataset", a.dataset, "Dataset for --layers: mnist, fashion, cifar10, digits, xor");
-  cmd->add_option("--epochs", a.epochs, "Epochs");
+  cmd->add_option("--epochs", a.epochs, "Epochs (with --resume: the total to reach)");
   cmd->add_option("--batch-size", a.batch_size, "Mini-batch size");
   cmd->add_option("--lr", a.lr, "Learning rate");
-  cmd->add_option("--optimizer", a.optimizer, "sgd, adam, adamw");
+  cmd->add_option("--optimizer", a.optimizer, "sgd, adam, adamw (keeps the recipe's learning rate unless --lr)");
   cmd->add_option("--weight-decay", a.weight_decay, "L2 (sgd/adam) or decoupled (adamw) weight decay");
   cmd->add_option("--l1", a.l1, "L1 penalty");
   cmd->add_option("--momentum", a.momentum, "SGD momentum in [0, 1) (torch.optim.SGD's; sgd only)");
   cmd->add_flag("--nesterov", a.nesterov, "SGD: Nesterov momentum (needs --momentum > 0)");
   cmd->add_option("--dropout", a.dropout, "Dropout after every hidden layer, in [0, 1)");
-  cmd->add_option("--patience", a.patience, "Early-stopping patience in epochs (0: off)");
+  cmd->add_option("--patience", a.patience, "Early-stopping patience in epochs (0: off; needs a validation split)");
   cmd->add_option("--valid-fraction", a.valid_fraction, "Fraction held out for validation");
   cmd->add_option("--seed", a.seed, "Seed of init, split, shuffles and dropout (default 777; --resume keeps the run's)");
   cmd->add_option("--device", a.device, device_help())->capture_default_str();
-  cmd->add_option("--dtype", a.dtype, "f32 or f64 (cpu only)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"f32", "f64"}));
-  cmd->add_option("--data-dir", a.data_dir, "Folder with the dataset files");
+  cmd->add_option("--dtype", a.dtype, "f32 (default) or f64 (cpu only)")->check(CLI::IsMember({"f32", "f64"}));
+  cmd->add_option("--data-dir", a.data_dir, "Folder with the dataset files (refused for xor, which is built in)");
   cmd->add_option("--out", a.out, "Run folder (default runs/<preset>)");
-  cmd->add_option("--resume", a.resume, "Continue from a checkpoint.safetensors");
+  cmd->add_option("--resume", a.resume, "Continue from a checkpoint.safetensors written by cumlp train");
   cmd->add_option("--checkpoint-seconds", a.checkpoint_seconds,
                   "Save <out>/checkpoint.safetensors after an epoch once this long has passed since the last save "
                   "(0: every epoch); also saved after the last epoch and on SIGINT/SIGTERM")

@@ -45,7 +45,10 @@ Preset find_preset(const std::string& name) {
 }
 
 DataSplit load_dataset(const std::string& name, const std::string& data_dir, uint64_t seed) {
-  if (name == "xor") return {xor_table(), xor_table()};
+  if (name == "xor") {
+    if (!data_dir.empty()) throw Error("--data-dir: the xor data set is built in and reads no files");
+    return {xor_table(), xor_table()};
+  }
   if (name == "fashion" || name == "mnist") {
     const ImageSet set = name == "fashion" ? ImageSet::fashion_mnist : ImageSet::mnist;
     const std::string dir = !data_dir.empty() ? data_dir : name == "fashion" ? kFashionDir : "";
