@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "host/shared/device_type.h"
+#include "host/shared/kernel_trace.h"  // make_traced_sim_backend
 
 #include "cuda/gather.cuh"
 #include "cuda/linear.cuh"
@@ -252,6 +253,11 @@ DeviceType cuda_device_type() {
   };
   return t;
 }
+
+#elif defined(CUMLP_SIM_TRACED)
+
+std::unique_ptr<Backend> make_traced_sim_backend() { return std::make_unique<gpu::GpuBackend>("sim", 0); }
+bool kernel_tracing_built() { return true; }
 
 #else
 

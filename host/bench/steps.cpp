@@ -11,16 +11,7 @@
 
 namespace cumlp::bench {
 
-namespace {
-
-struct Model {
-  std::string name;
-  ModelSpec spec;
-  Optimizer optimizer;
-  int64_t batch;
-};
-
-std::vector<Model> seed_models() {
+std::vector<SeedModel> seed_models() {
   using enum Activation;
   return {
       {"A", ModelSpec::parse("784-100-100-10", ReLU, -1), Optimizer::adam(0.01), 100},
@@ -31,7 +22,7 @@ std::vector<Model> seed_models() {
 }
 
 // Inputs uniform in [-1, 1]; class indices, or 0/1 targets for BCE.
-std::pair<Tensor, Tensor> synthetic_batch(const Model& m, uint64_t seed) {
+std::pair<Tensor, Tensor> synthetic_batch(const SeedModel& m, uint64_t seed) {
   const int64_t in = m.spec.input_features(), out = m.spec.output_features();
   Tensor x({m.batch, in});
   for (int64_t e = 0; e < x.numel(); ++e) x.set(e, 2.0 * rng::uniform01(rng::bits(seed, rng::kUser, 20, e)) - 1.0);
@@ -42,8 +33,10 @@ std::pair<Tensor, Tensor> synthetic_batch(const Model& m, uint64_t seed) {
   return {std::move(x), std::move(y)};
 }
 
+namespace {
+
 StepResult bench_model(const Device& device, const DevicePeak& peak, const Timing& t, const BenchOptions& o,
-                       const Model& m) {
+                       const SeedModel& m) {
   Network net(m.spec, m.optimizer, {.device = device, .dtype = DType::F32, .seed = o.seed, .max_batch = m.batch});
   const auto [x, y] = synthetic_batch(m, o.seed);
   StepResult r;
@@ -82,17 +75,17 @@ StepResult bench_model(const Device& device, const DevicePeak& peak, const Timin
 }  // namespace
 
 void check_models(const std::vector<std::string>& names) {
-  const std::vector<Model> all = seed_models();
+  const std::vector<SeedModel> all = seed_models();
   for (const std::string& want : names)
-    CUMLP_CHECK(std::any_of(all.begin(), all.end(), [&](const Model& m) { return m.name == want; }),
+    CUMLP_CHECK(std::any_of(all.begin(), all.end(), [&](const SeedModel& m) { return m.name == want; }),
                 "unknown bench model '", want, "' (expected A, B, C or D)");
 }
 
 std::vector<StepResult> bench_steps(const Device& device, const DevicePeak& peak, const Timing& t,
                                     const BenchOptions& options) {
-  const std::vector<Model> all = seed_models();
+  const std::vector<SeedModel> all = seed_models();
   std::vector<StepResult> out;
-  for (const Model& m : all)
+  for (const SeedModel& m : all)
     if (options.models.empty() || std::find(options.models.begin(), options.models.end(), m.name) != options.models.end())
       out.push_back(bench_model(device, peak, t, options, m));
   return out;
