@@ -5,11 +5,15 @@
 // shapes, so they are the same on every run and every schedule.
 #include "cumlp/profile.h"
 
+#include <cxxabi.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 
 #include "host/bench/engine.h"
 #include "host/executor/executor.h"
+#include "host/profile/kernel_resources.h"
 #include "host/shared/error_macros.h"
 #include "host/shared/kernel_trace.h"
 
@@ -35,6 +39,33 @@ std::vector<KernelCounters> traced_step(const bench::SeedModel& m, uint64_t seed
   exec.queue_step(m.batch);
   (void)exec.take_losses();
   return trace.launches();
+}
+
+std::string demangle(const char* symbol) {
+  int status = 0;
+  char* text = abi::__cxa_demangle(symbol, nullptr, nullptr, &status);
+  std::string name = status == 0 && text ? text : symbol;
+  std::free(text);
+  return name;
+}
+
+// ptxas's figures for the kernel a traced launch ran (null when this build has
+// none). Launchers name the GEMM `gemm` and elementwise kernels `kernel`; the
+// GEMM's instantiations differ by epilogue, which the launching op decides.
+const KernelResources* resources_of(const KernelCounters& k, int arch) {
+  const std::string base = k.kernel == "gemm" ? "gemm_kernel" : k.kernel == "kernel" ? k.op + "_kernel" : k.kernel;
+  const char* epilogue = k.op == "linear_act_forward"     ? "ForwardEpilogue"
+                         : k.op == "linear_backward_data" ? "BackwardDataEpilogue"
+                                                          : "StoreEpilogue";
+  for (const KernelResources& r : compiled_kernel_resources()) {
+    if (r.arch != arch) continue;
+    const std::string name = demangle(r.mangled);
+    if (name.find("::" + base + "(") == std::string::npos && name.find("::" + base + "<") == std::string::npos)
+      continue;
+    if (k.kernel == "gemm" && name.find(epilogue) == std::string::npos) continue;
+    return &r;
+  }
+  return nullptr;
 }
 
 std::string dims(const unsigned (&d)[3]) {
@@ -85,8 +116,8 @@ ProfileReport profile_step(const Device& device, const ProfileOptions& options) 
   r.description = detail::concat(m.spec.describe(), ", ", m.optimizer.describe(), ", batch ", m.batch);
   r.gpu = gpu.name;
   r.gpu_description = gpu.description;
-  r.registers_note = "registers per thread: unknown in this build (no ptxas figures); occupancy counts threads, "
-                     "blocks and shared memory only";
+  const int arch = r.gpu == "h100" ? 90 : 80;
+  std::string missing;
   r.assumptions = bench::gpu_spec_sources();
 
   // One row per op, kernel and launch shape, in first-launch order; each launch modelled on its own.
@@ -94,7 +125,11 @@ ProfileReport profile_step(const Device& device, const ProfileOptions& options) 
   std::vector<KernelCounters> totals;
   for (const KernelCounters& k : traced_step(m, options.seed)) {
     const int threads = static_cast<int>(k.block[0] * k.block[1] * k.block[2]);
-    const bench::Occupancy occ = bench::occupancy(gpu, threads, k.static_smem + k.dynamic_smem, 0, k.blocks);
+    const KernelResources* res = resources_of(k, arch);
+    if (!res && !compiled_kernel_resources().empty() && missing.find(" " + kernel_name(k)) == std::string::npos)
+      missing += " " + kernel_name(k);
+    const int regs = res ? res->registers : 0;
+    const bench::Occupancy occ = bench::occupancy(gpu, threads, k.static_smem + k.dynamic_smem, regs, k.blocks);
     const bench::ModelledTime t = bench::model_kernel(gpu, k, occ);
     const std::string name = kernel_name(k), shape = dims(k.grid) + " x " + dims(k.block);
     auto [it, fresh] = row_of.emplace(name + " " + shape, r.kernels.size());
@@ -102,11 +137,17 @@ ProfileReport profile_step(const Device& device, const ProfileOptions& options) 
       r.kernels.push_back(ProfiledKernel{});
       r.kernels.back().name = name;
       r.kernels.back().grid_block = shape;
+      r.kernels.back().regs_per_thread = regs;
       totals.push_back(KernelCounters{});
     }
     add_row(r.kernels[it->second], k, occ, t);
     totals[it->second] += k;
   }
+  r.registers_note = "registers per thread (sm_" + std::to_string(arch) + "): " + kernel_resources_source();
+  if (!missing.empty())
+    r.registers_note += "; no figures for:" + missing + " (occupancy there counts threads, blocks and shared memory only)";
+  else if (compiled_kernel_resources().empty())
+    r.registers_note += "; occupancy counts threads, blocks and shared memory only";
   for (std::size_t i = 0; i < r.kernels.size(); ++i) {
     ProfiledKernel& row = r.kernels[i];
     const KernelCounters& k = totals[i];
