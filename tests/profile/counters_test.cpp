@@ -42,17 +42,21 @@ class ProfileCounters : public ::testing::Test {
   float* y_ = nullptr;
 };
 
+// Requests of one kind, their units (sectors or wavefronts) and the ideal units.
+void expect_counts(const AccessCounts& a, uint64_t requests, uint64_t units, uint64_t ideal) {
+  EXPECT_EQ(a.requests, requests);
+  EXPECT_EQ(a.units, units);
+  EXPECT_EQ(a.ideal_units, ideal);
+}
+
 // Per warp: 32 lanes x 4 bytes, consecutive = 128 bytes = 4 sectors, all needed.
 TEST_F(ProfileCounters, ProfileCoalescedFloatLoadTouchesFourSectorsPerRequest) {
   const KernelCounters k = count([&] { launch_coalesced_copy(x_, y_, kBlocks, kThreads); });
   EXPECT_EQ(k.launches, 1u);
   EXPECT_EQ(k.blocks, uint64_t{kBlocks});
-  EXPECT_EQ(k.global_load.requests, uint64_t{kWarps});
-  EXPECT_EQ(k.global_load.units, uint64_t{4 * kWarps});
-  EXPECT_EQ(k.global_load.ideal_units, uint64_t{4 * kWarps});
+  expect_counts(k.global_load, kWarps, 4 * kWarps, 4 * kWarps);
   EXPECT_EQ(k.global_load.bytes, uint64_t{128 * kWarps});
-  EXPECT_EQ(k.global_store.requests, uint64_t{kWarps});
-  EXPECT_EQ(k.global_store.units, uint64_t{4 * kWarps});
+  expect_counts(k.global_store, kWarps, 4 * kWarps, 4 * kWarps);
   EXPECT_EQ(k.global_bytes(), uint64_t{2 * 128 * kWarps});
   EXPECT_DOUBLE_EQ(k.sector_efficiency(), 1.0);
   EXPECT_EQ(k.shared_load.requests + k.shared_store.requests, 0u);  // locals and parameters are not memory traffic
@@ -61,10 +65,8 @@ TEST_F(ProfileCounters, ProfileCoalescedFloatLoadTouchesFourSectorsPerRequest) {
 // Lanes 128 bytes apart: 32 sectors per request where 4 would hold the bytes.
 TEST_F(ProfileCounters, ProfileStride32LoadTouchesThirtyTwoSectorsPerRequest) {
   const KernelCounters k = count([&] { launch_stride32_load(x_, y_, kBlocks, kThreads); });
-  EXPECT_EQ(k.global_load.requests, uint64_t{kWarps});
-  EXPECT_EQ(k.global_load.units, uint64_t{32 * kWarps});
-  EXPECT_EQ(k.global_load.ideal_units, uint64_t{4 * kWarps});
-  EXPECT_EQ(k.global_store.units, uint64_t{4 * kWarps});
+  expect_counts(k.global_load, kWarps, 32 * kWarps, 4 * kWarps);
+  expect_counts(k.global_store, kWarps, 4 * kWarps, 4 * kWarps);
   // (4 + 4) ideal of (32 + 4) touched per warp.
   EXPECT_DOUBLE_EQ(k.sector_efficiency(), 8.0 / 36.0);
 }
@@ -72,20 +74,15 @@ TEST_F(ProfileCounters, ProfileStride32LoadTouchesThirtyTwoSectorsPerRequest) {
 // 32 lanes x 16 bytes = 512 bytes = 16 sectors per request, in one request.
 TEST_F(ProfileCounters, ProfileFloat4LoadIsOneRequestOfSixteenSectors) {
   const KernelCounters k = count([&] { launch_float4_copy(x_, y_, kBlocks, kThreads); });
-  EXPECT_EQ(k.global_load.requests, uint64_t{kWarps});
-  EXPECT_EQ(k.global_load.units, uint64_t{16 * kWarps});
-  EXPECT_EQ(k.global_load.ideal_units, uint64_t{16 * kWarps});
+  expect_counts(k.global_load, kWarps, 16 * kWarps, 16 * kWarps);
   EXPECT_EQ(k.global_load.bytes, uint64_t{512 * kWarps});
-  EXPECT_EQ(k.global_store.requests, uint64_t{kWarps});
-  EXPECT_EQ(k.global_store.units, uint64_t{16 * kWarps});
+  expect_counts(k.global_store, kWarps, 16 * kWarps, 16 * kWarps);
 }
 
 // Every lane reads the same 4 bytes: one sector, which is also the ideal.
 TEST_F(ProfileCounters, ProfileGlobalBroadcastIsOneSector) {
   const KernelCounters k = count([&] { launch_global_broadcast(x_, y_, kBlocks, kThreads); });
-  EXPECT_EQ(k.global_load.requests, uint64_t{kWarps});
-  EXPECT_EQ(k.global_load.units, uint64_t{kWarps});
-  EXPECT_EQ(k.global_load.ideal_units, uint64_t{kWarps});
+  expect_counts(k.global_load, kWarps, kWarps, kWarps);
   EXPECT_EQ(k.global_load.bytes, uint64_t{128 * kWarps});
 }
 
@@ -93,10 +90,8 @@ TEST_F(ProfileCounters, ProfileGlobalBroadcastIsOneSector) {
 // distinct words: 32 wavefronts for the store and for the load, 31 conflicts each.
 TEST_F(ProfileCounters, ProfileSharedColumnHasThirtyTwoWayConflicts) {
   const KernelCounters k = count([&] { launch_shared_column(x_, y_, 2, false); });
-  EXPECT_EQ(k.shared_store.requests, 2u);
-  EXPECT_EQ(k.shared_store.units, 64u);
-  EXPECT_EQ(k.shared_load.requests, 2u);
-  EXPECT_EQ(k.shared_load.units, 64u);
+  expect_counts(k.shared_store, 2, 64, 2);
+  expect_counts(k.shared_load, 2, 64, 2);
   EXPECT_EQ(k.bank_conflicts(), 2u * 2 * 31);
   EXPECT_EQ(k.barriers, 2u);  // one __syncthreads per block
   EXPECT_EQ(k.static_smem, 32u * 32 * 4);
@@ -105,20 +100,16 @@ TEST_F(ProfileCounters, ProfileSharedColumnHasThirtyTwoWayConflicts) {
 // Padded to float[32][33]: word 33 x lane, bank = lane: one wavefront each.
 TEST_F(ProfileCounters, ProfileSharedPaddedColumnHasNoConflicts) {
   const KernelCounters k = count([&] { launch_shared_column(x_, y_, 2, true); });
-  EXPECT_EQ(k.shared_store.requests, 2u);
-  EXPECT_EQ(k.shared_store.units, 2u);
-  EXPECT_EQ(k.shared_load.requests, 2u);
-  EXPECT_EQ(k.shared_load.units, 2u);
+  expect_counts(k.shared_store, 2, 2, 2);
+  expect_counts(k.shared_load, 2, 2, 2);
   EXPECT_EQ(k.bank_conflicts(), 0u);
 }
 
 // All lanes read tile[0]: one word, broadcast in one wavefront, no conflict.
 TEST_F(ProfileCounters, ProfileSharedBroadcastIsOneWavefront) {
   const KernelCounters k = count([&] { launch_shared_broadcast(x_, y_, 3); });
-  EXPECT_EQ(k.shared_load.requests, 3u);
-  EXPECT_EQ(k.shared_load.units, 3u);
-  EXPECT_EQ(k.shared_load.ideal_units, 3u);
-  EXPECT_EQ(k.shared_store.units, 3u);
+  expect_counts(k.shared_store, 3, 3, 3);  // tile[lane]: 32 banks, one word each
+  expect_counts(k.shared_load, 3, 3, 3);
   EXPECT_EQ(k.bank_conflicts(), 0u);
 }
 
