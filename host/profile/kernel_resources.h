@@ -1,6 +1,6 @@
 // What ptxas gave each compiled kernel (registers, shared and local memory),
 // captured at build time when the library is built with CUDA
-// (cmake/kernel_resources.cmake); empty in a build without nvcc.
+// (cmake/capture_ptxas.sh, cmake/kernel_resources.cmake); empty in a build without nvcc.
 #pragma once
 
 #include <string>
@@ -13,7 +13,7 @@ struct KernelResources {
   int arch;             ///< SASS architecture: 80, 90
   int registers;        ///< per thread
   int static_smem;      ///< bytes per block
-  int local_bytes;      ///< per thread: spills and local arrays (0 in a clean build)
+  int spill_bytes;      ///< spill stores per thread (0: the CUDA build fails on a spill)
   int stack_bytes;
 };
 
