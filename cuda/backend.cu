@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "host/shared/device_type.h"
+#include "host/shared/kernel_trace.h"  // make_traced_sim_backend
 
 #include "cuda/gather.cuh"
 #include "cuda/linear.cuh"
@@ -323,6 +324,11 @@ DeviceType cuda_device_type() {
   };
   return t;
 }
+
+#elif defined(CUMLP_SIM_TRACED)
+
+std::unique_ptr<Backend> make_traced_sim_backend() { return std::make_unique<gpu::GpuBackend>("sim", 0); }
+bool kernel_tracing_built() { return true; }
 
 #else
 

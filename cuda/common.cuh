@@ -18,6 +18,8 @@
 #if defined(__CUDACC__)
 #include <nvtx3/nvToolsExt.h>
 #define CUMLP_GPU_BUILD nv
+#elif defined(CUMLP_SIM_TRACED)
+#define CUMLP_GPU_BUILD simt_traced  // the access-traced twin of the simulator build
 #else
 #define CUMLP_GPU_BUILD simt
 #endif
@@ -43,15 +45,17 @@ CUMLP_GPU_NAMESPACE_BEGIN
 
 void warn_on_error(cudaError_t err, const char* call, const char* file, int line) noexcept;
 
-/// An NVTX range for the lifetime of a launcher (a no-op on the simulator,
-/// which has no profiler to show it).
+/// An NVTX range for the lifetime of a launcher (on the simulator, the op name
+/// access tracing gives the launches made inside it).
 class NvtxRange {
  public:
 #if defined(__CUDACC__)
   explicit NvtxRange(const char* name) { nvtxRangePushA(name); }
   ~NvtxRange() { nvtxRangePop(); }
 #else
-  explicit NvtxRange(const char*) {}
+  // The simulator keeps the name, so access tracing can say which op launched a kernel.
+  explicit NvtxRange(const char* name) { ::sim::detail::push_range(name); }
+  ~NvtxRange() { ::sim::detail::pop_range(); }
 #endif
   NvtxRange(const NvtxRange&) = delete;
   NvtxRange& operator=(const NvtxRange&) = delete;

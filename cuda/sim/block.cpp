@@ -9,6 +9,7 @@
 #include <random>
 #include <sstream>
 
+#include "cuda/sim/trace.h"
 #include "host/shared/error_macros.h"
 
 namespace sim::detail {
@@ -277,7 +278,20 @@ int BlockRunner::barrier(SimThread& self, BarrierOp op, int predicate, const std
     t.state = SimThread::State::runnable;
   }
   barrier_.arrived = 0;
+  if (active_trace) active_trace->barrier();
   return result;
+}
+
+bool BlockRunner::shared_offset(const void* p, std::size_t* offset) const {
+  const char* c = static_cast<const char*>(p);
+  std::size_t base = 0;
+  for (const Region& r : regions_) {
+    if (c >= r.ptr && c < r.ptr + r.bytes) return *offset = base + std::size_t(c - r.ptr), true;
+    base += (r.bytes + 15) / 16 * 16;
+  }
+  if (dynamic_.ptr && c >= dynamic_.ptr && c < dynamic_.ptr + dynamic_.bytes)
+    return *offset = base + std::size_t(c - dynamic_.ptr), true;
+  return false;
 }
 
 void BlockRunner::report_deadlock() {

@@ -59,6 +59,12 @@ class BlockRunner {
   void* dynamic_shared() const { return dynamic_.ptr; }
 
   const GridLaunch& launch() const { return *launch_; }
+  /// True when p lies in this block's shared memory; *offset is then its offset in
+  /// the block's layout on a GPU (static arrays in declaration order, 16-byte
+  /// aligned, then the dynamic array), which decides its bank.
+  bool shared_offset(const void* p, std::size_t* offset) const;
+  /// Static shared memory of the last block run, in bytes.
+  std::size_t static_shared_bytes() const { return static_bytes_; }
 
  private:
   struct Warp {

@@ -165,4 +165,16 @@ inline long long atomicMin(long long* p, long long v) {
 #undef CUMLP_SIM_ATOMIC_INT
 #undef CUMLP_SIM_ATOMIC_ADD
 
+// ---- counted arithmetic (access tracing) ------------------------------------------------
+// The traced build of the kernels (CUMLP_SIM_TRACED) adds these to the running
+// block's counters; everywhere else they are nothing.
+#if defined(CUMLP_SIM_TRACED)
+#include "cuda/sim/trace.h"
+#define CUMLP_COUNT_FMA(n) ::sim::detail::count_fma(n)
+#define CUMLP_COUNT_FLOPS(n) ::sim::detail::count_flops(n)
+#else
+#define CUMLP_COUNT_FMA(n) ((void)0)
+#define CUMLP_COUNT_FLOPS(n) ((void)0)
+#endif
+
 #include "cuda/sim/math.h"

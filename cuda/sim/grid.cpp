@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cuda/sim/block.h"
+#include "cuda/sim/trace.h"
 #include "host/shared/error_macros.h"
 
 #if defined(CUMLP_SIM_ASAN)
@@ -207,6 +208,8 @@ void run_grid(const GridLaunch& launch, const LaunchOptions& options) {
   const Schedule schedule =
       options.schedule ? *options.schedule : scoped_schedule ? *scoped_schedule : environment_schedule();
   const std::uint64_t blocks = std::uint64_t(g.x) * g.y * g.z;
+  // Null unless a KernelTrace is active: the untraced path is one atomic load.
+  LaunchTrace* const trace = begin_launch_trace(launch);
   const unsigned workers = unsigned(std::min<std::uint64_t>(options.workers ? options.workers : default_workers(), blocks));
 
   std::atomic<std::uint64_t> next{0};
@@ -216,11 +219,21 @@ void run_grid(const GridLaunch& launch, const LaunchOptions& options) {
   std::uint64_t error_block = ~0ull;
   const std::function<void()> work = [&] {
     thread_local BlockRunner runner;
+    thread_local BlockTrace block_trace;
     for (std::uint64_t i; !failed.load(std::memory_order_relaxed) && (i = next.fetch_add(1)) < blocks;) {
       const uint3 idx{unsigned(i % g.x), unsigned(i / g.x % g.y), unsigned(i / (std::uint64_t(g.x) * g.y))};
       try {
+        if (trace) {
+          block_trace.begin(trace, &runner, launch.block.x * launch.block.y * launch.block.z);
+          active_trace = &block_trace;
+        }
         runner.run(launch, idx, schedule, smem_limit);
+        if (trace) {
+          active_trace = nullptr;
+          block_trace.finish(runner.static_shared_bytes());
+        }
       } catch (...) {
+        active_trace = nullptr;
         // Report the lowest failing block so the message does not depend on timing.
         std::lock_guard lock(error_mutex);
         if (i < error_block) error_block = i, error = std::current_exception();
@@ -230,6 +243,7 @@ void run_grid(const GridLaunch& launch, const LaunchOptions& options) {
   };
   if (workers <= 1) work();
   else WorkerPool::instance().run(workers, work);
+  if (trace) end_launch_trace(trace);
   if (error) std::rethrow_exception(error);
 }
 

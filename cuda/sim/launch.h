@@ -79,8 +79,14 @@ struct GridLaunch {
   const char* name;
   dim3 grid, block;
   std::size_t dynamic_smem;
+  const char* range = nullptr;  ///< the launcher's range when launched (access tracing names the op with it)
 };
 void run_grid(const GridLaunch& launch, const LaunchOptions& options);
+/// The innermost launcher range on this OS thread (NvtxRange on the simulator), or "".
+const char* current_range();
+/// Enters / leaves a launcher range (cuda/common.cuh's NvtxRange on the simulator).
+void push_range(const char* name);
+void pop_range();
 /// The configuration checks of run_grid (block, grid, shared memory, nesting);
 /// throws cumlp::Error. Returns the kernel's dynamic shared memory limit.
 std::size_t check_grid(const GridLaunch& launch);
@@ -122,7 +128,7 @@ void launch_impl(const LaunchOptions& options, const char* name, void (*kernel)(
                       auto* st = static_cast<const State*>(s);
                       std::apply(st->kernel, st->params);
                     },
-                    nullptr, reinterpret_cast<const void*>(kernel), name, grid, block, smem};
+                    nullptr, reinterpret_cast<const void*>(kernel), name, grid, block, smem, current_range()};
   const cudaStream_t handle = stream_handle(stream);
   switch (launch_route(handle, name)) {
     case LaunchRoute::run: {

@@ -9,6 +9,8 @@
 //   CUMLP_SHARED(float, tile, [32][33]);   // __shared__ float tile[32][33];
 //   CUMLP_DYNAMIC_SHARED(float, smem);      // extern __shared__ float smem[];
 //   CUMLP_LAUNCH(kernel, grid, block, smem_bytes, stream, args...);
+//   CUMLP_COUNT_FMA(n);    // this thread did n FMAs (counted by access tracing only)
+//   CUMLP_COUNT_FLOPS(n);  // this thread did n other floating-point operations
 //
 // Kernels must not rely on warp lockstep, must keep barriers uniform across the
 // block, must not wait on other blocks and must not keep static device state.
@@ -21,6 +23,8 @@
 #define CUMLP_SHARED(T, name, ...) __shared__ T name __VA_ARGS__
 #define CUMLP_DYNAMIC_SHARED(T, name) extern __shared__ __align__(16) T name[]
 #define CUMLP_LAUNCH(kernel, grid, block, smem, stream, ...) kernel<<<grid, block, smem, stream>>>(__VA_ARGS__)
+#define CUMLP_COUNT_FMA(n) ((void)0)
+#define CUMLP_COUNT_FLOPS(n) ((void)0)
 
 #else
 

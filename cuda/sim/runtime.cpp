@@ -102,6 +102,12 @@ cudaError_t destroy_handle(std::set<const T*> Registry::*set, T* handle, BeforeD
 
 namespace sim::rt::detail {
 
+std::vector<std::pair<const char*, std::size_t>> device_allocations() {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  return {r.allocations.begin(), r.allocations.end()};
+}
+
 cudaError_t record_error(cudaError_t error) { return status(error); }
 
 bool stream_flags(cudaStream_t stream, unsigned* flags) {

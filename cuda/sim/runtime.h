@@ -20,6 +20,8 @@
 #pragma once
 
 #include <cstddef>
+#include <utility>
+#include <vector>
 
 typedef struct CUstream_st* cudaStream_t;
 typedef struct CUevent_st* cudaEvent_t;
@@ -199,6 +201,8 @@ cudaError_t unsafe_call();
 cudaError_t device_sync();
 /// cudaStreamDestroy: a capture on the stream ends, its graph discarded.
 void stream_destroyed(cudaStream_t stream);
+/// The live allocations (start, bytes) in address order: global memory, for access tracing.
+std::vector<std::pair<const char*, std::size_t>> device_allocations();
 }  // namespace sim::rt::detail
 
 using sim::rt::cudaDeviceSynchronize;

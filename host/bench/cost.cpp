@@ -1,11 +1,13 @@
-// The timer and the declared cost of each op: the least a perfect
-// implementation must read, write and compute, so GB/s, GFLOP/s and floors
-// compare devices and implementations on the same work.
+// The timer, the declared cost of each op (the least a perfect implementation
+// must read, write and compute, so GB/s, GFLOP/s and floors compare devices
+// and implementations on the same work), and the modelled time of a kernel on
+// an H100 or A100 from the simulator's counted traffic: one cost model.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 
 #include "host/bench/engine.h"
+#include "host/shared/error_macros.h"
 
 namespace cumlp::bench {
 
@@ -97,6 +99,106 @@ Cost step_cost(const Plan& plan, OptimizerKind kind, int64_t rows, std::size_t e
 
 double floor_us(const DevicePeak& peak, const Cost& c, int launches) {
   return c.bytes / (peak.bandwidth_gbps * 1e3) + c.flops / (peak.gflops * 1e3) + launches * peak.launch_us;
+}
+
+// ---- modelled GPU time --------------------------------------------------------------------
+//
+// The figures every modelled time uses, one row per GPU. Sources:
+//  [DS-H100] NVIDIA H100 Tensor Core GPU datasheet and Hopper whitepaper (H100 SXM5 80 GB):
+//            132 SMs, 67 TFLOPS FP32, 3.35 TB/s HBM3, 50 MB L2, 228 KB shared memory per SM
+//            (227 KB per block); boost clock derived: 67e12 / (132 SMs x 128 FP32 lanes x 2).
+//  [DS-A100] NVIDIA A100 Tensor Core GPU datasheet and Ampere whitepaper (A100 SXM4 80 GB):
+//            108 SMs, 1.41 GHz, 19.5 TFLOPS FP32, 2.039 TB/s HBM2e, 40 MB L2, 164 KB shared
+//            memory per SM (163 KB per block).
+//  [CC]      CUDA C++ Programming Guide, compute capabilities 8.0 and 9.0: 65,536 registers,
+//            2048 threads, 64 warps and 32 blocks per SM; 1 KB of shared memory reserved per block.
+//  [COPY]    measured, not a datasheet figure: cuda-samples bandwidthTest, Device to Device
+//            (counts read + write), on an A100-SXM4-40GB: 1157.5 GB/s of a 1555 GB/s datasheet
+//            bandwidth = 0.744 (published output in github.com/router-gao/cuda-demo,
+//            cuda-samples/02-cuda-bandwidth.md). Applied to both GPUs; the H100 case is checked
+//            against an independent H100 measurement in tests/profile/cost_model_test.cpp.
+//  [LAUNCH]  measured, not on these GPUs: raw cuLaunchKernel of an empty kernel, 3.0 us
+//            (GB200; github.com/meta-pytorch/tritonbench pull request 1017). No published
+//            H100/A100 figure was found; the same cost is used per graph node (an upper bound).
+namespace {
+
+const GpuSpec kGpus[] = {
+    {"h100", "H100 SXM5 80 GB", 132, 67e12 / (132 * 128 * 2) / 1e9, 67, 3350, 50, 228 * 1024, 227 * 1024, 65536,
+     2048, 64, 32, 1157.5 / 1555, 3.0},
+    {"a100", "A100 SXM4 80 GB", 108, 1.41, 19.5, 2039, 40, 164 * 1024, 163 * 1024, 65536, 2048, 64, 32,
+     1157.5 / 1555, 3.0},
+};
+
+constexpr int kReservedSmemPerBlock = 1024;  // [CC]
+constexpr int kRegisterUnit = 256;           // registers are allocated per warp in units of 256 [CC]
+constexpr int kSchedulersPerSm = 4;          // SM sub-partitions, one warp scheduler each [DS-H100], [DS-A100]
+
+}  // namespace
+
+const GpuSpec& gpu_spec(const std::string& name) {
+  for (const GpuSpec& g : kGpus)
+    if (name == g.name) return g;
+  CUMLP_THROW("unknown GPU '", name, "' for the cost model (expected h100 or a100)");
+}
+
+std::vector<std::string> gpu_spec_sources() {
+  return {
+      "H100 SXM5: 132 SMs, 1.98 GHz (derived from 67 TFLOPS FP32), 3.35 TB/s HBM3 - NVIDIA H100 datasheet",
+      "A100 SXM4 80 GB: 108 SMs, 1.41 GHz, 19.5 TFLOPS FP32, 2.039 TB/s HBM2e - NVIDIA A100 datasheet",
+      "SM limits (65,536 registers, 2048 threads, 64 warps, 32 blocks, 1 KB reserved shared memory per block) - "
+      "CUDA C++ Programming Guide, compute capability 8.0/9.0",
+      "device-copy efficiency 0.744 - measured: cuda-samples bandwidthTest D2D 1157.5 GB/s on A100-SXM4-40GB "
+      "(github.com/router-gao/cuda-demo)",
+      "launch cost 3.0 us per kernel or graph node - measured cuLaunchKernel on GB200 "
+      "(github.com/meta-pytorch/tritonbench PR 1017); no H100/A100 figure found",
+      "not modelled: L2-resident traffic (no citable L2 bandwidth found), tensor cores (the kernels use FP32 FMA)",
+  };
+}
+
+Occupancy occupancy(const GpuSpec& gpu, int threads_per_block, std::size_t smem_per_block, int regs_per_thread,
+                    uint64_t blocks) {
+  CUMLP_CHECK(threads_per_block >= 1 && threads_per_block <= 1024, "occupancy: ", threads_per_block,
+              " threads per block");
+  Occupancy o;
+  const int warps = (threads_per_block + 31) / 32;
+  auto limit = [&](int n, const char* why) {
+    if (o.limit.empty() || n < o.blocks_per_sm) o.blocks_per_sm = n, o.limit = why;
+  };
+  limit(gpu.max_blocks_per_sm, "blocks");
+  limit(gpu.max_warps_per_sm / warps, "threads");
+  const std::size_t smem = smem_per_block + kReservedSmemPerBlock;
+  limit(static_cast<int>(static_cast<std::size_t>(gpu.smem_per_sm) / smem), "shared memory");
+  o.registers_known = regs_per_thread > 0;
+  if (o.registers_known) {
+    const int per_warp = (regs_per_thread * 32 + kRegisterUnit - 1) / kRegisterUnit * kRegisterUnit;
+    limit(gpu.regs_per_sm / (per_warp * warps), "registers");
+  }
+  o.warps_per_sm = o.blocks_per_sm * warps;
+  o.fraction = static_cast<double>(o.warps_per_sm) / gpu.max_warps_per_sm;
+  o.waves = o.blocks_per_sm > 0 ? static_cast<double>(blocks) / (static_cast<double>(o.blocks_per_sm) * gpu.sms) : 0;
+  return o;
+}
+
+ModelledTime model_kernel(const GpuSpec& gpu, const KernelCounters& k, const Occupancy& occ) {
+  ModelledTime t;
+  const double launches = static_cast<double>(std::max<uint64_t>(k.launches, 1));
+  const double blocks = static_cast<double>(k.blocks) / launches;  // per launch
+  const double threads = static_cast<double>(k.block[0]) * k.block[1] * k.block[2];
+  // The busiest SM's share of a launch: ceil(blocks / SMs) of its blocks (wave quantization).
+  const double busiest = blocks > 0 ? std::ceil(blocks / gpu.sms) / blocks : 0;
+  const double warps_resident = std::min<double>(occ.warps_per_sm, std::ceil(blocks / gpu.sms) * std::ceil(threads / 32));
+  const double issue = std::min(1.0, warps_resident / kSchedulersPerSm);
+  const double hbm = gpu.hbm_gbps * gpu.copy_fraction * 1e3;  // bytes per us
+  t.memory_us = static_cast<double>(k.global_bytes()) / hbm;
+  const double wavefronts = static_cast<double>(k.shared_load.units + k.shared_store.units) / launches;
+  t.smem_us = launches * wavefronts * busiest / (gpu.clock_ghz * 1e3);
+  const double sm_flops_per_us = gpu.fp32_tflops * 1e6 / gpu.sms;
+  t.compute_us = issue > 0 ? launches * (static_cast<double>(k.flops) / launches) * busiest / (sm_flops_per_us * issue) : 0;
+  t.launch_us = launches * gpu.launch_us;
+  const double work = std::max({t.memory_us, t.smem_us, t.compute_us});
+  t.total_us = work + t.launch_us;
+  t.bound = t.launch_us >= work ? "launch" : work == t.memory_us ? "memory" : work == t.smem_us ? "smem" : "compute";
+  return t;
 }
 
 }  // namespace cumlp::bench

@@ -5,12 +5,16 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "cumlp/bench.h"
+#include "cumlp/network.h"
 #include "cumlp/optim.h"
 #include "host/shared/backend.h"
+#include "host/shared/kernel_trace.h"
 #include "host/executor/plan.h"
+#include "host/opcheck/seed_models.h"
 
 namespace cumlp::bench {
 
@@ -52,6 +56,9 @@ Cost step_cost(const Plan& plan, OptimizerKind kind, int64_t rows, std::size_t e
 /// bytes / bandwidth + flops / peak + launches x op overhead, in µs.
 double floor_us(const DevicePeak& peak, const Cost& c, int launches);
 
+/// Seeded synthetic inputs (uniform in [-1, 1]) and targets of one batch of the model.
+std::pair<Tensor, Tensor> synthetic_batch(const SeedModel& m, uint64_t seed);
+
 DevicePeak measure_peak(const Device& device, Backend& backend, const Timing& t, bool quick);
 /// The op table's seed-model rows on `device`: validated, then timed.
 std::vector<KernelResult> bench_kernels(Backend& device, const DevicePeak& peak, const Timing& t);
@@ -59,5 +66,59 @@ std::vector<KernelResult> bench_kernels(Backend& device, const DevicePeak& peak,
 void check_models(const std::vector<std::string>& names);
 std::vector<StepResult> bench_steps(const Device& device, const DevicePeak& peak, const Timing& t,
                                     const BenchOptions& options);
+
+}  // namespace cumlp::bench
+
+// ---- modelled GPU time (cost.cpp): one table of GPU figures, one model ----
+
+namespace cumlp::bench {
+
+/// A GPU's figures for modelled times. Datasheet values where NVIDIA publishes
+/// them; the two measured ones (copy efficiency, launch cost) name their
+/// source in cost.cpp's table. None is fitted to this project's kernels.
+struct GpuSpec {
+  const char* name;         ///< "h100", "a100"
+  const char* description;  ///< "H100 SXM5 80 GB"
+  int sms;
+  double clock_ghz;         ///< boost clock: shared-memory wavefronts per SM per ns
+  double fp32_tflops;       ///< non-tensor FP32 (an FMA counts 2)
+  double hbm_gbps;          ///< datasheet memory bandwidth
+  double l2_mb;
+  int smem_per_sm, smem_per_block_max;  ///< bytes
+  int regs_per_sm, max_threads_per_sm, max_warps_per_sm, max_blocks_per_sm;
+  double copy_fraction;     ///< measured device-copy bandwidth / datasheet bandwidth
+  double launch_us;         ///< measured cost of one kernel launch
+};
+
+/// The GPUs the model knows: "h100", "a100". Throws Error naming them for another name.
+const GpuSpec& gpu_spec(const std::string& name);
+/// One line per figure of every GpuSpec with its source, for output and docs.
+std::vector<std::string> gpu_spec_sources();
+
+/// Resident blocks per SM and what limits them.
+struct Occupancy {
+  int blocks_per_sm = 0, warps_per_sm = 0;
+  double fraction = 0;       ///< resident warps / max warps per SM
+  double waves = 0;          ///< blocks / (blocks_per_sm x SMs)
+  std::string limit;         ///< "threads", "registers", "shared memory", "blocks"
+  bool registers_known = false;  ///< false: registers per thread unknown (no ptxas figure), not counted
+};
+/// `regs_per_thread` 0 means unknown (then only threads, blocks and shared memory limit).
+Occupancy occupancy(const GpuSpec& gpu, int threads_per_block, std::size_t smem_per_block, int regs_per_thread,
+                    uint64_t blocks);
+
+/// A kernel's modelled time on a GPU, from its counted traffic and work.
+struct ModelledTime {
+  double memory_us = 0, smem_us = 0, compute_us = 0, launch_us = 0;
+  double total_us = 0;  ///< max(memory, smem, compute) + launch
+  std::string bound;    ///< "memory", "smem", "compute" or "launch": the largest term
+};
+/// memory: global bytes / (HBM x copy_fraction); smem: wavefronts on the
+/// busiest SM at one per clock; compute: counted flops on the busiest SM at
+/// its share of the FP32 peak, scaled down below 4 resident warps (one per SM
+/// sub-partition scheduler); wave quantization through the busiest SM's
+/// ceil(blocks / SMs) blocks; plus one launch. Counters summed over several
+/// launches are modelled per launch.
+ModelledTime model_kernel(const GpuSpec& gpu, const KernelCounters& k, const Occupancy& occ);
 
 }  // namespace cumlp::bench

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "cumlp/network.h"
+#include "cumlp/profile.h"
 #include "host/bench/engine.h"
 #include "host/opcheck/seed_models.h"
 #include "host/shared/error_macros.h"
@@ -78,10 +79,31 @@ StepResult bench_model(const Device& device, const DevicePeak& peak, const Timin
   r.bytes_per_step = c.bytes;
   r.flops_per_step = c.flops;
   r.roofline_floor_us = floor_us(peak, c, r.launches_per_step);
+  if (device.type == "sim" && kernel_tracing_built()) {
+    // The same step counted on the traced kernels; the figures are modelled, not timed.
+    r.modelled_h100_us = profile_step(device, {.model = m.name, .gpu = "h100", .seed = o.seed}).modelled_step_us;
+    r.modelled_a100_us = profile_step(device, {.model = m.name, .gpu = "a100", .seed = o.seed}).modelled_step_us;
+  }
   return r;
 }
 
 }  // namespace
+
+std::pair<Tensor, Tensor> synthetic_batch(const SeedModel& m, uint64_t seed) {
+  const Dataset d = synthetic_data(m, 1, seed);
+  std::vector<int64_t> rows(static_cast<std::size_t>(m.batch));
+  for (int64_t i = 0; i < m.batch; ++i) rows[static_cast<std::size_t>(i)] = i;
+  Tensor x({m.batch, d.features()});
+  d.gather(rows.data(), m.batch, x.data<float>());
+  if (loss_takes_classes(m.spec.loss_kind())) {
+    Tensor y({m.batch});
+    for (int64_t i = 0; i < m.batch; ++i) y.set(i, d.labels()[static_cast<std::size_t>(i)]);
+    return {std::move(x), std::move(y)};
+  }
+  Tensor y({m.batch, m.spec.output_features()});
+  d.gather_targets(rows.data(), m.batch, y.data<float>());
+  return {std::move(x), std::move(y)};
+}
 
 void check_models(const std::vector<std::string>& names) {
   const std::vector<SeedModel> all = seed_models();

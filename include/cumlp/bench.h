@@ -86,6 +86,9 @@ struct StepResult {
   double bytes_per_step = 0, flops_per_step = 0;  // declared, summed over the step's ops
   /// bytes / bandwidth + flops / peak + launches x op overhead.
   double roofline_floor_us = 0;
+  /// On `sim` with the traced kernels: the step's MODELLED time on an H100 SXM5 and
+  /// on an A100 SXM4 from its counted traffic (cumlp/profile.h); 0 elsewhere. Not measured.
+  double modelled_h100_us = 0, modelled_a100_us = 0;
 };
 
 struct BenchReport {

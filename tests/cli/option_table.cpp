@@ -59,6 +59,7 @@ const std::vector<std::pair<std::string, std::string>>& base_runs() {
       {"plot loss", "--json plot loss {d}/digits_run/report.json --out {d}/p/l.png"},
       {"check", "--json check --device cpu"},
       {"bench", kBench},
+      {"profile", "--json profile --model C"},
   };
   return runs;
 }
@@ -168,6 +169,12 @@ const std::vector<OptionCase>& option_cases() {
 
         {"check", "--device", "--json check --device sim", field("/report/device", "sim")},
 
+        // profile runs on sim only (its default): the option's one effect is to refuse other devices.
+        {"profile", "--device", "--json profile --model C --device cpu"},
+        {"profile", "--model", "--json profile --model D", field("/report/model", "D")},
+        {"profile", "--gpu", "--json profile --model C --gpu a100",
+         both(field("/report/gpu", "a100"), differs("/report/modelled_step_us"))},
+        {"profile", "--seed", "--json profile --model C --seed 5", field("/report/seed", 5)},
         {"bench", "--device", kBenchAt + " --device sim", field("/report/device", "sim")},
         {"bench", "--quick", "--json bench --device cpu --steps-only --models A --samples 1 --quick",
          field("/report/quick", true), "--json bench --device cpu --steps-only --models A --samples 1"},

@@ -58,7 +58,11 @@ nlohmann::json to_json(const BenchReport& r) {
                      {"host_syncs_per_step", s.host_syncs_per_step}, {"allocations_per_step", s.allocations_per_step},
                      {"host_allocations_per_step", s.host_allocations_per_step},
                      {"peak_memory_bytes", s.peak_memory_bytes}, {"bytes_per_step", s.bytes_per_step},
-                     {"flops_per_step", s.flops_per_step}, {"roofline_floor_us", s.roofline_floor_us}});
+                     {"flops_per_step", s.flops_per_step}, {"roofline_floor_us", s.roofline_floor_us},
+                     {"modelled", s.modelled_h100_us > 0
+                                      ? nlohmann::json{{"h100_us", s.modelled_h100_us}, {"a100_us", s.modelled_a100_us},
+                                                       {"note", "modelled from counted traffic, not measured"}}
+                                      : nlohmann::json()}});
   const DevicePeak& p = r.peak;
   return {{"device", p.device},
           {"peak", {{"bandwidth_gbps", p.bandwidth_gbps}, {"gflops", p.gflops}, {"launch_us", p.launch_us},
@@ -93,6 +97,13 @@ void print_table(const BenchReport& r, std::ostream& os) {
   }
   os << "\nfloor = bytes/bandwidth + flops/peak + launches x op overhead; floor% = floor / measured;\n"
         "syncs, dallocs, hallocs: host syncs, device and host heap allocations per step, counted.\n";
+  for (const StepResult& s : r.steps)
+    if (s.modelled_h100_us > 0) {
+      std::snprintf(line, sizeof line, "model %s: MODELLED (not measured) %.2f us/step on H100 SXM5, %.2f on A100 SXM4 "
+                    "(cumlp profile --model %s shows the kernels)\n", s.model.c_str(), s.modelled_h100_us,
+                    s.modelled_a100_us, s.model.c_str());
+      os << line;
+    }
 }
 
 void add_bench(CLI::App& app, Output& out) {

@@ -1,0 +1,215 @@
+// Access tracing: the instrumentation hooks, the grouping of each block's
+// accesses into warp-level requests and their reduction into sectors and
+// shared-memory wavefronts, and the process-wide KernelTrace.
+//
+// A request is the k-th execution of one load/store instruction (its call
+// site, __builtin_return_address of the hook) by each lane of a warp. Lanes
+// that skip the instruction (divergence) are absent from it, and lanes that
+// run it more often than others (a loop with a per-lane trip count) form
+// requests of their own with fewer lanes, as a GPU issues them after the warp
+// splits. This does not depend on the schedule: the grouping is by count, not time.
+#include "cuda/sim/trace.h"
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+
+#include "cuda/sim/block.h"
+#include "host/shared/error_macros.h"
+
+namespace sim::detail {
+
+// The active KernelTrace's launches.
+struct TraceStore {
+  std::mutex mutex;
+  std::vector<cumlp::KernelCounters> launches;
+};
+std::atomic<TraceStore*> active_store{nullptr};
+
+namespace {
+
+thread_local std::vector<const char*> ranges;
+
+// An access from instrumented code: counted when a traced block runs on this
+// OS thread and the access comes from one of its simulated threads.
+// Wider accesses (loadN) count as 16-byte pieces, as the hardware has no wider load.
+inline void on_access(std::uintptr_t address, std::size_t bytes, bool store, const void* pc) {
+  BlockTrace* trace = active_trace;
+  if (!trace || !current_thread) return;
+  const auto& thread = static_cast<const SimThread&>(*current_thread);
+  for (std::size_t done = 0; done < bytes; done += 16)
+    trace->access(thread, address + done, unsigned(std::min<std::size_t>(16, bytes - done)), store, pc);
+}
+
+constexpr unsigned kSector = 32, kBanks = 32, kBankWidth = 4;
+
+}  // namespace
+
+const char* current_range() { return ranges.empty() ? "" : ranges.back(); }
+void push_range(const char* name) { ranges.push_back(name); }
+void pop_range() {
+  if (!ranges.empty()) ranges.pop_back();
+}
+
+LaunchTrace* begin_launch_trace(const GridLaunch& launch) {
+  TraceStore* store = active_store.load();
+  if (!store) return nullptr;
+  auto* t = new LaunchTrace;
+  cumlp::KernelCounters& c = t->counters;
+  c.kernel = launch.name;
+  c.op = launch.range ? launch.range : "";
+  c.grid[0] = launch.grid.x, c.grid[1] = launch.grid.y, c.grid[2] = launch.grid.z;
+  c.block[0] = launch.block.x, c.block[1] = launch.block.y, c.block[2] = launch.block.z;
+  c.dynamic_smem = launch.dynamic_smem;
+  c.launches = 1;
+  t->allocations = sim::rt::detail::device_allocations();
+  return t;
+}
+
+void end_launch_trace(LaunchTrace* trace) {
+  std::unique_ptr<LaunchTrace> owned(trace);
+  TraceStore* store = active_store.load();
+  if (!store) return;
+  std::lock_guard lock(store->mutex);
+  store->launches.push_back(std::move(trace->counters));
+}
+
+void BlockTrace::begin(LaunchTrace* launch, BlockRunner* runner, unsigned threads) {
+  launch_ = launch;
+  runner_ = runner;
+  seen_.resize(threads);
+  for (auto& s : seen_) s.clear();
+  requests_.clear();
+  local_ = cumlp::KernelCounters{};
+}
+
+void BlockTrace::access(const SimThread& thread, std::uintptr_t address, unsigned bytes, bool store, const void* pc) {
+  std::size_t offset = 0;
+  const bool shared = runner_->shared_offset(reinterpret_cast<const void*>(address), &offset);
+  if (!shared) {
+    // Global memory is what cudaMalloc handed out; the stack, parameters and host data are not counted.
+    const auto& a = launch_->allocations;
+    const char* p = reinterpret_cast<const char*>(address);
+    auto it = std::upper_bound(a.begin(), a.end(), p, [](const char* q, const auto& e) { return q < e.first; });
+    if (it == a.begin() || p >= std::prev(it)->first + std::max<std::size_t>(std::prev(it)->second, 1)) return;
+  }
+  auto& seen = seen_[thread.linear];
+  std::uint32_t k = 0;
+  auto s = std::find_if(seen.begin(), seen.end(), [&](const auto& e) { return e.first == pc; });
+  if (s == seen.end()) seen.emplace_back(pc, 1);
+  else k = s->second++;
+  Request& r = requests_[Key{thread.warp, pc, k}];
+  r.shared = shared;
+  r.store = store;
+  r.lanes |= 1u << thread.lane;
+  r.where[thread.lane] = shared ? offset : address;
+  r.bytes[thread.lane] = static_cast<std::uint8_t>(bytes);
+}
+
+void BlockTrace::reduce(const Request& r) {
+  // The sectors (global) and 4-byte words each lane touches, deduplicated.
+  std::uint64_t touched[32 * 2];
+  std::uint64_t words[32 * 16 / kBankWidth + 32];
+  unsigned n_touched = 0, n_words = 0;
+  std::uint64_t asked = 0;
+  for (unsigned lanes = r.lanes; lanes; lanes &= lanes - 1) {
+    const unsigned lane = unsigned(std::countr_zero(lanes));
+    const std::uint64_t first = r.where[lane], last = first + r.bytes[lane] - 1;
+    asked += r.bytes[lane];
+    if (!r.shared)
+      for (std::uint64_t u = first / kSector; u <= last / kSector; ++u) touched[n_touched++] = u;
+    for (std::uint64_t w = first / kBankWidth; w <= last / kBankWidth; ++w) words[n_words++] = w;
+  }
+  std::sort(touched, touched + n_touched);
+  n_touched = unsigned(std::unique(touched, touched + n_touched) - touched);
+  std::sort(words, words + n_words);
+  n_words = unsigned(std::unique(words, words + n_words) - words);
+  cumlp::AccessCounts one;
+  one.requests = 1;
+  one.bytes = asked;
+  if (r.shared) {
+    // A wavefront serves one distinct word per bank; the same word to many lanes is a broadcast.
+    unsigned per_bank[kBanks] = {};
+    for (unsigned i = 0; i < n_words; ++i) ++per_bank[words[i] % kBanks];
+    one.units = *std::max_element(per_bank, per_bank + kBanks);
+    one.ideal_units = (n_words + kBanks - 1) / kBanks;
+  } else {
+    one.units = n_touched;
+    // The distinct bytes asked for, packed densely into sectors: merge the lanes' byte ranges.
+    std::pair<std::uint64_t, std::uint64_t> range[32];
+    unsigned n = 0;
+    for (unsigned lanes = r.lanes; lanes; lanes &= lanes - 1) {
+      const unsigned lane = unsigned(std::countr_zero(lanes));
+      range[n++] = {r.where[lane], r.where[lane] + r.bytes[lane]};
+    }
+    std::sort(range, range + n);
+    std::uint64_t distinct = 0, covered = 0;
+    for (unsigned i = 0; i < n; ++i) {
+      const std::uint64_t lo = std::max(range[i].first, covered);
+      if (range[i].second > lo) distinct += range[i].second - lo;
+      covered = std::max(covered, range[i].second);
+    }
+    one.ideal_units = (distinct + kSector - 1) / kSector;
+  }
+  (r.shared ? (r.store ? local_.shared_store : local_.shared_load) : (r.store ? local_.global_store : local_.global_load)) +=
+      one;
+}
+
+void BlockTrace::finish(std::size_t static_smem) {
+  for (const auto& [key, request] : requests_) reduce(request);
+  local_.static_smem = static_smem;
+  local_.blocks = 1;
+  local_.launches = 0;
+  std::lock_guard lock(launch_->mutex);
+  launch_->counters.static_smem = std::max<std::uint64_t>(launch_->counters.static_smem, static_smem);
+  launch_->counters += local_;
+}
+
+}  // namespace sim::detail
+
+// The instrumentation's entry points (g++ -fsanitize=kernel-address with
+// asan-instrumentation-with-call-threshold=0); the pc names the instruction.
+extern "C" {
+#define CUMLP_SIM_TRACE_HOOKS(n)                                                                      \
+  void __asan_load##n##_noabort(std::uintptr_t a) {                                                  \
+    sim::detail::on_access(a, n, false, __builtin_return_address(0));                                \
+  }                                                                                                  \
+  void __asan_store##n##_noabort(std::uintptr_t a) { sim::detail::on_access(a, n, true, __builtin_return_address(0)); }
+CUMLP_SIM_TRACE_HOOKS(1)
+CUMLP_SIM_TRACE_HOOKS(2)
+CUMLP_SIM_TRACE_HOOKS(4)
+CUMLP_SIM_TRACE_HOOKS(8)
+CUMLP_SIM_TRACE_HOOKS(16)
+#undef CUMLP_SIM_TRACE_HOOKS
+void __asan_loadN_noabort(std::uintptr_t a, std::size_t n) {
+  sim::detail::on_access(a, n, false, __builtin_return_address(0));
+}
+void __asan_storeN_noabort(std::uintptr_t a, std::size_t n) {
+  sim::detail::on_access(a, n, true, __builtin_return_address(0));
+}
+// The rest of the instrumentation's interface has nothing to do here.
+void __asan_handle_no_return() {}
+void __asan_before_dynamic_init(const char*) {}
+void __asan_after_dynamic_init() {}
+}
+
+namespace cumlp {
+
+KernelTrace::KernelTrace() {
+  sim::detail::TraceStore* expected = nullptr;
+  auto* store = new sim::detail::TraceStore;
+  if (!sim::detail::active_store.compare_exchange_strong(expected, store)) {
+    delete store;
+    CUMLP_THROW("a KernelTrace is already active; the simulator traces one at a time");
+  }
+}
+
+KernelTrace::~KernelTrace() { delete sim::detail::active_store.exchange(nullptr); }
+
+std::vector<KernelCounters> KernelTrace::launches() const {
+  sim::detail::TraceStore* store = sim::detail::active_store.load();
+  std::lock_guard lock(store->mutex);
+  return store->launches;
+}
+
+}  // namespace cumlp

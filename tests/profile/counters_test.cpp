@@ -1,0 +1,127 @@
+// Access tracing counts planted kernels exactly: each expected figure is
+// worked out by hand from the access pattern (32-byte sectors, 32 banks of
+// 4 bytes, one request per warp and instruction).
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "cuda/sim/runtime.h"
+#include "host/shared/kernel_trace.h"
+#include "tests/profile/planted_access.cuh"
+
+namespace cumlp {
+namespace {
+
+constexpr int kBlocks = 4, kThreads = 64;  // 8 warps
+constexpr int kWarps = kBlocks * kThreads / 32;
+
+class ProfileCounters : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&x_), kElems * sizeof(float)), cudaSuccess);
+    ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&y_), kElems * sizeof(float)), cudaSuccess);
+    std::vector<float> host(kElems);
+    for (int i = 0; i < kElems; ++i) host[i] = static_cast<float>(i);
+    ASSERT_EQ(cudaMemcpy(x_, host.data(), kElems * sizeof(float), cudaMemcpyHostToDevice), cudaSuccess);
+  }
+  void TearDown() override {
+    cudaFree(x_);
+    cudaFree(y_);
+  }
+  // The one launch `run` makes, counted.
+  template <class F>
+  KernelCounters count(F run) {
+    KernelTrace trace;
+    run();
+    const std::vector<KernelCounters> launches = trace.launches();
+    EXPECT_EQ(launches.size(), 1u);
+    return launches.empty() ? KernelCounters{} : launches[0];
+  }
+  static constexpr int kElems = 32 * kBlocks * kThreads * 4;  // room for the stride-32 and float4 reads
+  float* x_ = nullptr;
+  float* y_ = nullptr;
+};
+
+// Requests of one kind, their units (sectors or wavefronts) and the ideal units.
+void expect_counts(const AccessCounts& a, uint64_t requests, uint64_t units, uint64_t ideal) {
+  EXPECT_EQ(a.requests, requests);
+  EXPECT_EQ(a.units, units);
+  EXPECT_EQ(a.ideal_units, ideal);
+}
+
+// Per warp: 32 lanes x 4 bytes, consecutive = 128 bytes = 4 sectors, all needed.
+TEST_F(ProfileCounters, ProfileCoalescedFloatLoadTouchesFourSectorsPerRequest) {
+  const KernelCounters k = count([&] { launch_coalesced_copy(x_, y_, kBlocks, kThreads); });
+  EXPECT_EQ(k.launches, 1u);
+  EXPECT_EQ(k.blocks, uint64_t{kBlocks});
+  expect_counts(k.global_load, kWarps, 4 * kWarps, 4 * kWarps);
+  EXPECT_EQ(k.global_load.bytes, uint64_t{128 * kWarps});
+  expect_counts(k.global_store, kWarps, 4 * kWarps, 4 * kWarps);
+  EXPECT_EQ(k.global_bytes(), uint64_t{2 * 128 * kWarps});
+  EXPECT_DOUBLE_EQ(k.sector_efficiency(), 1.0);
+  EXPECT_EQ(k.shared_load.requests + k.shared_store.requests, 0u);  // locals and parameters are not memory traffic
+}
+
+// Lanes 128 bytes apart: 32 sectors per request where 4 would hold the bytes.
+TEST_F(ProfileCounters, ProfileStride32LoadTouchesThirtyTwoSectorsPerRequest) {
+  const KernelCounters k = count([&] { launch_stride32_load(x_, y_, kBlocks, kThreads); });
+  expect_counts(k.global_load, kWarps, 32 * kWarps, 4 * kWarps);
+  expect_counts(k.global_store, kWarps, 4 * kWarps, 4 * kWarps);
+  // (4 + 4) ideal of (32 + 4) touched per warp.
+  EXPECT_DOUBLE_EQ(k.sector_efficiency(), 8.0 / 36.0);
+}
+
+// 32 lanes x 16 bytes = 512 bytes = 16 sectors per request, in one request.
+TEST_F(ProfileCounters, ProfileFloat4LoadIsOneRequestOfSixteenSectors) {
+  const KernelCounters k = count([&] { launch_float4_copy(x_, y_, kBlocks, kThreads); });
+  expect_counts(k.global_load, kWarps, 16 * kWarps, 16 * kWarps);
+  EXPECT_EQ(k.global_load.bytes, uint64_t{512 * kWarps});
+  expect_counts(k.global_store, kWarps, 16 * kWarps, 16 * kWarps);
+}
+
+// Every lane reads the same 4 bytes: one sector, which is also the ideal.
+TEST_F(ProfileCounters, ProfileGlobalBroadcastIsOneSector) {
+  const KernelCounters k = count([&] { launch_global_broadcast(x_, y_, kBlocks, kThreads); });
+  expect_counts(k.global_load, kWarps, kWarps, kWarps);
+  EXPECT_EQ(k.global_load.bytes, uint64_t{128 * kWarps});
+}
+
+// tile[lane][0] of float[32][32]: word 32 x lane, bank 0 for every lane, 32
+// distinct words: 32 wavefronts for the store and for the load, 31 conflicts each.
+TEST_F(ProfileCounters, ProfileSharedColumnHasThirtyTwoWayConflicts) {
+  const KernelCounters k = count([&] { launch_shared_column(x_, y_, 2, false); });
+  expect_counts(k.shared_store, 2, 64, 2);
+  expect_counts(k.shared_load, 2, 64, 2);
+  EXPECT_EQ(k.bank_conflicts(), 2u * 2 * 31);
+  EXPECT_EQ(k.barriers, 2u);  // one __syncthreads per block
+  EXPECT_EQ(k.static_smem, 32u * 32 * 4);
+}
+
+// Padded to float[32][33]: word 33 x lane, bank = lane: one wavefront each.
+TEST_F(ProfileCounters, ProfileSharedPaddedColumnHasNoConflicts) {
+  const KernelCounters k = count([&] { launch_shared_column(x_, y_, 2, true); });
+  expect_counts(k.shared_store, 2, 2, 2);
+  expect_counts(k.shared_load, 2, 2, 2);
+  EXPECT_EQ(k.bank_conflicts(), 0u);
+}
+
+// All lanes read tile[0]: one word, broadcast in one wavefront, no conflict.
+TEST_F(ProfileCounters, ProfileSharedBroadcastIsOneWavefront) {
+  const KernelCounters k = count([&] { launch_shared_broadcast(x_, y_, 3); });
+  expect_counts(k.shared_store, 3, 3, 3);  // tile[lane]: 32 banks, one word each
+  expect_counts(k.shared_load, 3, 3, 3);
+  EXPECT_EQ(k.bank_conflicts(), 0u);
+}
+
+// Launches outside a KernelTrace are not recorded, and a second trace cannot start.
+TEST_F(ProfileCounters, ProfileTraceRecordsOnlyWhileActive) {
+  launch_coalesced_copy(x_, y_, kBlocks, kThreads);
+  KernelTrace trace;
+  EXPECT_TRUE(trace.launches().empty());
+  EXPECT_THROW(KernelTrace second, Error);
+  launch_coalesced_copy(x_, y_, kBlocks, kThreads);
+  EXPECT_EQ(trace.launches().size(), 1u);
+}
+
+}  // namespace
+}  // namespace cumlp

@@ -1,0 +1,69 @@
+// Planted access patterns for the profile tests (planted_access.cuh).
+#include "tests/profile/planted_access.cuh"
+
+namespace {
+
+__global__ void coalesced_copy_kernel(const float* x, float* y) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  y[i] = x[i];
+}
+
+__global__ void stride32_load_kernel(const float* x, float* y) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  y[i] = x[32 * i];
+}
+
+__global__ void float4_copy_kernel(const float4* x, float4* y) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  y[i] = x[i];
+}
+
+__global__ void global_broadcast_kernel(const float* x, float* y) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  y[i] = x[0];
+}
+
+template <int kWidth>
+__global__ void shared_column_kernel(const float* x, float* y) {
+  CUMLP_SHARED(float, tile, [32][kWidth]);
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  tile[threadIdx.x][0] = x[i];
+  __syncthreads();
+  y[i] = tile[threadIdx.x][0];
+}
+
+__global__ void shared_broadcast_kernel(const float* x, float* y) {
+  CUMLP_SHARED(float, tile, [32]);
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  tile[threadIdx.x] = x[i];
+  __syncthreads();
+  y[i] = tile[0];
+}
+
+}  // namespace
+
+void launch_coalesced_copy(const float* x, float* y, int blocks, int threads) {
+  CUMLP_LAUNCH(coalesced_copy_kernel, dim3(blocks), dim3(threads), 0, 0, x, y);
+}
+void launch_stride32_load(const float* x, float* y, int blocks, int threads) {
+  CUMLP_LAUNCH(stride32_load_kernel, dim3(blocks), dim3(threads), 0, 0, x, y);
+}
+void launch_float4_copy(const float* x, float* y, int blocks, int threads) {
+  CUMLP_LAUNCH(float4_copy_kernel, dim3(blocks), dim3(threads), 0, 0, reinterpret_cast<const float4*>(x),
+               reinterpret_cast<float4*>(y));
+}
+void launch_global_broadcast(const float* x, float* y, int blocks, int threads) {
+  CUMLP_LAUNCH(global_broadcast_kernel, dim3(blocks), dim3(threads), 0, 0, x, y);
+}
+void launch_shared_column(const float* x, float* y, int blocks, bool padded) {
+  if (padded) {
+    auto* k = &shared_column_kernel<33>;
+    CUMLP_LAUNCH(k, dim3(blocks), dim3(32), 0, 0, x, y);
+  } else {
+    auto* k = &shared_column_kernel<32>;
+    CUMLP_LAUNCH(k, dim3(blocks), dim3(32), 0, 0, x, y);
+  }
+}
+void launch_shared_broadcast(const float* x, float* y, int blocks) {
+  CUMLP_LAUNCH(shared_broadcast_kernel, dim3(blocks), dim3(32), 0, 0, x, y);
+}

@@ -1,0 +1,20 @@
+// Kernels with known memory-access patterns, compiled into the access-traced
+// build, whose counts the profile tests compute by hand. Each launch is
+// `blocks` blocks of `threads` threads over float arrays the caller sized.
+#pragma once
+
+#include "cuda/sim/portable.h"
+
+/// y[i] = x[i], i = global thread index: consecutive lanes, consecutive floats.
+void launch_coalesced_copy(const float* x, float* y, int blocks, int threads);
+/// y[i] = x[32 i]: each lane 128 bytes after the previous one.
+void launch_stride32_load(const float* x, float* y, int blocks, int threads);
+/// y4[i] = x4[i] as float4: one 16-byte load and store per lane.
+void launch_float4_copy(const float* x, float* y, int blocks, int threads);
+/// A global broadcast: every lane loads x[0]; y[i] = x[0].
+void launch_global_broadcast(const float* x, float* y, int blocks, int threads);
+/// One warp per block: tile[lane][0] = x[i]; __syncthreads(); y[i] = tile[lane][0]
+/// with tile [32][32] (a column: every lane in bank 0) or, padded, [32][33].
+void launch_shared_column(const float* x, float* y, int blocks, bool padded);
+/// One warp per block: tile[lane] = x[i]; __syncthreads(); y[i] = tile[0] (a broadcast).
+void launch_shared_broadcast(const float* x, float* y, int blocks);
