@@ -5,6 +5,7 @@
 #include "cumlp/train.h"
 #include "host/shared/error_macros.h"
 #include "host/train/batch.h"
+#include "host/dist/data_parallel.h"
 
 namespace cumlp {
 
@@ -73,8 +74,29 @@ TrainReport Trainer::fit(const Dataset& data, const Dataset* test) {
   CUMLP_CHECK(batch <= static_cast<int64_t>(train_rows.size()), "batch size ", batch, " is larger than the ",
               train_rows.size(), " training rows");
 
+  // Data parallelism: every rank runs this loop on the same permutation; the
+  // network computes the rank's shard of each batch, rank 0 alone writes.
+  Communicator* comm = net_.communicator().get();
+  if (comm)
+    check_same_training_on_every_rank(net_, std::to_string(config_.seed) + "|" + std::to_string(batch) + "|" +
+                                                std::to_string(config_.epochs) + "|" + std::to_string(data.size()) +
+                                                "|" + std::to_string(config_.valid_fraction) + "|" +
+                                                std::to_string(config_.shuffle) + "|" + std::to_string(state_.epochs_done));
+  const bool writer = !comm || comm->rank() == 0;
+  const auto save = [&] {
+    if (writer) save_checkpoint(config_.checkpoint, net_, &state_);
+  };
+  // A stop asked on any rank stops all of them after the same batch.
+  const auto stop_asked = [&] {
+    const bool here = config_.should_stop && config_.should_stop();
+    if (!comm) return here;
+    double flag = here ? 1 : 0;
+    comm->sum(std::span<double>(&flag, 1));
+    return flag > 0;
+  };
   net_.upload_dataset(data);  // batches are gathered on the device from here
   TrainReport report;
+  report.world_size = comm ? comm->size() : 1;
   report.train_rows = static_cast<int64_t>(train_rows.size());
   report.valid_rows = static_cast<int64_t>(split.valid.size());
   const auto t0 = Clock::now();
@@ -108,6 +130,8 @@ TrainReport Trainer::fit(const Dataset& data, const Dataset* test) {
     for (auto rows : batches) {
       try {
         net_.queue_train_step(rows);
+      } catch (const RankError&) {
+        throw;  // names the rank that failed; the caller reports it as it is
       } catch (const Error& e) {
         CUMLP_THROW("epoch ", epoch, ", batch ", p.batch + 1, ": ", e.message(), kept_checkpoint(config_.checkpoint));
       }
@@ -122,7 +146,7 @@ TrainReport Trainer::fit(const Dataset& data, const Dataset* test) {
         p.eta_seconds = per_epoch * (config_.epochs - epoch + 1) - s;
         config_.on_progress(p);
       }
-      if (config_.should_stop && config_.should_stop()) {
+      if (stop_asked()) {
         interrupt = true;
         break;
       }
@@ -134,7 +158,7 @@ TrainReport Trainer::fit(const Dataset& data, const Dataset* test) {
       // (state_.epochs_done still says epoch - 1), so a resume re-runs it.
       if (!config_.checkpoint.empty()) {
         check_finite_parameters(net_, epoch, p.batch, config_.checkpoint);
-        save_checkpoint(config_.checkpoint, net_, &state_);
+        save();
       }
       report.interrupted = true;
       report.interrupted_epoch = epoch;
@@ -177,7 +201,7 @@ TrainReport Trainer::fit(const Dataset& data, const Dataset* test) {
     // the epoch counts, and a resume continues exactly as if uninterrupted.
     const bool last = stop || interrupt || epoch == config_.epochs;
     if (!config_.checkpoint.empty() && (last || seconds_since(last_save) >= config_.checkpoint_seconds)) {
-      save_checkpoint(config_.checkpoint, net_, &state_);
+      save();
       last_save = Clock::now();
     }
     if (interrupt) {

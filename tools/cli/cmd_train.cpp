@@ -12,6 +12,7 @@
 #include "presets.h"
 #include "progress.h"
 #include "run_output.h"
+#include "train_dist.h"
 
 namespace cumlp::cli {
 
@@ -26,6 +27,8 @@ struct TrainArgs {
   std::optional<uint64_t> seed;  // default 777, or the checkpoint's seed with --resume
   double checkpoint_seconds = 30;
   bool quiet = false;
+  std::string dist_init = "env";  // data parallelism under mpirun/srun (cmd_train_dist.cpp)
+  double dist_timeout = 60;
 };
 
 // SIGINT/SIGTERM during training: the handler only records the signal; the
@@ -149,11 +152,13 @@ ModelSpec model_of(const Preset& p, std::optional<double> dropout) {
   return spec.loss(p.loss);
 }
 
-void train(const TrainArgs& a, Output& out) {
+void train(const TrainArgs& a, Output& out, const std::shared_ptr<Communicator>& comm) {
   const Preset p = recipe(a);
   // Batch capacity grows on demand; full batch sizes it from the data below.
   NetworkOptions opts{Device::parse(a.device, parse_dtype(a.dtype)), parse_dtype(a.dtype), a.seed.value_or(777),
                       p.batch_size ? std::min<int64_t>(p.batch_size, 256) : 256};
+  if (comm) opts.device = device_for_rank(opts.device, *comm);
+  opts.communicator = comm;
   // (Capped: a --batch-size beyond the data must be reported by the trainer,
   // not allocated here first.)
   Checkpoint resumed;
@@ -185,13 +190,14 @@ void train(const TrainArgs& a, Output& out) {
   config.seed = seed;
   config.checkpoint = dir + "/checkpoint.safetensors";
   config.checkpoint_seconds = a.checkpoint_seconds;
-  config.on_progress = ProgressPrinter(a.quiet);
+  config.on_progress = ProgressPrinter(a.quiet || !is_writer(comm));
   config.should_stop = [] { return g_stop_signal != 0; };
   Trainer trainer(*net, config);
   if (resumed.state) trainer.resume_from(*resumed.state);
   std::ostream& os = out.human();
-  os << "training " << net->spec().describe() << " with " << net->optimizer().describe() << " on "
-     << net->device().name() << " (" << data.train.size() << " samples, " << p.dataset << ")" << std::endl;
+  if (is_writer(comm)) os << "training " << net->spec().describe() << " with " << net->optimizer().describe() << " on "
+     << net->device().name() << ranks_text(comm) << " (" << data.train.size() << " samples, " << p.dataset << ")"
+     << std::endl;
   const TrainReport r = [&] {
     const StopOnSignals stop_on_signals;
     return trainer.fit(data.train, data.test ? &*data.test : nullptr);
@@ -199,13 +205,14 @@ void train(const TrainArgs& a, Output& out) {
   if (r.interrupted) {
     // Exit here, not through main: the status must say which signal stopped us.
     const int sig = g_stop_signal;
-    std::fprintf(stderr, "error: interrupted by %s after epoch %d, batch %lld; checkpoint saved to '%s' (epochs "
+    if (is_writer(comm)) std::fprintf(stderr, "error: interrupted by %s after epoch %d, batch %lld; checkpoint saved to '%s' (epochs "
                  "done: %d); continue with the same command and --resume %s\n",
                  sig == SIGINT ? "SIGINT" : "SIGTERM", r.interrupted_epoch, static_cast<long long>(r.interrupted_batch),
                  config.checkpoint.c_str(), r.epochs_run, config.checkpoint.c_str());
     std::fflush(stderr);
     std::exit(128 + sig);
   }
+  if (!is_writer(comm)) return;  // rank 0 writes the model, the plots and the report
 
   const std::string model_path = dir + "/model.safetensors";
   // The scale in round-trip form (std::to_string would keep 6 decimals: 1/255
@@ -219,7 +226,7 @@ void train(const TrainArgs& a, Output& out) {
                       {"stopped_early", r.stopped_early}, {"train_loss", r.train_loss}, {"valid_loss", r.valid_loss},
                       {"train_rows", r.train_rows}, {"valid_rows", r.valid_rows}, {"seconds", r.seconds},
                       {"samples_per_second", r.samples_per_second}, {"launches_per_step", net->launches_per_step()},
-                      {"model", model_path}, {"plots", {{"loss", dir + "/loss.png"}}}};
+                      {"model", model_path}, {"plots", {{"loss", dir + "/loss.png"}}}, {"world_size", r.world_size}};
   if (r.test) {
     j.update(metrics_json(*r.test, data.test->class_names()));
     save_confusion_png(dir + "/confusion.png", *r.test, data.test->class_names());
@@ -266,7 +273,11 @@ void add_train(CLI::App& app, Output& out) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--quiet", a.quiet, "No progress output");
-  cmd->callback([&out] { train(a, out); });
+  add_dist_options(*cmd, a.dist_init, a.dist_timeout);
+  cmd->callback([&out] {
+    const std::shared_ptr<Communicator> comm = join_ranks(a.dist_init, a.dist_timeout, out);
+    run_as_rank(comm, [&] { train(a, out, comm); });
+  });
 }
 
 }  // namespace

@@ -1,0 +1,57 @@
+// `cumlp train` under mpirun or srun: the data-parallel options, joining the
+// ranks, and who speaks for the job (rank 0 prints and writes; another rank
+// prints only an error rank 0 cannot report: its own, or rank 0's failure).
+#pragma once
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "cli.h"
+#include "cumlp/dist.h"
+
+namespace cumlp::cli {
+
+inline void add_dist_options(CLI::App& cmd, std::string& init, double& timeout) {
+  cmd.add_option("--dist-init", init,
+                 "How ranks find each other under mpirun/srun: env (the launcher's environment); file:PATH "
+                 "(NCCL through a shared folder) is refused by this version")
+      ->capture_default_str();
+  cmd.add_option("--dist-timeout", timeout,
+                 "Seconds a rank waits for the others before it stops, naming the rank that died or hangs")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+}
+
+/// The communicator of this launch (null alone); ranks other than 0 go silent.
+inline std::shared_ptr<Communicator> join_ranks(const std::string& init, double timeout, Output& out) {
+  std::shared_ptr<Communicator> comm = connect_ranks({init, timeout});
+  out.silent = comm && comm->rank() != 0;
+  return comm;
+}
+
+/// Rank 0, or a process alone: prints progress and writes the run folder.
+inline bool is_writer(const std::shared_ptr<Communicator>& comm) { return !comm || comm->rank() == 0; }
+
+/// " (rank 0 of 4, mpi)" or "".
+inline std::string ranks_text(const std::shared_ptr<Communicator>& comm) {
+  if (!comm) return "";
+  return " x " + std::to_string(comm->size()) + " ranks (" + comm->kind() + ")";
+}
+
+/// Runs the command; an error on a rank other than 0 is printed there only
+/// when rank 0 cannot say it (it is this rank's own, or names rank 0).
+template <class F>
+void run_as_rank(const std::shared_ptr<Communicator>& comm, F&& command) {
+  try {
+    command();
+  } catch (const RankError& e) {
+    if (!is_writer(comm) && e.peer() == 0) std::fprintf(stderr, "error: %s\n", e.what());
+    throw;
+  } catch (const Error& e) {
+    if (!is_writer(comm)) std::fprintf(stderr, "error: rank %d: %s\n", comm->rank(), e.what());
+    throw;
+  }
+}
+
+}  // namespace cumlp::cli
