@@ -137,10 +137,19 @@ class MpiCommunicator final : public Communicator {
       peer.push_back(q);
       check(MPI_Isend(send[q].data, static_cast<int>(send[q].bytes), MPI_BYTE, q, tag, comm_, &reqs.back()), what);
     }
-    const auto deadline = Clock::now() + std::chrono::duration<double>(timeout_);
+    const auto patience = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_));
+    auto deadline = Clock::now() + patience, last_poll = Clock::now();
     std::vector<int> done(reqs.size());
     int left = static_cast<int>(reqs.size());
+    bool was_stopped = false;
     while (left > 0) {
+      // Peers are blamed only for time this rank ran: after a gap in polling
+      // (this process was stopped or starved) the wait starts again.
+      if (Clock::now() - last_poll > std::chrono::seconds(1)) {
+        deadline = Clock::now() + patience;
+        was_stopped = true;
+      }
+      last_poll = Clock::now();
       int count = 0;
       check(MPI_Testsome(static_cast<int>(reqs.size()), reqs.data(), &count, done.data(), MPI_STATUSES_IGNORE), what);
       if (count != MPI_UNDEFINED) left -= count;
@@ -153,6 +162,9 @@ class MpiCommunicator final : public Communicator {
             break;
           }
         abandon();
+        if (was_stopped)  // this rank was the one not running: it names itself, its peers gave up on it
+          throw RankError(detail::concat("rank ", rank_, " was stopped during ", what, "; rank ", missing,
+                                         " did not wait for it"), rank_, __FILE__, __LINE__);
         throw RankError(detail::concat("rank ", missing, " did not take part in ", what, " within ", timeout_,
                                        " s (--dist-timeout): it died or hangs; rank ", rank_, " stops"),
                         missing, __FILE__, __LINE__);

@@ -276,7 +276,7 @@ void add_train(CLI::App& app, Output& out) {
   add_dist_options(*cmd, a.dist_init, a.dist_timeout);
   cmd->callback([&out] {
     const std::shared_ptr<Communicator> comm = join_ranks(a.dist_init, a.dist_timeout, out);
-    run_as_rank(comm, [&] { train(a, out, comm); });
+    run_as_rank(comm, [] { return g_stop_signal != 0; }, [&] { train(a, out, comm); });
   });
 }
 

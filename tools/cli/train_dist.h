@@ -40,16 +40,18 @@ inline std::string ranks_text(const std::shared_ptr<Communicator>& comm) {
 }
 
 /// Runs the command; an error on a rank other than 0 is printed there only
-/// when rank 0 cannot say it (it is this rank's own, or names rank 0).
-template <class F>
-void run_as_rank(const std::shared_ptr<Communicator>& comm, F&& command) {
+/// when rank 0 cannot say it and the launcher is not ending the job
+/// (`ended()`: a SIGTERM arrived): this rank's own error, or, on rank 1
+/// alone, one that names rank 0 (dead or hung).
+template <class F, class Ended>
+void run_as_rank(const std::shared_ptr<Communicator>& comm, Ended&& ended, F&& command) {
   try {
     command();
   } catch (const RankError& e) {
-    if (!is_writer(comm) && e.peer() == 0) std::fprintf(stderr, "error: %s\n", e.what());
+    if (comm && comm->rank() == 1 && e.peer() == 0 && !ended()) std::fprintf(stderr, "error: %s\n", e.what());
     throw;
   } catch (const Error& e) {
-    if (!is_writer(comm)) std::fprintf(stderr, "error: rank %d: %s\n", comm->rank(), e.what());
+    if (!is_writer(comm) && !ended()) std::fprintf(stderr, "error: rank %d: %s\n", comm->rank(), e.what());
     throw;
   }
 }
