@@ -12,6 +12,7 @@ pkgs=(
   dataset-fashion-mnist python3-sklearn python3-pip
   clang-14 libclang-rt-14-dev  # libFuzzer targets (tests/fuzz)
   patchelf xz-utils  # tools/gpu_bundle.sh: the bundle's rpath, its packed libraries
+  libopenmpi-dev openmpi-bin  # data-parallel training under mpirun (tests/dist)
 )
 missing=()
 for p in "${pkgs[@]}"; do
