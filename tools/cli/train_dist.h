@@ -25,9 +25,9 @@ inline void add_dist_options(CLI::App& cmd, std::string& init, double& timeout) 
 
 /// The communicator of this launch (null alone); ranks other than 0 go silent.
 inline std::shared_ptr<Communicator> join_ranks(const std::string& init, double timeout, Output& out) {
-  std::shared_ptr<Communicator> comm = connect_ranks({init, timeout});
-  out.silent = comm && comm->rank() != 0;
-  return comm;
+  // Ranks other than 0 stay silent even when joining fails (each would print the same refusal).
+  out.silent = detect_launch().rank != 0;
+  return connect_ranks({init, timeout});
 }
 
 /// Rank 0, or a process alone: prints progress and writes the run folder.
