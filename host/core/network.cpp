@@ -170,7 +170,7 @@ void Network::queue_train_step(const Tensor& x, const Tensor& target) {
   impl_->check_shape(x);
   const Shard s = impl_->shard(x.dim(0));
   if (s.rows() > 0) impl_->load(rows_of(x, s), rows_of(target, s));
-  impl_->exec.queue_shard_step(s.rows(), x.dim(0));
+  impl_->exec.queue_shard_step(s.rows(), x.dim(0), s.begin);
 }
 
 void Network::upload_dataset(const Dataset& data) {
@@ -199,7 +199,7 @@ void Network::queue_train_step(std::span<const int64_t> rows) {
   }
   const Shard s = impl_->shard(global);
   if (s.rows() > 0) impl_->exec.gather_batch(rows.data() + s.begin, s.rows());
-  impl_->exec.queue_shard_step(s.rows(), global);
+  impl_->exec.queue_shard_step(s.rows(), global, s.begin);
 }
 
 TrainLosses Network::take_losses() { return impl_->exec.take_losses(); }

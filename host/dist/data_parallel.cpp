@@ -17,9 +17,6 @@ void check_same_network_on_every_rank(const Network& net) {
   const std::string what = net.spec().describe() + "|" + net.optimizer().describe() + "|" + dtype_name(net.dtype()) +
                            "|" + net.device().type + "|" + std::to_string(net.seed());
   comm.check_same(fingerprint(what), "model spec, optimizer, dtype, device type or seed");
-  for (const Layer& l : net.spec().layers())
-    CUMLP_CHECK(l.kind != LayerKind::Dropout, "dropout with ", comm.size(), " ranks is not supported yet (its masks "
-                "would be keyed by each rank's local row, not the global one); train without --dropout");
 }
 
 void check_same_training_on_every_rank(const Network& net, const std::string& settings) {

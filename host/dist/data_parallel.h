@@ -19,8 +19,7 @@ inline uint64_t fingerprint(const std::string& s, uint64_t h = 14695981039346656
 }
 
 /// Throws Error unless every rank built the same model spec, optimizer,
-/// dtype, device type and seed (naming the first rank that differs); refuses
-/// dropout, whose masks are keyed by the local row (not yet the global one).
+/// dtype, device type and seed (naming the first rank that differs).
 void check_same_network_on_every_rank(const Network& net);
 
 /// Throws Error unless every rank holds the same parameters (a different

@@ -140,6 +140,7 @@ Epilogue Executor::epilogue(std::size_t i) const {
   ep.layer = static_cast<uint32_t>(i);
   ep.step = static_cast<uint32_t>(steps_);
   ep.record = record_;
+  ep.element0 = row0_ * l.out;
   return ep;
 }
 
@@ -289,11 +290,12 @@ void Executor::count_loss(double loss) {
 
 // Data parallelism: forward, loss and backward on this rank's rows, the
 // gradient sum over the ranks (weighted by rows, fixed order), the update.
-void Executor::queue_shard_step(int64_t rows, int64_t global_rows) {
+void Executor::queue_shard_step(int64_t rows, int64_t global_rows, int64_t first_row) {
   CUMLP_CHECK(gradient_sum_, "internal: a shard step without a communicator");
   double local = 0;
   const int64_t launches_before = backend_->launches();
   if (rows > 0) {
+    row0_ = first_row;  // only training steps read it (evaluation has no dropout)
     issue_loss(rows, /*train=*/true, /*with_backward=*/true, /*record=*/nullptr);
     local = read_loss_unchecked();
   }

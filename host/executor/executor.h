@@ -62,8 +62,9 @@ class Executor {
   /// device; the loss is added to the totals take_losses() returns.
   void queue_step(int64_t rows);
   /// Data parallelism: queue_step on this rank's `rows` of a global batch of
-  /// `global_rows` (0 rows: the rank only takes part in the gradient sum).
-  void queue_shard_step(int64_t rows, int64_t global_rows);
+  /// `global_rows`, starting at row `first_row` of it (its dropout masks are
+  /// those rows'); 0 rows: the rank only takes part in the gradient sum.
+  void queue_shard_step(int64_t rows, int64_t global_rows, int64_t first_row = 0);
   bool distributed() const { return gradient_sum_ != nullptr; }
   /// queue_step, then waits for this step's loss and returns it (throws Error
   /// if it is not finite).
@@ -134,6 +135,7 @@ class Executor {
   TrainLosses host_totals_;
   double last_loss_ = 0;  // of the last queued step, on backends that do not record
   std::unique_ptr<GradientSum> gradient_sum_;  // data parallelism: the all-reduce before the update
+  int64_t row0_ = 0;  // data parallelism: the global batch row of this rank's first row (dropout key)
   void count_loss(double loss);
 };
 

@@ -2,7 +2,10 @@
 // same global batches in one process alone, and compares. Exit 0: passed;
 // 1: a difference beyond the tolerance (printed); 77: data absent (skip).
 //
-//   dist_check params DEVICE DTYPE STEPS BATCH   parameters after STEPS train_step calls
+//   dist_check params DEVICE DTYPE STEPS BATCH [dropout]
+//                                                parameters after STEPS train_step calls (with
+//                                                dropout: masks keyed by the global row, so the
+//                                                same as one process's)
 //   dist_check curve digits|fashion EPOCHS       Trainer::fit loss curves (f32, cpu)
 //
 // Tolerances (why):
@@ -48,9 +51,12 @@ bool report(const char* what, double gap, double tolerance) {
 
 // STEPS seeded global batches of BATCH rows (the same on every rank), each a train_step.
 std::vector<double> train_params(const std::shared_ptr<Communicator>& comm, const std::string& device, DType dt,
-                                 int steps, int64_t batch) {
+                                 int steps, int64_t batch, bool dropout) {
   const int64_t in = 20, out = 5;
-  const ModelSpec spec = ModelSpec::parse("20-16-12-5", Activation::Tanh, -1, Activation::Identity);
+  ModelSpec spec = ModelSpec::parse("20-16-12-5", Activation::Tanh, -1, Activation::Identity);
+  if (dropout)
+    spec = ModelSpec::input(in).linear(16, true).activation(Activation::Tanh).dropout(0.25).linear(12, true)
+               .activation(Activation::Tanh).dropout(0.25).linear(out, true).loss(LossKind::CrossEntropy);
   NetworkOptions o{Device::parse(device, dt), dt, 4242, batch};
   o.communicator = comm;
   Network net(spec, Optimizer::adam(0.01), o);
@@ -66,14 +72,15 @@ std::vector<double> train_params(const std::shared_ptr<Communicator>& comm, cons
 }
 
 int check_params(const std::shared_ptr<Communicator>& comm, const std::string& device, DType dt, int steps,
-                 int64_t batch) {
-  const std::vector<double> dist = train_params(comm, device, dt, steps, batch);
-  const std::vector<double> again = train_params(comm, device, dt, steps, batch);
+                 int64_t batch, bool dropout) {
+  const std::vector<double> dist = train_params(comm, device, dt, steps, batch, dropout);
+  const std::vector<double> again = train_params(comm, device, dt, steps, batch, dropout);
   if (comm->rank() != 0) return 0;
-  const std::vector<double> alone = train_params(nullptr, device, dt, steps, batch);
+  const std::vector<double> alone = train_params(nullptr, device, dt, steps, batch, dropout);
   const bool same_bits = std::memcmp(dist.data(), again.data(), dist.size() * sizeof(double)) == 0;
-  std::printf("%d ranks, %s %s, %d steps of %lld rows: two runs %s\n", comm->size(), device.c_str(), dtype_name(dt),
-              steps, static_cast<long long>(batch), same_bits ? "bit-identical" : "DIFFER");
+  std::printf("%d ranks, %s %s, %d steps of %lld rows%s: two runs %s\n", comm->size(), device.c_str(),
+              dtype_name(dt), steps, static_cast<long long>(batch), dropout ? " with dropout" : "",
+              same_bits ? "bit-identical" : "DIFFER");
   return report("parameters vs one process", relative_gap(dist, alone), dt == DType::F64 ? 1e-10 : 1e-5) && same_bits
              ? 0 : 1;
 }
@@ -129,10 +136,10 @@ int main(int argc, char** argv) {
       return 1;
     }
     const std::vector<std::string> a(argv + 1, argv + argc);
-    if (a.size() == 5 && a[0] == "params")
-      return check_params(comm, a[1], parse_dtype(a[2]), std::stoi(a[3]), std::stoll(a[4]));
+    if ((a.size() == 5 || (a.size() == 6 && a[5] == "dropout")) && a[0] == "params")
+      return check_params(comm, a[1], parse_dtype(a[2]), std::stoi(a[3]), std::stoll(a[4]), a.size() == 6);
     if (a.size() == 3 && a[0] == "curve") return check_curve(comm, a[1], std::stoi(a[2]));
-    std::fprintf(stderr, "usage: dist_check params DEVICE DTYPE STEPS BATCH | curve digits|fashion EPOCHS\n");
+    std::fprintf(stderr, "usage: dist_check params DEVICE DTYPE STEPS BATCH [dropout] | curve digits|fashion EPOCHS\n");
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
