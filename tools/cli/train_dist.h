@@ -33,7 +33,7 @@ inline std::shared_ptr<Communicator> join_ranks(const std::string& init, double 
 /// Rank 0, or a process alone: prints progress and writes the run folder.
 inline bool is_writer(const std::shared_ptr<Communicator>& comm) { return !comm || comm->rank() == 0; }
 
-/// " (rank 0 of 4, mpi)" or "".
+/// " x 4 ranks (mpi)" after the device name, or "" alone.
 inline std::string ranks_text(const std::shared_ptr<Communicator>& comm) {
   if (!comm) return "";
   return " x " + std::to_string(comm->size()) + " ranks (" + comm->kind() + ")";
