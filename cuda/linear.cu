@@ -25,6 +25,7 @@ struct Dropout {
   uint32_t layer = 0, step = 0;
   float p = 0, scale = 0;  // p == 0: no dropout
   const StepRecord* record = nullptr;
+  int64_t element0 = 0;  // key of element 0 (a rank's first row in the global batch)
 
   static Dropout of(const Epilogue& ep) {
     Dropout d;
@@ -33,13 +34,14 @@ struct Dropout {
     d.layer = ep.layer;
     d.step = ep.step;
     d.record = ep.record;
+    d.element0 = ep.element0;
     d.p = static_cast<float>(ep.dropout_p);
     d.scale = dropout_scale(ep.dropout_p);
     return d;
   }
   __device__ float factor(int64_t e) const {
     const uint32_t s = record ? static_cast<uint32_t>(record->updates) : step;
-    return rng::dropout_keep(seed, layer, s, static_cast<uint64_t>(e), p) ? scale : 0.0f;
+    return rng::dropout_keep(seed, layer, s, static_cast<uint64_t>(element0 + e), p) ? scale : 0.0f;
   }
 };
 

@@ -14,6 +14,7 @@ pkgs=(
   python3-dev python3-venv python3-pytest  # the Python package (tools/python) and its tests
   clang-14 libclang-rt-14-dev  # libFuzzer targets (tests/fuzz)
   patchelf xz-utils  # tools/gpu_bundle.sh: the bundle's rpath, its packed libraries
+  libopenmpi-dev openmpi-bin  # data-parallel training under mpirun (tests/dist)
 )
 missing=()
 for p in "${pkgs[@]}"; do

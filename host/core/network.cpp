@@ -8,6 +8,7 @@
 #include "host/executor/executor.h"
 #include "host/shared/error_macros.h"
 #include "host/shared/rng.h"
+#include "host/dist/data_parallel.h"
 
 namespace cumlp {
 
@@ -41,7 +42,14 @@ struct Network::Impl {
 
   Impl(const ModelSpec& s, const Optimizer& o, const NetworkOptions& opt)
       : spec(s), optimizer(o), options(opt),
-        exec(Plan::compile(s), o, make_backend(opt.device), opt.dtype, opt.seed, opt.max_batch) {}
+        exec(Plan::compile(s), o, make_backend(opt.device), opt.dtype, opt.seed, opt.max_batch,
+             opt.communicator.get()) {}
+
+  // Data parallelism: this rank's rows of a global batch of `rows`.
+  Shard shard(int64_t rows) const {
+    const Communicator* c = options.communicator.get();
+    return c ? shard_of(rows, c->rank(), c->size()) : Shard{0, rows};
+  }
 
   const Plan& plan() const { return exec.plan(); }
 
@@ -134,6 +142,7 @@ Network::Network(const ModelSpec& spec, const Optimizer& optimizer, const Networ
   impl_ = std::make_unique<Impl>(spec, optimizer, options);
   impl_->upload_flat(impl_->exec.params(), initial_parameters(impl_->plan(), options.seed, options.dtype),
                      "initial parameters");
+  if (impl_->exec.distributed()) check_same_network_on_every_rank(*this);
 }
 
 Network::~Network() = default;
@@ -145,15 +154,22 @@ const Optimizer& Network::optimizer() const { return impl_->optimizer; }
 Device Network::device() const { return impl_->options.device; }
 DType Network::dtype() const { return impl_->options.dtype; }
 uint64_t Network::seed() const { return impl_->options.seed; }
+const std::shared_ptr<Communicator>& Network::communicator() const { return impl_->options.communicator; }
 
 double Network::train_step(const Tensor& x, const Tensor& target) {
-  impl_->load(x, target);
-  return impl_->exec.train_step(x.dim(0));
+  queue_train_step(x, target);
+  return impl_->exec.train_step_loss();
 }
 
 void Network::queue_train_step(const Tensor& x, const Tensor& target) {
-  impl_->load(x, target);
-  impl_->exec.queue_step(x.dim(0));
+  if (!impl_->exec.distributed()) {
+    impl_->load(x, target);
+    return impl_->exec.queue_step(x.dim(0));
+  }
+  impl_->check_shape(x);
+  const Shard s = impl_->shard(x.dim(0));
+  if (s.rows() > 0) impl_->load(rows_of(x, s), rows_of(target, s));
+  impl_->exec.queue_shard_step(s.rows(), x.dim(0), s.begin);
 }
 
 void Network::upload_dataset(const Dataset& data) {
@@ -175,13 +191,21 @@ void Network::upload_dataset(const Dataset& data) {
 }
 
 void Network::queue_train_step(std::span<const int64_t> rows) {
-  impl_->exec.gather_batch(rows.data(), static_cast<int64_t>(rows.size()));
-  impl_->exec.queue_step(static_cast<int64_t>(rows.size()));
+  const auto global = static_cast<int64_t>(rows.size());
+  if (!impl_->exec.distributed()) {
+    impl_->exec.gather_batch(rows.data(), global);
+    return impl_->exec.queue_step(global);
+  }
+  const Shard s = impl_->shard(global);
+  if (s.rows() > 0) impl_->exec.gather_batch(rows.data() + s.begin, s.rows());
+  impl_->exec.queue_shard_step(s.rows(), global, s.begin);
 }
 
 TrainLosses Network::take_losses() { return impl_->exec.take_losses(); }
 
 double Network::compute_gradients(const Tensor& x, const Tensor& target) {
+  CUMLP_CHECK(!impl_->exec.distributed(), "compute_gradients gives one process's gradient; a network with a "
+              "communicator of several ranks trains with train_step or queue_train_step");
   impl_->load(x, target);
   return impl_->exec.loss(x.dim(0), /*train=*/true, /*backward=*/true);
 }

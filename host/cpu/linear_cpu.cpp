@@ -40,7 +40,8 @@ template <class T>
 inline T dropout_factor(const Epilogue& ep, int64_t e) {
   // The keep decision compares a 24-bit uniform with p in float (as the
   // kernels do); the scale is 1/(1-p) in T, so f64 is not rounded to float's p.
-  const bool keep = rng::dropout_keep(ep.seed, ep.layer, ep.step, static_cast<uint64_t>(e), static_cast<float>(ep.dropout_p));
+  const bool keep = rng::dropout_keep(ep.seed, ep.layer, ep.step, static_cast<uint64_t>(ep.element0 + e),
+                                      static_cast<float>(ep.dropout_p));
   return keep ? T(1) / (T(1) - static_cast<T>(ep.dropout_p)) : T(0);
 }
 

@@ -18,7 +18,7 @@ bool same_settings(const Optimizer& a, const Optimizer& b) {
 }  // namespace
 
 Executor::Executor(Plan plan, Optimizer opt, std::unique_ptr<Backend> backend, DType dtype, uint64_t seed,
-                   int64_t capacity)
+                   int64_t capacity, Communicator* comm)
     : plan_(std::move(plan)), opt_(opt), backend_(std::move(backend)), dtype_(dtype), elem_(dtype_size(dtype)),
       seed_(seed) {
   CUMLP_CHECK(backend_->supports(dtype), "device ", backend_->name(), " does not support ", dtype_name(dtype));
@@ -27,7 +27,9 @@ Executor::Executor(Plan plan, Optimizer opt, std::unique_ptr<Backend> backend, D
   if (opt_.kind != OptimizerKind::SGD || opt_.momentum != 0) m_ = allocate(param_bytes(), fixed_allocs_);  // moment / velocity
   if (opt_.kind != OptimizerKind::SGD) v_ = allocate(param_bytes(), fixed_allocs_);
   loss_ = allocate(elem_, fixed_allocs_);
-  if (backend_->can_record()) {
+  if (comm && comm->size() > 1)
+    gradient_sum_ = std::make_unique<GradientSum>(*comm, *backend_, dtype_, plan_.param_count);
+  if (backend_->can_record() && !gradient_sum_) {
     record_ = static_cast<StepRecord*>(allocate(sizeof(StepRecord), fixed_allocs_));
     backend_->upload(record_, &record_host_, sizeof record_host_);  // updates 0, first_nonfinite -1
   }
@@ -137,6 +139,7 @@ Epilogue Executor::epilogue(std::size_t i) const {
   ep.layer = static_cast<uint32_t>(i);
   ep.step = static_cast<uint32_t>(steps_);
   ep.record = record_;
+  ep.element0 = row0_ * l.out;
   return ep;
 }
 
@@ -252,6 +255,7 @@ void Executor::record_step(int64_t rows) {
 // runs op by op (ops that validate or tune on first use may wait for the
 // device then), the second is recorded, and every later one replays it.
 void Executor::queue_step(int64_t rows) {
+  if (gradient_sum_) return queue_shard_step(rows, rows);
   const bool recorded_shape =
       record_ && recording_ != Recording::none && rows == recorded_rows_ && same_settings(opt_, recorded_opt_);
   if (recorded_shape) {
@@ -271,15 +275,42 @@ void Executor::queue_step(int64_t rows) {
   }
   ++steps_;
   if (record_) return;  // the loss stays on the device, in the record
-  const double loss = last_loss_ = read_loss_unchecked();
+  count_loss(read_loss_unchecked());
+}
+
+// Adds a step's loss to the host totals (backends that do not record); throws if it is not finite.
+void Executor::count_loss(double loss) {
+  last_loss_ = loss;
   host_totals_.sum += loss;
   ++host_totals_.steps;
   if (!std::isfinite(loss) && host_totals_.first_nonfinite == 0) host_totals_.first_nonfinite = steps_;
   check_finite_loss(loss, steps_);
 }
 
+// Data parallelism: forward, loss and backward on this rank's rows, the
+// gradient sum over the ranks (weighted by rows, fixed order), the update.
+void Executor::queue_shard_step(int64_t rows, int64_t global_rows, int64_t first_row) {
+  CUMLP_CHECK(gradient_sum_, "internal: a shard step without a communicator");
+  double local = 0;
+  const int64_t launches_before = backend_->launches();
+  if (rows > 0) {
+    row0_ = first_row;  // only training steps read it (evaluation has no dropout)
+    issue_loss(rows, /*train=*/true, /*with_backward=*/true, /*record=*/nullptr);
+    local = read_loss_unchecked();
+  }
+  const double loss = gradient_sum_->reduce(grads_, local, rows, global_rows);
+  issue_update(steps_ + 1);
+  launches_last_step_ = backend_->launches() - launches_before;
+  ++steps_;
+  count_loss(loss);
+}
+
 double Executor::train_step(int64_t rows) {
   queue_step(rows);
+  return train_step_loss();
+}
+
+double Executor::train_step_loss() {
   if (!record_) return last_loss_;  // read (and checked) by queue_step already
   const double loss = read_loss_unchecked();
   check_finite_loss(loss, steps_);

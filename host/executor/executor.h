@@ -22,12 +22,16 @@
 #include "cumlp/optim.h"
 #include "host/shared/backend.h"
 #include "host/executor/plan.h"
+#include "host/dist/gradient_sum.h"
 
 namespace cumlp {
 
 class Executor {
  public:
-  Executor(Plan plan, Optimizer opt, std::unique_ptr<Backend> backend, DType dtype, uint64_t seed, int64_t capacity);
+  /// With a communicator of several ranks (data parallelism) steps are issued
+  /// op by op, never recorded: the gradient sum runs between backward and the update.
+  Executor(Plan plan, Optimizer opt, std::unique_ptr<Backend> backend, DType dtype, uint64_t seed, int64_t capacity,
+           Communicator* comm = nullptr);
   ~Executor();
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
@@ -57,9 +61,16 @@ class Executor {
   /// forward (train) -> loss -> backward -> update, without waiting for the
   /// device; the loss is added to the totals take_losses() returns.
   void queue_step(int64_t rows);
+  /// Data parallelism: queue_step on this rank's `rows` of a global batch of
+  /// `global_rows`, starting at row `first_row` of it (its dropout masks are
+  /// those rows'); 0 rows: the rank only takes part in the gradient sum.
+  void queue_shard_step(int64_t rows, int64_t global_rows, int64_t first_row = 0);
+  bool distributed() const { return gradient_sum_ != nullptr; }
   /// queue_step, then waits for this step's loss and returns it (throws Error
   /// if it is not finite).
   double train_step(int64_t rows);
+  /// The loss of the step queued last (waits for it; throws Error if it is not finite).
+  double train_step_loss();
   /// Training losses since the last call (waits for the device).
   TrainLosses take_losses();
   /// forward -> loss [-> backward] without the update. Returns the loss.
@@ -123,6 +134,9 @@ class Executor {
   Optimizer recorded_opt_;
   TrainLosses host_totals_;
   double last_loss_ = 0;  // of the last queued step, on backends that do not record
+  std::unique_ptr<GradientSum> gradient_sum_;  // data parallelism: the all-reduce before the update
+  int64_t row0_ = 0;  // data parallelism: the global batch row of this rank's first row (dropout key)
+  void count_loss(double loss);
 };
 
 }  // namespace cumlp

@@ -46,6 +46,9 @@ struct Epilogue {
   uint32_t layer = 0;
   uint32_t step = 0;
   const StepRecord* record = nullptr;  // backend memory; when set, the step is record->updates when the op runs
+  /// Dropout key of element 0: a rank computing rows [r0, ..) of a global
+  /// batch passes r0 x width, so every row keeps its mask under any split.
+  int64_t element0 = 0;
 };
 
 struct LossArgs {

@@ -5,6 +5,7 @@
 #include "cumlp/train.h"
 #include "host/shared/error_macros.h"
 #include "host/train/batch.h"
+#include "host/dist/data_parallel.h"
 
 namespace cumlp {
 
@@ -76,13 +77,33 @@ TrainReport Trainer::fit(const Dataset& data, const Dataset* test) {
   CUMLP_CHECK(batch <= static_cast<int64_t>(train_rows.size()), "batch size ", batch, " is larger than the ",
               train_rows.size(), " training rows");
 
+  // Data parallelism: every rank runs this loop on the same permutation; the
+  // network computes the rank's shard of each batch, rank 0 alone writes.
+  Communicator* comm = net_.communicator().get();
+  if (comm)
+    check_same_training_on_every_rank(net_, std::to_string(config_.seed) + "|" + std::to_string(batch) + "|" +
+                                                std::to_string(config_.epochs) + "|" + std::to_string(data.size()) +
+                                                "|" + std::to_string(config_.valid_fraction) + "|" +
+                                                std::to_string(config_.shuffle) + "|" + std::to_string(state_.epochs_done) +
+                                                "|" + std::to_string(static_cast<bool>(config_.on_progress)));
+  const bool writer = !comm || comm->rank() == 0;
+  // A stop asked on any rank stops all of them after the same batch.
+  const auto stop_asked = [&] {
+    const bool here = config_.should_stop && config_.should_stop();
+    if (!comm) return here;
+    double flag = here ? 1 : 0;
+    comm->sum(std::span<double>(&flag, 1));
+    return flag > 0;
+  };
   net_.upload_dataset(data);  // batches are gathered on the device from here
   TrainReport report;
+  report.world_size = comm ? comm->size() : 1;
   report.train_rows = static_cast<int64_t>(train_rows.size());
   report.valid_rows = static_cast<int64_t>(split.valid.size());
   report.batch_rows = batch;
   report.targets = targets;
-  const auto save = [&] {
+  const auto save = [&] {  // rank 0 alone writes
+    if (!writer) return;
     save_checkpoint(config_.checkpoint, net_, &state_, config_.checkpoint_extra);
     ++report.checkpoints_saved;
   };
@@ -117,6 +138,8 @@ TrainReport Trainer::fit(const Dataset& data, const Dataset* test) {
     for (auto rows : batches) {
       try {
         net_.queue_train_step(rows);
+      } catch (const RankError&) {
+        throw;  // names the rank that failed; the caller reports it as it is
       } catch (const Error& e) {
         CUMLP_THROW("epoch ", epoch, ", batch ", p.batch + 1, ": ", e.message(), kept_checkpoint(config_.checkpoint));
       }
@@ -131,7 +154,7 @@ TrainReport Trainer::fit(const Dataset& data, const Dataset* test) {
         p.eta_seconds = per_epoch * (config_.epochs - epoch + 1) - s;
         config_.on_progress(p);
       }
-      if (config_.should_stop && config_.should_stop()) {
+      if (stop_asked()) {
         interrupt = true;
         break;
       }
@@ -182,8 +205,9 @@ TrainReport Trainer::fit(const Dataset& data, const Dataset* test) {
       p.valid_loss = validate ? state_.valid_loss.back() : 0;
       config_.on_progress(p);
       // A stop asked for by the epoch's report (a caller's own stopping rule)
-      // lands on the boundary too.
-      if (!interrupt && config_.should_stop && config_.should_stop()) interrupt = true;
+      // lands on the boundary too (a collective: every rank has a progress
+      // callback or none, checked at the start).
+      if (!interrupt && stop_asked()) interrupt = true;
     }
     // A stop requested during the epoch's last batch lands on the boundary:
     // the epoch counts, and a resume continues exactly as if uninterrupted.

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cumlp/device.h"
+#include "cumlp/dist.h"
 #include "cumlp/error.h"
 #include "cumlp/export.h"
 #include "cumlp/model.h"

@@ -23,6 +23,7 @@
 
 #include "cumlp/data.h"
 #include "cumlp/device.h"
+#include "cumlp/dist.h"
 #include "cumlp/export.h"
 #include "cumlp/model.h"
 #include "cumlp/optim.h"
@@ -35,6 +36,12 @@ struct NetworkOptions {
   DType dtype = DType::F32;     // F64 only on the cpu device
   uint64_t seed = 777;          // init, dropout masks (and, in the trainer, split and shuffles)
   int64_t max_batch = 256;      // batch capacity allocated up front (grows on demand)
+  /// Data parallelism (cumlp/dist.h): with a communicator of several ranks,
+  /// the training steps take the GLOBAL batch and this rank computes its
+  /// shard of it (shard_of); the gradients are summed over the ranks before
+  /// the update. Every rank must build the same spec, optimizer, dtype and
+  /// seed (checked here: Error naming the rank that differs). Null: alone.
+  std::shared_ptr<Communicator> communicator = nullptr;
 };
 
 /// Batch losses of training steps, summed on the device as the steps run.
@@ -62,6 +69,8 @@ class CUMLP_API Network {
   DType dtype() const;
   /// The seed of init and dropout masks.
   uint64_t seed() const;
+  /// The communicator given in the options (null: this process trains alone).
+  const std::shared_ptr<Communicator>& communicator() const;
 
   // ---- training ----------------------------------------------------------
   /// One step of gradient descent on the batch: forward in training mode
@@ -90,7 +99,8 @@ class CUMLP_API Network {
   /// queue_train_step alike), and resets them. Waits for the device.
   TrainLosses take_losses();
   /// Forward (training mode) + loss + backward, without the update: gradients()
-  /// then holds d loss / d parameters. Returns the loss.
+  /// then holds d loss / d parameters. Returns the loss. Throws Error on a
+  /// network with a communicator (use train_step, which sums over the ranks).
   double compute_gradients(const Tensor& x, const Tensor& target);
   /// Applies the optimizer to the current gradients and advances the step count.
   void apply_gradients();

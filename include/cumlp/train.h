@@ -110,6 +110,7 @@ struct TrainReport {
   int64_t batch_rows = 0;      // rows per optimizer step (the whole training split for full batch)
   int checkpoints_saved = 0;   // checkpoint files written by this fit
   TargetKind targets = TargetKind::ClassIndex;  // how the loss read the labels (check_targets)
+  int world_size = 1;          // ranks that trained together (the network's communicator), 1 alone
   std::optional<Metrics> test; // when a test set was given: metrics of the restored model
 };
 
@@ -135,6 +136,12 @@ class CUMLP_API Trainer {
   /// small for the split, or a loss or, at the end of an epoch, a parameter
   /// becomes non-finite (naming the epoch and batch). A checkpoint is never
   /// written with non-finite parameters: the previous one stays.
+  /// With a communicator (NetworkOptions::communicator) every rank calls fit
+  /// with the same data and config: each batch of the seeded permutation is
+  /// the global batch, split across the ranks; every rank validates and
+  /// tests on all rows (the same parameters give the same figures); only rank
+  /// 0 writes the checkpoint. Throws Error naming a rank whose settings,
+  /// data size or parameters differ from rank 0's.
   TrainReport fit(const Dataset& train, const Dataset* test = nullptr);
 
  private:

@@ -19,6 +19,8 @@ namespace cumlp::cli {
 struct Output {
   bool json = false;
   nlohmann::json report = nlohmann::json::object();
+  /// Set on ranks other than 0 of a data-parallel run: no report, no error line (rank 0 speaks for the job).
+  bool silent = false;
   /// Where human-readable text goes.
   std::ostream& human() const { return json ? std::cerr : std::cout; }
 };

@@ -12,6 +12,7 @@
 #include "presets.h"
 #include "progress.h"
 #include "run_output.h"
+#include "train_dist.h"
 #include "train_plan.h"
 
 namespace cumlp::cli {
@@ -107,8 +108,8 @@ nlohmann::json plan_json(const TrainArgs& a, const TrainPlan& plan, const Networ
           {"resumed_after_epoch", plan.checkpoint.state ? plan.checkpoint.state->epochs_done : 0}};
 }
 
-void train(const TrainArgs& a, Output& out) {
-  TrainPlan plan = plan_training(a);
+void train(const TrainArgs& a, Output& out, const std::shared_ptr<Communicator>& comm) {
+  TrainPlan plan = plan_training(a, comm);
   const Preset& p = plan.recipe;
   NetworkOptions& opts = plan.options;
   const DataSplit data = load_dataset(p.dataset, a.data_dir, opts.seed);
@@ -137,17 +138,19 @@ void train(const TrainArgs& a, Output& out) {
   config.checkpoint_extra["input_scale"] = nlohmann::json(data.train.scale()).dump();
   config.checkpoint = dir + "/checkpoint.safetensors";
   config.checkpoint_seconds = a.checkpoint_seconds;
-  config.on_progress = ProgressPrinter(a.quiet);
+  config.on_progress = ProgressPrinter(a.quiet || !is_writer(comm));
   config.should_stop = [] { return g_stop_signal != 0; };
   Trainer trainer(*net, config);
   const int resumed_epochs = plan.checkpoint.state ? plan.checkpoint.state->epochs_done : 0;
   if (plan.checkpoint.state) trainer.resume_from(*plan.checkpoint.state);
   std::ostream& os = out.human();
-  os << "training " << net->spec().describe() << " with " << net->optimizer().describe() << " on "
-     << net->device().name() << " (" << dtype_name(net->dtype()) << ", seed " << net->seed() << ", "
-     << data.train.size() << " samples of " << p.dataset << ", " << p.epochs << " epochs";
-  if (!a.resume.empty()) os << ", resuming '" << a.resume << "' after epoch " << resumed_epochs;
-  os << ")" << std::endl;
+  if (is_writer(comm)) {
+    os << "training " << net->spec().describe() << " with " << net->optimizer().describe() << " on "
+       << net->device().name() << ranks_text(comm) << " (" << dtype_name(net->dtype()) << ", seed " << net->seed()
+       << ", " << data.train.size() << " samples of " << p.dataset << ", " << p.epochs << " epochs";
+    if (!a.resume.empty()) os << ", resuming '" << a.resume << "' after epoch " << resumed_epochs;
+    os << ")" << std::endl;
+  }
   const TrainReport r = [&] {
     const StopOnSignals stop_on_signals;
     return trainer.fit(data.train, data.test ? &*data.test : nullptr);
@@ -155,13 +158,15 @@ void train(const TrainArgs& a, Output& out) {
   if (r.interrupted) {
     // Exit here, not through main: the status must say which signal stopped us.
     const int sig = g_stop_signal;
-    std::fprintf(stderr, "error: interrupted by %s after epoch %d, batch %lld; checkpoint saved to '%s' (epochs "
-                 "done: %d); continue with the same command and --resume %s\n",
-                 sig == SIGINT ? "SIGINT" : "SIGTERM", r.interrupted_epoch, static_cast<long long>(r.interrupted_batch),
-                 config.checkpoint.c_str(), r.epochs_run, config.checkpoint.c_str());
+    if (is_writer(comm))
+      std::fprintf(stderr, "error: interrupted by %s after epoch %d, batch %lld; checkpoint saved to '%s' (epochs "
+                   "done: %d); continue with the same command and --resume %s\n",
+                   sig == SIGINT ? "SIGINT" : "SIGTERM", r.interrupted_epoch, static_cast<long long>(r.interrupted_batch),
+                   config.checkpoint.c_str(), r.epochs_run, config.checkpoint.c_str());
     std::fflush(stderr);
     std::exit(128 + sig);
   }
+  if (!is_writer(comm)) return;  // rank 0 writes the model, the plots and the report
 
   const std::string model_path = dir + "/model.safetensors";
   save_checkpoint(model_path, *net, nullptr, config.checkpoint_extra);
@@ -172,7 +177,8 @@ void train(const TrainArgs& a, Output& out) {
                       {"stopped_early", r.stopped_early}, {"train_loss", r.train_loss}, {"valid_loss", r.valid_loss},
                       {"train_rows", r.train_rows}, {"valid_rows", r.valid_rows}, {"seconds", r.seconds},
                       {"samples_per_second", r.samples_per_second}, {"launches_per_step", net->launches_per_step()},
-                      {"model", model_path}, {"plots", {{"loss", dir + "/loss.png"}}}};
+                      {"model", model_path}, {"plots", {{"loss", dir + "/loss.png"}}},
+                      {"world_size", r.world_size}, {"dist_timeout", a.dist_timeout}};
   j.update(plan_json(a, plan, *net, data, r));
   j["checkpoint"] = config.checkpoint;
   j["out"] = dir;
@@ -233,7 +239,11 @@ void add_train(CLI::App& app, Output& out) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--quiet", a.quiet, "No progress output");
-  cmd->callback([&out] { train(a, out); });
+  add_dist_options(*cmd, a.dist_init, a.dist_timeout);
+  cmd->callback([&out] {
+    const std::shared_ptr<Communicator> comm = join_ranks(a.dist_init, a.dist_timeout, out);
+    run_as_rank(comm, [] { return g_stop_signal != 0; }, [&] { train(a, out, comm); });
+  });
 }
 
 }  // namespace

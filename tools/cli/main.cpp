@@ -58,12 +58,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: %s (run 'cumlp --help' for usage)\n", e.what());
     return 2;
   } catch (const cumlp::Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
+    if (!out.silent) std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
   }
-  if (out.json) std::cout << out.report.dump(2) << std::endl;
+  if (out.json && !out.silent) std::cout << out.report.dump(2) << std::endl;
   return 0;
 }

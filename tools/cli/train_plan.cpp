@@ -114,7 +114,14 @@ Optimizer optimizer_of(const TrainArgs& a, Optimizer o) {
   return o;
 }
 
-TrainPlan fresh_plan(const TrainArgs& a) {
+// One rank of a data-parallel run trains on its own device (cuda:local_rank).
+void join(NetworkOptions& o, const std::shared_ptr<Communicator>& comm) {
+  if (!comm) return;
+  o.device = device_for_rank(o.device, *comm);
+  o.communicator = comm;
+}
+
+TrainPlan fresh_plan(const TrainArgs& a, const std::shared_ptr<Communicator>& comm) {
   if (a.preset.empty() == a.layers.empty())
     throw Error(a.preset.empty() ? "give --preset NAME or --layers SPEC (e.g. --layers 784-100-10), or --resume"
                                  : "give either --preset or --layers, not both");
@@ -145,6 +152,7 @@ TrainPlan fresh_plan(const TrainArgs& a) {
   const DType dtype = parse_dtype(a.dtype.value_or("f32"));
   plan.options = NetworkOptions{Device::parse(a.device, dtype), dtype, a.seed.value_or(777),
                                 p.batch_size ? std::min<int64_t>(p.batch_size, 256) : 256};
+  join(plan.options, comm);
   return plan;
 }
 
@@ -202,10 +210,11 @@ void legacy_recipe(const TrainArgs& a, const Checkpoint& c, Preset& p) {
   apply_schedule(schedule, p);
 }
 
-TrainPlan resumed_plan(const TrainArgs& a) {
+TrainPlan resumed_plan(const TrainArgs& a, const std::shared_ptr<Communicator>& comm) {
   TrainPlan plan;
   Checkpoint& c = plan.checkpoint;
   plan.options = NetworkOptions{Device::parse(a.device)};
+  join(plan.options, comm);
   plan.resumed.emplace(load_network(a.resume, plan.options, &c));
   const Network& net = *plan.resumed;
   Preset& p = plan.recipe;
@@ -270,9 +279,9 @@ TrainPlan resumed_plan(const TrainArgs& a) {
 
 }  // namespace
 
-TrainPlan plan_training(const TrainArgs& a) {
+TrainPlan plan_training(const TrainArgs& a, const std::shared_ptr<Communicator>& comm) {
   check_schedule_values(a);
-  return a.resume.empty() ? fresh_plan(a) : resumed_plan(a);
+  return a.resume.empty() ? fresh_plan(a, comm) : resumed_plan(a, comm);
 }
 
 std::map<std::string, std::string> recipe_metadata(const Preset& p) {

@@ -6,9 +6,11 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "cumlp/dist.h"
 #include "cumlp/train.h"
 #include "presets.h"
 
@@ -25,6 +27,8 @@ struct TrainArgs {
   std::optional<uint64_t> seed;  // default 777, or the checkpoint's seed with --resume
   double checkpoint_seconds = 30;
   bool quiet = false;
+  std::string dist_init = "env";  // data parallelism under mpirun/srun (train_dist.h)
+  double dist_timeout = 60;
 };
 
 /// The flags a resumed run may change, for --help and the conflict messages.
@@ -40,9 +44,10 @@ struct TrainPlan {
   Checkpoint checkpoint;           // with --resume: what it recorded
 };
 
-/// Decides the run from the flags (loading the --resume checkpoint). Throws
-/// Error naming the flag that cannot take effect and why.
-TrainPlan plan_training(const TrainArgs& a);
+/// Decides the run from the flags (loading the --resume checkpoint); with a
+/// communicator (under mpirun/srun) the network trains as one rank of it, on
+/// the rank's device. Throws Error naming the flag that cannot take effect and why.
+TrainPlan plan_training(const TrainArgs& a, const std::shared_ptr<Communicator>& comm = nullptr);
 
 /// The recipe as checkpoint metadata (preset, dataset, epochs, batch_size,
 /// valid_fraction, patience), so that --resume can keep it.

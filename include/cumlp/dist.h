@@ -1,0 +1,109 @@
+// Data-parallel training across processes: a communicator joins the ranks
+// that mpirun (or srun --mpi=pmix) started, and a Network given one in
+// NetworkOptions::communicator trains on the global batch split across them.
+//
+//   auto comm = cumlp::connect_ranks({.timeout_seconds = 60});  // null when not launched as several ranks
+//   cumlp::Network net(spec, opt, {.device = dev, .seed = 777, .communicator = comm});
+//   net.train_step(x, y);  // x, y: the GLOBAL batch; this rank computes its rows only
+//
+// Each rank computes the gradient of its shard of the batch; the shards'
+// gradients are summed, weighted by their rows, in a fixed order (rank 0,
+// 1, ...) so a fixed world size gives the same bits run to run, and every rank
+// applies the same update. Communicators register beside the devices
+// (host/dist/comm_registry.cpp): `mpi` serves cpu, sim and cuda ranks
+// (gradients staged through host memory).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "cumlp/device.h"
+#include "cumlp/error.h"
+#include "cumlp/export.h"
+
+namespace cumlp {
+
+/// How this process was launched: by mpirun/srun as one of several ranks, or alone.
+struct LaunchInfo {
+  std::string launcher;  ///< "mpirun" (OMPI_COMM_WORLD_*), "pmi" (PMI_*/PMIX_*), "srun" (SLURM_*), "" alone
+  int rank = 0;          ///< this process's rank in [0, size)
+  int size = 1;          ///< number of ranks
+  int local_rank = 0;    ///< rank among the ranks on this node (picks cuda:local_rank)
+};
+
+/// Reads the launcher's environment; {"" , 0, 1, 0} for a process started alone.
+CUMLP_API LaunchInfo detect_launch();
+
+/// What a collective throws when another rank failed, hung or disagrees.
+class CUMLP_API RankError : public Error {
+ public:
+  RankError(const std::string& message, int peer, const char* file = nullptr, int line = 0);
+  ~RankError() override;
+  /// The rank the message names (the one that did not answer or differs); -1 when unknown.
+  int peer() const noexcept { return peer_; }
+
+ private:
+  int peer_;
+};
+
+/// The ranks of one data-parallel job. Every call is collective: all ranks
+/// make it in the same order. A peer that does not take part within
+/// timeout_seconds() (dead or hung) makes the call throw Error naming it.
+class CUMLP_API Communicator {
+ public:
+  virtual ~Communicator();
+  /// The registered kind ("mpi").
+  virtual std::string kind() const = 0;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  /// Rank among the ranks on this node.
+  virtual int local_rank() const = 0;
+  /// Seconds a collective waits for a peer before it throws.
+  virtual double timeout_seconds() const = 0;
+  /// Element-wise sum over the ranks, in place, added in rank order 0, 1, ...
+  /// so every rank gets the same bits and a run repeats bit for bit.
+  virtual void sum(std::span<double> values) = 0;
+  /// Throws Error unless every rank passes the same value, naming `what` and
+  /// the first rank whose value differs from rank 0's.
+  virtual void check_same(uint64_t value, const std::string& what) = 0;
+  /// Marks the job failed: the communicator then shuts down without waiting
+  /// for the other ranks (they time out or are ended by the launcher).
+  virtual void abandon() noexcept = 0;
+};
+
+struct DistOptions {
+  /// "env": join the ranks the launcher's environment describes.
+  /// ("file:PATH", the NCCL bootstrap through a shared folder, is refused:
+  /// this build has no NCCL communicator.)
+  std::string init = "env";
+  double timeout_seconds = 60;  ///< > 0: how long a collective waits for a peer
+};
+
+/// Joins the ranks of this launch. Returns null when the process runs alone
+/// (no launcher, or a launcher with one rank). Throws Error when launched as
+/// several ranks but this build has no MPI ("would train N separate
+/// models"), on an invalid option, or when the ranks cannot connect.
+CUMLP_API std::shared_ptr<Communicator> connect_ranks(const DistOptions& options = {});
+
+/// The communicator kinds this library knows, with a one-line summary and, for
+/// those it cannot use, why (e.g. "mpi: this build has no MPI ...").
+CUMLP_API std::vector<std::string> communicator_kinds();
+
+/// Rows [begin, end) of a global batch of `rows` that rank `rank` of `size`
+/// computes: floor or ceil(rows / size) each, in rank order.
+struct Shard {
+  int64_t begin = 0, end = 0;
+  int64_t rows() const { return end - begin; }
+};
+CUMLP_API Shard shard_of(int64_t rows, int rank, int size);
+
+/// The device rank `comm.rank()` trains on: for an indexed type (cuda) the
+/// instance local_rank() of this node, so rank i of a node uses cuda:i; other
+/// types unchanged. Throws Error when the node has fewer GPUs than ranks (two
+/// ranks on one GPU are refused).
+CUMLP_API Device device_for_rank(const Device& device, const Communicator& comm);
+
+}  // namespace cumlp
