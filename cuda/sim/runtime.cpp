@@ -184,7 +184,7 @@ cudaError_t cudaFree(void* ptr) {
 cudaError_t cudaMallocHost(void** ptr, std::size_t bytes) {
   if (!ptr) return status(cudaErrorInvalidValue);
   if (const cudaError_t e = detail::unsafe_call()) return status(e);
-  void* p = ::operator new(bytes ? bytes : 1, std::nothrow);
+  void* p = std::malloc(bytes ? bytes : 1);
   if (!p) return status(cudaErrorMemoryAllocation);
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
@@ -201,7 +201,7 @@ cudaError_t cudaFreeHost(void* ptr) {
     std::lock_guard lock(r.mutex);
     if (r.pinned.erase(ptr) == 0) return status(cudaErrorInvalidValue);
   }
-  ::operator delete(ptr);
+  std::free(ptr);
   return cudaSuccess;
 }
 

@@ -169,6 +169,10 @@ void BlockTrace::finish(std::size_t static_smem) {
 
 // The instrumentation's entry points (g++ -fsanitize=kernel-address with
 // asan-instrumentation-with-call-threshold=0); the pc names the instruction.
+// Only in builds that have the traced kernels: in an AddressSanitizer build
+// these names are the sanitizer runtime's own (its __asan_handle_no_return
+// unpoisons the stack on every throw), so defining them there breaks it.
+#if defined(CUMLP_SIM_TRACING_BUILT)
 extern "C" {
 #define CUMLP_SIM_TRACE_HOOKS(n)                                                                      \
   void __asan_load##n##_noabort(std::uintptr_t a) {                                                  \
@@ -192,6 +196,7 @@ void __asan_handle_no_return() {}
 void __asan_before_dynamic_init(const char*) {}
 void __asan_after_dynamic_init() {}
 }
+#endif
 
 namespace cumlp {
 
