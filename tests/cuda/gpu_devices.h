@@ -8,17 +8,19 @@
 
 #include <string>
 
-#include "host/core/device_registry.h"
+#include "cumlp/device.h"
+#include "cumlp/error.h"
 
 namespace cumlp::test {
 
-/// "" when `name` (a --device value) can run here, else why not.
+/// "" when `name` (a --device value) can run here, else why not: Device::parse's own reason.
 inline std::string device_unusable(const std::string& name) {
-  const std::string type = name.substr(0, name.find(':'));
-  const DeviceType* t = find_device_type(type);
-  if (!t) return "unknown device type " + type;
-  const std::size_t colon = name.find(':');
-  return t->unavailable(colon == std::string::npos ? 0 : std::stoi(name.substr(colon + 1)));
+  try {
+    (void)Device::parse(name);
+    return "";
+  } catch (const Error& e) {
+    return e.message();
+  }
 }
 
 /// Skips the running test, with the reason, unless the device can run here.
