@@ -203,6 +203,8 @@ void Network::queue_train_step(std::span<const int64_t> rows) {
 
 TrainLosses Network::take_losses() { return impl_->exec.take_losses(); }
 
+TrainLosses Network::peek_losses() { return impl_->exec.peek_losses(); }
+
 double Network::compute_gradients(const Tensor& x, const Tensor& target) {
   CUMLP_CHECK(!impl_->exec.distributed(), "compute_gradients gives one process's gradient; a network with a "
               "communicator of several ranks trains with train_step or queue_train_step");

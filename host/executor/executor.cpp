@@ -317,13 +317,18 @@ double Executor::train_step_loss() {
   return loss;
 }
 
-TrainLosses Executor::take_losses() {
-  if (!record_) return std::exchange(host_totals_, TrainLosses{});
+TrainLosses Executor::peek_losses() {
+  if (!record_) return host_totals_;
   backend_->download(&record_host_, record_, sizeof record_host_);
   CUMLP_CHECK(record_host_.updates == steps_, "internal: device update count ", record_host_.updates,
               " differs from the host's ", steps_);
-  TrainLosses t{record_host_.loss_sum, record_host_.losses,
-               record_host_.first_nonfinite < 0 ? 0 : record_host_.first_nonfinite + 1};
+  return {record_host_.loss_sum, record_host_.losses,
+          record_host_.first_nonfinite < 0 ? 0 : record_host_.first_nonfinite + 1};
+}
+
+TrainLosses Executor::take_losses() {
+  if (!record_) return std::exchange(host_totals_, TrainLosses{});
+  const TrainLosses t = peek_losses();
   record_host_.losses = 0;
   record_host_.first_nonfinite = -1;
   record_host_.loss_sum = 0;

@@ -73,6 +73,8 @@ class Executor {
   double train_step_loss();
   /// Training losses since the last call (waits for the device).
   TrainLosses take_losses();
+  /// take_losses() without the reset (waits for the device).
+  TrainLosses peek_losses();
   /// forward -> loss [-> backward] without the update. Returns the loss.
   double loss(int64_t rows, bool train, bool backward);
   /// The optimizer update over the flat buffers; advances steps().

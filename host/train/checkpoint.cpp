@@ -139,6 +139,7 @@ Checkpoint describe(const io::SafetensorsFile& f) {
   try {
     c.spec = spec_from_json(json::parse(get("spec")));
     c.optimizer = optimizer_from_json(json::parse(get("optimizer")));
+    c.dtype = parse_dtype(get("dtype"));
     if (f.metadata.count("state")) {
       const json s = json::parse(get("state"));
       TrainState st;
@@ -208,11 +209,7 @@ Network load_network(const std::string& path, const NetworkOptions& options, Che
     CUMLP_CHECK(it != f.metadata.end(), "checkpoint '", path, "': metadata has no '", key, "'");
     return it->second;
   };
-  try {
-    opts.dtype = parse_dtype(meta("dtype"));
-  } catch (const Error& e) {
-    CUMLP_THROW("checkpoint '", path, "': ", e.message());
-  }
+  opts.dtype = c.dtype;
   try {
     opts.seed = std::stoull(meta("seed"));
   } catch (const std::exception&) {

@@ -122,13 +122,15 @@ TrainReport Trainer::fit(const Dataset& data, const Dataset* test) {
     // the sum at the epoch's end (and, for a progress display, now and then).
     (void)net_.take_losses();  // totals of steps run before this epoch
     const int64_t steps_before = net_.step_count();
+    // Mid-epoch reads for the progress display peek; the epoch's total is
+    // taken once at its end, one sum in step order whatever the peek times.
     double loss_sum = 0;
     int64_t losses = 0;
     auto last_take = te;
-    const auto take_losses = [&] {
-      const TrainLosses l = net_.take_losses();
-      loss_sum += l.sum;
-      losses += l.steps;
+    const auto read_losses = [&](bool take) {
+      const TrainLosses l = take ? net_.take_losses() : net_.peek_losses();
+      loss_sum = l.sum;
+      losses = l.steps;
       last_take = Clock::now();
       CUMLP_CHECK(l.first_nonfinite == 0, "epoch ", epoch, ", batch ", l.first_nonfinite - steps_before,
                   ": loss is not finite at step ", l.first_nonfinite, "; lower the learning rate or check the inputs",
@@ -146,7 +148,7 @@ TrainReport Trainer::fit(const Dataset& data, const Dataset* test) {
       samples += static_cast<int64_t>(rows.size());
       ++p.batch;
       if (config_.on_progress) {
-        if (losses == 0 || p.batch == p.batches || seconds_since(last_take) >= 0.1) take_losses();
+        if (losses == 0 || p.batch == p.batches || seconds_since(last_take) >= 0.1) read_losses(false);
         const double s = seconds_since(te);
         p.loss = loss_sum / static_cast<double>(losses);
         p.samples_per_second = s > 0 ? static_cast<double>(p.batch * batch) / s : 0;
@@ -159,7 +161,7 @@ TrainReport Trainer::fit(const Dataset& data, const Dataset* test) {
         break;
       }
     }
-    if (!interrupt || p.batch == batches.size()) take_losses();  // one wait per epoch
+    if (!interrupt || p.batch == batches.size()) read_losses(true);  // one wait per epoch
     train_seconds += seconds_since(te);
     if (interrupt && p.batch < batches.size()) {
       // Mid-epoch: keep the weights trained so far, but the epoch is not done

@@ -98,6 +98,12 @@ class CUMLP_API Network {
   /// The training losses since the last take_losses() (of train_step and
   /// queue_train_step alike), and resets them. Waits for the device.
   TrainLosses take_losses();
+  /// The same totals as take_losses() would return now, without resetting
+  /// them: a progress display reads the running figures mid-epoch while the
+  /// epoch's total stays one sum in step order, whatever the reading times
+  /// (summing separately taken chunks would round differently from run to
+  /// run). Waits for the device.
+  TrainLosses peek_losses();
   /// Forward (training mode) + loss + backward, without the update: gradients()
   /// then holds d loss / d parameters. Returns the loss. Throws Error on a
   /// network with a communicator (use train_step, which sums over the ranks).

@@ -166,6 +166,10 @@ CUMLP_API void save_checkpoint(const std::string& path, const Network& net, cons
 struct Checkpoint {
   ModelSpec spec;
   Optimizer optimizer;
+  /// The element type of the stored tensors: pick the device with it
+  /// (Device::parse(text, dtype)), so `auto` never lands on a device that
+  /// cannot hold the file (an f64 model on an f32-only GPU).
+  DType dtype = DType::F32;
   std::map<std::string, std::string> extra;
   std::optional<TrainState> state;
 };

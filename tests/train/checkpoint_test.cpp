@@ -44,6 +44,18 @@ TEST(Checkpoint, MomentumBufferRoundTrips) {
   EXPECT_TRUE(bitwise_equal(floats(loaded.parameters()), floats(net.parameters())));
 }
 
+// read_checkpoint names the stored dtype, so callers resolve `auto` for the
+// file (eval, predict, --resume, Python's load) before building the network.
+TEST(Checkpoint, ReadCheckpointNamesTheStoredDtype) {
+  const ScratchDir dir;
+  for (DType dt : {DType::F32, DType::F64}) {
+    Network net(ModelSpec::parse("3-4-2", Activation::Tanh, -1).loss(LossKind::MSE), Optimizer::sgd(0.1),
+                NetworkOptions{Device::parse("cpu", dt), dt, 777, 4});
+    save_checkpoint(dir / "m.safetensors", net);
+    EXPECT_EQ(read_checkpoint(dir / "m.safetensors").dtype, dt) << dtype_name(dt);
+  }
+}
+
 TEST(Checkpoint, SaveLoadGivesIdenticalPredictions) {
   CUMLP_REQUIRE_DIGITS();
   const ScratchDir dir;

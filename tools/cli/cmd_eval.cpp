@@ -16,7 +16,8 @@ struct EvalArgs {
 };
 
 Network open_model(const EvalArgs& a, Checkpoint& info) {
-  return load_network(a.model, NetworkOptions{Device::parse(a.device)}, &info);
+  // The file's dtype picks `auto`'s device (an f64 model stays off f32-only GPUs).
+  return load_network(a.model, NetworkOptions{Device::parse(a.device, read_checkpoint(a.model).dtype)}, &info);
 }
 
 void eval(const EvalArgs& a, Output& out) {

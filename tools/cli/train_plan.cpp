@@ -213,7 +213,8 @@ void legacy_recipe(const TrainArgs& a, const Checkpoint& c, Preset& p) {
 TrainPlan resumed_plan(const TrainArgs& a, const std::shared_ptr<Communicator>& comm) {
   TrainPlan plan;
   Checkpoint& c = plan.checkpoint;
-  plan.options = NetworkOptions{Device::parse(a.device)};
+  // The file's dtype picks `auto`'s device (an f64 checkpoint stays off f32-only GPUs).
+  plan.options = NetworkOptions{Device::parse(a.device, read_checkpoint(a.resume).dtype)};
   join(plan.options, comm);
   plan.resumed.emplace(load_network(a.resume, plan.options, &c));
   const Network& net = *plan.resumed;

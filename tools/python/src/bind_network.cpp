@@ -22,6 +22,7 @@ nb::dict checkpoint_dict(const Checkpoint& c) {
   d["spec"] = c.spec;
   d["optimizer"] = c.optimizer;
   d["extra"] = c.extra;
+  d["dtype"] = dtype_name(c.dtype);
   return d;
 }
 
@@ -108,13 +109,14 @@ void bind_network(nb::module_& m) {
   m.def(
       "load_network",
       [](const std::string& path, const std::string& device) {
-        NetworkOptions o{Device::parse(device)};  // the file decides dtype and seed
+        // The file decides dtype and seed; its dtype picks `auto`'s device.
+        NetworkOptions o{Device::parse(device, read_checkpoint(path).dtype)};
         Checkpoint info;
         Network net = load_network(path, o, &info);
         return nb::make_tuple(nb::cast(std::move(net)), checkpoint_dict(info));
       },
       nb::arg("path"), nb::arg("device") = "cpu",
-      "(Network, {'spec', 'optimizer', 'extra'}) from a .safetensors model written by save() or the CLI.");
+      "(Network, {'spec', 'optimizer', 'extra', 'dtype'}) from a .safetensors model written by save() or the CLI.");
   m.def(
       "read_checkpoint", [](const std::string& path) { return checkpoint_dict(read_checkpoint(path)); },
       nb::arg("path"), "The spec, optimizer and extra metadata of a .safetensors model, without loading it.");
