@@ -46,15 +46,22 @@ CUMLP_GPU_NAMESPACE_BEGIN
 void warn_on_error(cudaError_t err, const char* call, const char* file, int line) noexcept;
 
 /// An NVTX range for the lifetime of a launcher (on the simulator, the op name
-/// access tracing gives the launches made inside it).
+/// access tracing gives the launches made inside it). The dimensions, when
+/// given, are the op's shape (a GEMM's M, N, K; an elementwise op's rows and
+/// cols; < 0: absent): the profile keys its rows by op and shape, so two ops
+/// with the same grid stay apart. A GPU build ignores them.
 class NvtxRange {
  public:
 #if defined(__CUDACC__)
   explicit NvtxRange(const char* name) { nvtxRangePushA(name); }
+  NvtxRange(const char* name, int64_t, int64_t = -1, int64_t = -1) { nvtxRangePushA(name); }
   ~NvtxRange() { nvtxRangePop(); }
 #else
   // The simulator keeps the name, so access tracing can say which op launched a kernel.
   explicit NvtxRange(const char* name) { ::sim::detail::push_range(name); }
+  NvtxRange(const char* name, int64_t d0, int64_t d1 = -1, int64_t d2 = -1) {
+    ::sim::detail::push_range(name, d0, d1, d2);
+  }
   ~NvtxRange() { ::sim::detail::pop_range(); }
 #endif
   NvtxRange(const NvtxRange&) = delete;
@@ -105,7 +112,11 @@ __device__ float block_reduce(float v, float* scratch, Op op) {
   scratch[t] = v;
   for (int half = blockDim.x / 2; half > 0; half /= 2) {
     __syncthreads();
-    if (t < half) scratch[t] = op(scratch[t], scratch[t + half]);
+    if (t < half) {
+      const float r = op(scratch[t], scratch[t + half]);
+      CUMLP_COUNT_FLOPS(1);  // between the load and the store of scratch[t] (cuda/sim/trace.h)
+      scratch[t] = r;
+    }
   }
   __syncthreads();
   return scratch[0];

@@ -26,6 +26,7 @@ __global__ void gather_batch_kernel(int64_t count, GatherKernelArgs a, const int
   const double v = a.samples_u8 ? static_cast<double>(static_cast<const uint8_t*>(a.samples)[r * a.cols + j])
                                 : static_cast<double>(static_cast<const float*>(a.samples)[r * a.cols + j]);
   x[e] = static_cast<float>(v * a.scale);
+  CUMLP_COUNT_FLOPS(1);  // the scale (in double)
   if (a.labels) {
     if (j == 0) static_cast<int32_t*>(target)[i] = a.labels[r];
   } else {
@@ -38,7 +39,7 @@ __global__ void gather_batch_kernel(int64_t count, GatherKernelArgs a, const int
 
 int launch_gather_batch(const GatherArgs& a, const int64_t* rows, int64_t n, float* x, void* target,
                         cudaStream_t stream) {
-  NvtxRange range("gather_batch");
+  NvtxRange range("gather_batch", n, a.cols);
   CUMLP_CHECK(n >= 0 && a.cols >= 1, "gather_batch: bad shape n=", n, " cols=", a.cols);
   CUMLP_CHECK(n == 0 || (a.samples && rows && x && target && (a.labels || a.target_table)),
               "gather_batch: null buffer");

@@ -71,8 +71,10 @@ __global__ void __launch_bounds__(kGemmThreads)
         for (int c = 0; c < kGemmPerThread; ++c) acc[r][c] += a[r] * b[c];
       CUMLP_COUNT_FMA(kGemmPerThread * kGemmPerThread);
     }
-    if (sums_rows)
+    if (sums_rows) {
       for (int k = 0; k < kGemmTile; ++k) row_sum += a_tile[k][tid];  // zero-filled beyond K
+      CUMLP_COUNT_FLOPS(kGemmTile);
+    }
     __syncthreads();  // everyone done reading before the next tiles overwrite them
   }
   for (int r = 0; r < kGemmPerThread; ++r)

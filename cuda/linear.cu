@@ -60,6 +60,8 @@ struct ForwardEpilogue {
     const int64_t e = static_cast<int64_t>(i) * N + j;
     y[e] = v;
     if (y_drop) y_drop[e] = v * drop.factor(e);
+    // Bias add, activation (one operation; softmax counts in its own kernel), dropout scale.
+    CUMLP_COUNT_FLOPS((b ? 1 : 0) + (act != ops::kIdentity && act != ops::kSoftmax ? 1 : 0) + (y_drop ? 1 : 0));
   }
 };
 
@@ -75,6 +77,8 @@ struct BackwardDataEpilogue {
     float g = acc;
     if (drop.p > 0) g *= drop.factor(e);
     dz_prev[e] = g * ops::act_derivative(act, y_prev[e], alpha);
+    // Dropout scale, the derivative (one operation unless identity) and the product.
+    CUMLP_COUNT_FLOPS((drop.p > 0 ? 1 : 0) + (act != ops::kIdentity ? 1 : 0) + 1);
   }
 };
 
@@ -92,18 +96,25 @@ __global__ void __launch_bounds__(kMaxRowThreads)
   CUMLP_SHARED(float, scratch, [kMaxRowThreads]);
   float* row = y + blockIdx.x * cols;
   float mx = -INFINITY;
-  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) mx = fmaxf(mx, row[j]);
+  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
+    mx = fmaxf(mx, row[j]);
+    CUMLP_COUNT_FLOPS(1);
+  }
   mx = block_reduce(mx, scratch, MaxOp{});
   float sum = 0.0f;
   for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
-    row[j] = expf(row[j] - mx);
-    sum += row[j];
+    const float e = expf(row[j] - mx);
+    CUMLP_COUNT_FLOPS(3);  // subtract, exp, add; between the load and the store (cuda/sim/trace.h)
+    row[j] = e;
+    sum += e;
   }
   sum = block_reduce(sum, scratch, SumOp{});
   for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
-    row[j] = row[j] / sum;
+    const float v = row[j] / sum;
+    CUMLP_COUNT_FLOPS(y_drop ? 2 : 1);
+    row[j] = v;
     const int64_t e = blockIdx.x * cols + j;
-    if (y_drop) y_drop[e] = row[j] * drop.factor(e);
+    if (y_drop) y_drop[e] = v * drop.factor(e);
   }
 }
 
@@ -115,7 +126,7 @@ void check_shape(const char* op, int64_t M, int64_t N, int64_t K) {
 
 int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, const float* w, const float* b,
                               const Epilogue& ep, float* y, float* y_drop, LtContext* lt, cudaStream_t stream) {
-  NvtxRange range("linear_act_forward");
+  NvtxRange range("linear_act_forward", M, N, K);
   check_shape("linear_act_forward", M, N, K);
   CUMLP_CHECK(ep.act >= ops::kIdentity && ep.act <= ops::kSoftmax, "linear_act_forward: unknown activation ", ep.act);
   CUMLP_CHECK(ep.dropout_p >= 0 && ep.dropout_p < 1, "linear_act_forward: dropout p ", ep.dropout_p, " not in [0, 1)");
@@ -147,7 +158,7 @@ int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, c
 int launch_linear_backward_data(int64_t M, int64_t N, int64_t K, const float* dz, const float* w,
                                 const float* y_prev, const Epilogue& ep, float* dz_prev, LtContext* lt,
                                 cudaStream_t stream) {
-  NvtxRange range("linear_backward_data");
+  NvtxRange range("linear_backward_data", M, N, K);
   check_shape("linear_backward_data", M, N, K);
   CUMLP_CHECK(ep.dropout_p >= 0 && ep.dropout_p < 1, "linear_backward_data: dropout p ", ep.dropout_p,
               " not in [0, 1)");
@@ -168,7 +179,7 @@ int launch_linear_backward_data(int64_t M, int64_t N, int64_t K, const float* dz
 
 int launch_linear_backward_weight(int64_t M, int64_t N, int64_t K, const float* dz, const float* x, float* dw,
                                   float* db, LtContext* lt, cudaStream_t stream) {
-  NvtxRange range("linear_backward_weight");
+  NvtxRange range("linear_backward_weight", M, N, K);
   check_shape("linear_backward_weight", M, N, K);
   if (N > 0 && K == 0 && db) {
     // dw is empty, so no GEMM block runs to sum the bias gradient: a degenerate

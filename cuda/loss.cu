@@ -26,25 +26,37 @@ struct RowLoss {
 __device__ float elementwise_term(int32_t kind, float y, float t, float inv_n, float* g) {
   const float d = y - t;
   switch (static_cast<LossKind>(kind)) {
+    // Counted as written, d included: every +, -, *, /, negation, fmax, log and log1p one operation.
     case LossKind::BCE:
+      CUMLP_COUNT_FLOPS(17);
       *g = d / fmaxf(y * (1.0f - y), 1e-12f) * inv_n;
       return -(t * fmaxf(logf(y), -100.0f) + (1.0f - t) * fmaxf(log1pf(-y), -100.0f));
-    case LossKind::MSE: *g = 2.0f * d * inv_n; return d * d;
-    case LossKind::MSESum: *g = 2.0f * d; return d * d;
-    default: *g = d; return 0.5f * d * d;  // HalfSSE
+    case LossKind::MSE: CUMLP_COUNT_FLOPS(4); *g = 2.0f * d * inv_n; return d * d;
+    case LossKind::MSESum: CUMLP_COUNT_FLOPS(3); *g = 2.0f * d; return d * d;
+    default: CUMLP_COUNT_FLOPS(3); *g = d; return 0.5f * d * d;  // HalfSSE
   }
 }
 
 __device__ float cross_entropy_row(const RowLoss& a, const float* z, int32_t cls, float* dz, float* scratch) {
   float mx = -INFINITY;
-  for (int64_t j = threadIdx.x; j < a.cols; j += blockDim.x) mx = fmaxf(mx, z[j]);
+  // Counted per element: max 1; subtract, exp, add 3; gradient: subtract, exp, subtract, multiply 4.
+  for (int64_t j = threadIdx.x; j < a.cols; j += blockDim.x) {
+    mx = fmaxf(mx, z[j]);
+    CUMLP_COUNT_FLOPS(1);
+  }
   mx = block_reduce(mx, scratch, MaxOp{});
   float sum = 0.0f;
-  for (int64_t j = threadIdx.x; j < a.cols; j += blockDim.x) sum += expf(z[j] - mx);
+  for (int64_t j = threadIdx.x; j < a.cols; j += blockDim.x) {
+    sum += expf(z[j] - mx);
+    CUMLP_COUNT_FLOPS(3);
+  }
   const float lse = mx + logf(block_reduce(sum, scratch, SumOp{}));
   if (a.want_grad)
-    for (int64_t j = threadIdx.x; j < a.cols; j += blockDim.x)
+    for (int64_t j = threadIdx.x; j < a.cols; j += blockDim.x) {
       dz[j] = (expf(z[j] - lse) - (j == cls ? 1.0f : 0.0f)) * a.inv_rows;
+      CUMLP_COUNT_FLOPS(4);
+    }
+  CUMLP_COUNT_FLOPS(3);  // every thread: log, add (lse), subtract (the row's loss)
   return lse - z[cls];
 }
 
@@ -53,17 +65,23 @@ __device__ float elementwise_row(const RowLoss& a, const float* y, const float* 
   for (int64_t j = threadIdx.x; j < a.cols; j += blockDim.x) {
     float g;
     total += elementwise_term(a.kind, y[j], t[j], a.inv_n, &g);
+    CUMLP_COUNT_FLOPS(1);
     if (!a.want_grad) continue;
     if (a.out_act == ops::kSoftmax) {
       dot += g * y[j];
       dz[j] = g;  // finished below, by this same thread, once the row's dot is known
+      CUMLP_COUNT_FLOPS(2);
     } else {
       dz[j] = g * ops::act_derivative(a.out_act, y[j], a.alpha);
+      CUMLP_COUNT_FLOPS(a.out_act != ops::kIdentity ? 2 : 1);
     }
   }
   if (a.want_grad && a.out_act == ops::kSoftmax) {  // uniform across the block
     dot = block_reduce(dot, scratch, SumOp{});
-    for (int64_t j = threadIdx.x; j < a.cols; j += blockDim.x) dz[j] = y[j] * (dz[j] - dot);
+    for (int64_t j = threadIdx.x; j < a.cols; j += blockDim.x) {
+      dz[j] = y[j] * (dz[j] - dot);
+      CUMLP_COUNT_FLOPS(2);
+    }
   }
   return block_reduce(total, scratch, SumOp{});
 }
@@ -90,10 +108,14 @@ __global__ void __launch_bounds__(kMaxRowThreads)
                       StepRecord* record) {
   CUMLP_SHARED(float, scratch, [kMaxRowThreads]);
   float s = 0.0f;
-  for (int64_t i = threadIdx.x; i < rows; i += blockDim.x) s += row_loss[i];
+  for (int64_t i = threadIdx.x; i < rows; i += blockDim.x) {
+    s += row_loss[i];
+    CUMLP_COUNT_FLOPS(1);
+  }
   s = block_reduce(s, scratch, SumOp{});
   if (threadIdx.x != 0) return;
   const float value = s * scale;
+  CUMLP_COUNT_FLOPS(1);
   *loss = value;
   if (!record) return;
   if (!isfinite(value) && record->first_nonfinite < 0) record->first_nonfinite = record->updates;
@@ -105,7 +127,7 @@ __global__ void __launch_bounds__(kMaxRowThreads)
 
 int launch_loss_forward_backward(const LossArgs& a, const float* y, const void* target, float* dz, float* loss,
                                  float* row_loss, cudaStream_t stream) {
-  NvtxRange range("loss_forward_backward");
+  NvtxRange range("loss_forward_backward", a.rows, a.cols);
   const auto kind = static_cast<LossKind>(a.kind);
   CUMLP_CHECK(a.kind >= 0 && a.kind <= static_cast<int32_t>(LossKind::HalfSSE), "loss: unknown kind ", a.kind);
   CUMLP_CHECK(a.rows >= 1 && a.cols >= 1, "loss over an empty output [", a.rows, ", ", a.cols, "]");

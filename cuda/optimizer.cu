@@ -51,21 +51,38 @@ __global__ void optimizer_step_kernel(int64_t n, Update u, RecordedSchedule rs, 
   if (i < n) {
     const bool decoupled = kind == OptimizerKind::AdamW;
     float pi = p[i], g = grads[i];
-    if (!decoupled && u.wd != 0.0f) g += u.wd * pi;
-    if (u.l1 != 0.0f) g += u.l1 * static_cast<float>((pi > 0.0f) - (pi < 0.0f));
+    // Counted as written: every +, -, *, / and sqrt one operation (the sign of l1 one).
+    if (!decoupled && u.wd != 0.0f) {
+      g += u.wd * pi;
+      CUMLP_COUNT_FLOPS(2);
+    }
+    if (u.l1 != 0.0f) {
+      g += u.l1 * static_cast<float>((pi > 0.0f) - (pi < 0.0f));
+      CUMLP_COUNT_FLOPS(3);
+    }
     if (kind == OptimizerKind::SGD) {
+      // Each count sits between a load and the store to the same address (a call the
+      // traced build keeps the store's hook for, cuda/sim/trace.h).
       if (u.mu != 0.0f) {  // torch.optim.SGD: b = mu b + g (b starts at zero, so update 1 gives b = g)
         const float b = u.mu * m[i] + g;
+        CUMLP_COUNT_FLOPS(u.nesterov ? 4 : 2);
         m[i] = b;
         g = u.nesterov ? g + u.mu * b : b;
       }
-      p[i] = pi - u.lr * g;
+      const float p_new = pi - u.lr * g;
+      CUMLP_COUNT_FLOPS(2);
+      p[i] = p_new;
     } else {
-      if (decoupled) pi *= 1.0f - u.lr * u.wd;
+      if (decoupled) {
+        pi *= 1.0f - u.lr * u.wd;
+        CUMLP_COUNT_FLOPS(3);
+      }
       float mi = m[i], vi = v[i];
       mi += (1.0f - u.b1) * (g - mi);  // torch: m.lerp_(g, 1 - b1)
       vi = u.b2 * vi + (1.0f - u.b2) * g * g;
-      p[i] = pi - u.step_size * mi / (sqrtf(vi) / u.bc2_sqrt + u.eps);
+      const float p_new = pi - u.step_size * mi / (sqrtf(vi) / u.bc2_sqrt + u.eps);
+      CUMLP_COUNT_FLOPS(15);  // m: 4, v: 5, the step: 6
+      p[i] = p_new;
       m[i] = mi;
       v[i] = vi;
     }
@@ -92,7 +109,7 @@ __global__ void optimizer_step_kernel(int64_t n, Update u, RecordedSchedule rs, 
 
 int launch_optimizer_step(const OptimArgs& a, int64_t n, float* params, const float* grads, float* m, float* v,
                           cudaStream_t stream) {
-  NvtxRange range("optimizer_step");
+  NvtxRange range("optimizer_step", n);
   const auto kind = static_cast<OptimizerKind>(a.kind);
   CUMLP_CHECK(kind == OptimizerKind::SGD || kind == OptimizerKind::Adam || kind == OptimizerKind::AdamW,
               "optimizer_step: unknown optimizer ", a.kind);

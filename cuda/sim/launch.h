@@ -80,12 +80,17 @@ struct GridLaunch {
   dim3 grid, block;
   std::size_t dynamic_smem;
   const char* range = nullptr;  ///< the launcher's range when launched (access tracing names the op with it)
+  const char* shape = nullptr;  ///< the shape that range declared ("" if none): the profile's row key
 };
 void run_grid(const GridLaunch& launch, const LaunchOptions& options);
 /// The innermost launcher range on this OS thread (NvtxRange on the simulator), or "".
 const char* current_range();
-/// Enters / leaves a launcher range (cuda/common.cuh's NvtxRange on the simulator).
+/// The op shape the innermost range declared ("100x784x100"), or "".
+const char* current_shape();
+/// Enters / leaves a launcher range (cuda/common.cuh's NvtxRange on the simulator),
+/// optionally declaring the op's shape (dimensions < 0 are left out).
 void push_range(const char* name);
+void push_range(const char* name, std::int64_t d0, std::int64_t d1, std::int64_t d2);
 void pop_range();
 /// The configuration checks of run_grid (block, grid, shared memory, nesting);
 /// throws cumlp::Error. Returns the kernel's dynamic shared memory limit.
@@ -128,7 +133,8 @@ void launch_impl(const LaunchOptions& options, const char* name, void (*kernel)(
                       auto* st = static_cast<const State*>(s);
                       std::apply(st->kernel, st->params);
                     },
-                    nullptr, reinterpret_cast<const void*>(kernel), name, grid, block, smem, current_range()};
+                    nullptr, reinterpret_cast<const void*>(kernel), name, grid, block, smem, current_range(),
+                    current_shape()};
   const cudaStream_t handle = stream_handle(stream);
   switch (launch_route(handle, name)) {
     case LaunchRoute::run: {

@@ -13,6 +13,8 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
+#include <set>
+#include <string>
 
 #include "cuda/sim/block.h"
 #include "host/shared/error_macros.h"
@@ -28,7 +30,21 @@ std::atomic<TraceStore*> active_store{nullptr};
 
 namespace {
 
-thread_local std::vector<const char*> ranges;
+// The launcher ranges open on this OS thread: the op's name and the shape it declared.
+struct Range {
+  const char* name;
+  const char* shape;
+};
+thread_local std::vector<Range> ranges;
+
+// Shape labels live as long as the process: a launch queued on a stream keeps
+// the pointer after its launcher's range closed. Few distinct shapes occur.
+const char* intern(std::string text) {
+  static std::mutex mutex;
+  static std::set<std::string> labels;
+  std::lock_guard lock(mutex);
+  return labels.insert(std::move(text)).first->c_str();
+}
 
 // An access from instrumented code: counted when a traced block runs on this
 // OS thread and the access comes from one of its simulated threads.
@@ -45,8 +61,22 @@ constexpr unsigned kSector = 32, kBanks = 32, kBankWidth = 4;
 
 }  // namespace
 
-const char* current_range() { return ranges.empty() ? "" : ranges.back(); }
-void push_range(const char* name) { ranges.push_back(name); }
+__attribute__((noinline)) void count_flops(std::uint64_t n) {
+  if (active_trace) active_trace->flops(n);
+}
+__attribute__((noinline)) void count_fma(std::uint64_t n) {
+  if (active_trace) active_trace->fma(n);
+}
+
+const char* current_range() { return ranges.empty() ? "" : ranges.back().name; }
+const char* current_shape() { return ranges.empty() ? "" : ranges.back().shape; }
+void push_range(const char* name) { ranges.push_back({name, ""}); }
+void push_range(const char* name, std::int64_t d0, std::int64_t d1, std::int64_t d2) {
+  std::string shape = std::to_string(d0);
+  for (const std::int64_t d : {d1, d2})
+    if (d >= 0) shape += "x" + std::to_string(d);
+  ranges.push_back({name, intern(std::move(shape))});
+}
 void pop_range() {
   if (!ranges.empty()) ranges.pop_back();
 }
@@ -58,6 +88,7 @@ LaunchTrace* begin_launch_trace(const GridLaunch& launch) {
   cumlp::KernelCounters& c = t->counters;
   c.kernel = launch.name;
   c.op = launch.range ? launch.range : "";
+  c.shape = launch.shape ? launch.shape : "";
   c.grid[0] = launch.grid.x, c.grid[1] = launch.grid.y, c.grid[2] = launch.grid.z;
   c.block[0] = launch.block.x, c.block[1] = launch.block.y, c.block[2] = launch.block.z;
   c.dynamic_smem = launch.dynamic_smem;
@@ -70,6 +101,7 @@ void end_launch_trace(LaunchTrace* trace) {
   std::unique_ptr<LaunchTrace> owned(trace);
   TraceStore* store = active_store.load();
   if (!store) return;
+  trace->counters.footprint_sectors = trace->sectors.size();
   std::lock_guard lock(store->mutex);
   store->launches.push_back(std::move(trace->counters));
 }
@@ -80,6 +112,7 @@ void BlockTrace::begin(LaunchTrace* launch, BlockRunner* runner, unsigned thread
   seen_.resize(threads);
   for (auto& s : seen_) s.clear();
   requests_.clear();
+  sectors_.clear();
   local_ = cumlp::KernelCounters{};
 }
 
@@ -150,6 +183,7 @@ void BlockTrace::reduce(const Request& r) {
       covered = std::max(covered, range[i].second);
     }
     one.ideal_units = (distinct + kSector - 1) / kSector;
+    sectors_.insert(sectors_.end(), touched, touched + n_touched);
   }
   (r.shared ? (r.store ? local_.shared_store : local_.shared_load) : (r.store ? local_.global_store : local_.global_load)) +=
       one;
@@ -163,6 +197,7 @@ void BlockTrace::finish(std::size_t static_smem) {
   std::lock_guard lock(launch_->mutex);
   launch_->counters.static_smem = std::max<std::uint64_t>(launch_->counters.static_smem, static_smem);
   launch_->counters += local_;
+  launch_->sectors.insert(sectors_.begin(), sectors_.end());
 }
 
 }  // namespace sim::detail

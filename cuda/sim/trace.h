@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -24,7 +25,8 @@ class BlockRunner;
 struct LaunchTrace {
   cumlp::KernelCounters counters;
   std::vector<std::pair<const char*, std::size_t>> allocations;  // device memory at launch, by address
-  std::mutex mutex;                                               // guards counters while blocks merge
+  std::unordered_set<std::uint64_t> sectors;                      // distinct global sectors touched
+  std::mutex mutex;                                               // guards counters and sectors while blocks merge
 };
 
 /// A LaunchTrace when a KernelTrace is active (the launch is then recorded), else null.
@@ -69,6 +71,7 @@ class BlockTrace {
 
   LaunchTrace* launch_ = nullptr;
   BlockRunner* runner_ = nullptr;
+  std::vector<std::uint64_t> sectors_;  // global sectors this block touched (with repeats)
   std::vector<std::vector<std::pair<const void*, std::uint32_t>>> seen_;  // per thread: (pc, executions)
   std::unordered_map<Key, Request, KeyHash> requests_;
   cumlp::KernelCounters local_;
@@ -77,11 +80,13 @@ class BlockTrace {
 /// The block being traced on this OS thread, or null (set by run_grid).
 inline thread_local BlockTrace* active_trace = nullptr;
 
-inline void count_flops(std::uint64_t n) {
-  if (active_trace) active_trace->flops(n);
-}
-inline void count_fma(std::uint64_t n) {
-  if (active_trace) active_trace->fma(n);
-}
+/// CUMLP_COUNT_FLOPS / CUMLP_COUNT_FMA in the traced kernels. Out of line on
+/// purpose: g++'s sanopt pass drops the check of an access to an address the
+/// same code checked before with no call between (for AddressSanitizer the
+/// second check is redundant), which would hide the store of a read-modify-write
+/// (p[i] = f(p[i])) from the tracer; a call it cannot see into keeps it. Kernels
+/// put their count between such a load and store (cuda/sim/README.md).
+void count_flops(std::uint64_t n);
+void count_fma(std::uint64_t n);
 
 }  // namespace sim::detail

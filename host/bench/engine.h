@@ -74,8 +74,9 @@ std::vector<StepResult> bench_steps(const Device& device, const DevicePeak& peak
 namespace cumlp::bench {
 
 /// A GPU's figures for modelled times. Datasheet values where NVIDIA publishes
-/// them; the two measured ones (copy efficiency, launch cost) name their
-/// source in cost.cpp's table. None is fitted to this project's kernels.
+/// them; the measured, published ones (copy efficiency, launch and graph-node
+/// cost, L2 bandwidth) name their source in cost.cpp's table. None is fitted to
+/// this project's kernels.
 struct GpuSpec {
   const char* name;         ///< "h100", "a100"
   const char* description;  ///< "H100 SXM5 80 GB"
@@ -87,7 +88,9 @@ struct GpuSpec {
   int smem_per_sm, smem_per_block_max;  ///< bytes
   int regs_per_sm, max_threads_per_sm, max_warps_per_sm, max_blocks_per_sm;
   double copy_fraction;     ///< measured device-copy bandwidth / datasheet bandwidth
-  double launch_us;         ///< measured cost of one kernel launch
+  double launch_us;         ///< measured cost of one kernel launch (an empty kernel, back to back)
+  double graph_node_us;     ///< measured cost of one kernel node of a replayed CUDA graph
+  double l2_gbps;           ///< measured L2 read bandwidth of data sets that fit the L2
 };
 
 /// The GPUs the model knows: "h100", "a100". Throws Error naming them for another name.
@@ -107,13 +110,22 @@ struct Occupancy {
 Occupancy occupancy(const GpuSpec& gpu, int threads_per_block, std::size_t smem_per_block, int regs_per_thread,
                     uint64_t blocks);
 
+/// The L2 capacity in bytes (l2_mb MiB).
+double l2_bytes(const GpuSpec& gpu);
+/// Memory time of one launch moving `bytes` (every touched sector, 32 B each) whose distinct
+/// touched sectors hold `distinct_bytes`: when those fit the L2 (and are known, > 0),
+/// max(distinct / HBM, bytes / L2), else bytes / HBM; HBM is the datasheet bandwidth x the
+/// measured copy efficiency. Sets *l2_resident to which case it took.
+double memory_us_per_launch(const GpuSpec& gpu, double bytes, double distinct_bytes, bool* l2_resident);
+
 /// A kernel's modelled time on a GPU, from its counted traffic and work.
 struct ModelledTime {
   double memory_us = 0, smem_us = 0, compute_us = 0, launch_us = 0;
+  bool l2_resident = false;  ///< the memory time is the L2-resident case (memory_us_per_launch)
   double total_us = 0;  ///< max(memory, smem, compute) + launch
   std::string bound;    ///< "memory", "smem", "compute" or "launch": the largest term
 };
-/// memory: global bytes / (HBM x copy_fraction); smem: wavefronts on the
+/// memory: memory_us_per_launch (HBM, or L2 for a working set that fits); smem: wavefronts on the
 /// busiest SM at one per clock; compute: counted flops on the busiest SM at
 /// its share of the FP32 peak, scaled down below 4 resident warps (one per SM
 /// sub-partition scheduler); wave quantization through the busiest SM's

@@ -88,6 +88,9 @@ void add_row(ProfiledKernel& row, const KernelCounters& k, const bench::Occupanc
   row.global_load_requests += k.global_load.requests;
   row.global_store_requests += k.global_store.requests;
   row.global_bytes += k.global_bytes();
+  row.footprint_bytes += 32 * k.footprint_sectors;
+  const char* level = t.l2_resident ? "L2" : "HBM";
+  row.memory_level = row.memory_level.empty() || row.memory_level == level ? level : "mixed";
   row.shared_requests += k.shared_load.requests + k.shared_store.requests;
   row.shared_wavefronts += k.shared_load.units + k.shared_store.units;
   row.bank_conflicts += k.bank_conflicts();
@@ -120,7 +123,7 @@ ProfileReport profile_step(const Device& device, const ProfileOptions& options) 
   std::string missing;
   r.assumptions = bench::gpu_spec_sources();
 
-  // One row per op, kernel and launch shape, in first-launch order; each launch modelled on its own.
+  // One row per op, op shape, kernel and launch shape, in first-launch order; each launch modelled on its own.
   std::map<std::string, std::size_t> row_of;
   std::vector<KernelCounters> totals;
   for (const KernelCounters& k : traced_step(m, options.seed)) {
@@ -131,12 +134,13 @@ ProfileReport profile_step(const Device& device, const ProfileOptions& options) 
     const int regs = res ? res->registers : 0;
     const bench::Occupancy occ = bench::occupancy(gpu, threads, k.static_smem + k.dynamic_smem, regs, k.blocks);
     const bench::ModelledTime t = bench::model_kernel(gpu, k, occ);
-    const std::string name = kernel_name(k), shape = dims(k.grid) + " x " + dims(k.block);
-    auto [it, fresh] = row_of.emplace(name + " " + shape, r.kernels.size());
+    const std::string name = kernel_name(k), grid_block = dims(k.grid) + " x " + dims(k.block);
+    auto [it, fresh] = row_of.emplace(name + " " + k.shape + " " + grid_block, r.kernels.size());
     if (fresh) {
       r.kernels.push_back(ProfiledKernel{});
       r.kernels.back().name = name;
-      r.kernels.back().grid_block = shape;
+      r.kernels.back().shape = k.shape;
+      r.kernels.back().grid_block = grid_block;
       r.kernels.back().regs_per_thread = regs;
       totals.push_back(KernelCounters{});
     }
@@ -162,6 +166,7 @@ ProfileReport profile_step(const Device& device, const ProfileOptions& options) 
                 : work == row.smem_us   ? "smem"
                                         : "compute";
     r.modelled_step_us += row.modelled_us;
+    r.modelled_step_graph_us += row.modelled_us - row.launch_us + static_cast<double>(row.launches) * gpu.graph_node_us;
   }
   return r;
 }

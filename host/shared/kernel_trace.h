@@ -37,6 +37,7 @@ struct AccessCounts {
 struct KernelCounters {
   std::string kernel;  ///< the launched function as the launcher names it
   std::string op;      ///< the launcher's range (NvtxRange), e.g. "linear_act_forward"; "" outside one
+  std::string shape;   ///< the op's shape the launcher declared with its range, e.g. "100x784x100"; "" if none
   unsigned grid[3] = {1, 1, 1}, block[3] = {1, 1, 1};
   uint64_t dynamic_smem = 0, static_smem = 0;  ///< bytes per block
   uint64_t launches = 0, blocks = 0;
@@ -44,6 +45,8 @@ struct KernelCounters {
   uint64_t barriers = 0;     ///< __syncthreads completed, summed over blocks
   uint64_t flops = 0;        ///< counted by CUMLP_COUNT_FLOPS in the kernel (0 where it declares none)
   uint64_t fma_threads = 0;  ///< thread-level FMAs counted by CUMLP_COUNT_FMA (the GEMM main loop)
+  /// Distinct 32-byte global sectors the launch touched (its working set), summed over launches.
+  uint64_t footprint_sectors = 0;
 
   /// Bytes moved between the SMs and memory: every touched sector, 32 bytes each.
   uint64_t global_bytes() const { return 32 * (global_load.units + global_store.units); }

@@ -26,9 +26,11 @@ struct ProfileOptions {
   uint64_t seed = 1;         ///< synthetic batch and initial weights
 };
 
-/// One kernel of the step: every launch of the same op, kernel and launch shape.
+/// One kernel of the step: every launch of the same op, op shape, kernel and launch shape.
 struct ProfiledKernel {
-  std::string name;        ///< "<launcher op>/<kernel>", e.g. "linear_act_forward/kernel"
+  std::string name;        ///< "<launcher op>/<kernel>", e.g. "linear_act_forward/gemm"
+  std::string shape;       ///< the op's shape as its launcher declared it: GEMM ops "MxNxK", the loss
+                           ///< "rowsxcols", the optimizer "n" (parameters); "" where none was declared
   std::string grid_block;  ///< "16x4x1 x 16x16x1"
   int64_t launches = 0;
   int64_t blocks_per_launch = 0;
@@ -39,13 +41,16 @@ struct ProfiledKernel {
   double waves = 0;              ///< blocks / (resident blocks per SM x SMs)
   uint64_t global_load_requests = 0, global_store_requests = 0;
   uint64_t global_bytes = 0;        ///< 32 x every sector touched
+  uint64_t footprint_bytes = 0;     ///< 32 x the distinct sectors touched (the working set), summed over launches
+  std::string memory_level;         ///< "L2" when every launch's working set fits the L2 (the L2-resident
+                                    ///< case of the model), "HBM" when none does, "mixed" otherwise
   double sectors_per_request = 0;   ///< loads and stores together
   double sector_efficiency = 1;     ///< ideal sectors / touched sectors
   uint64_t shared_requests = 0, shared_wavefronts = 0;
   uint64_t bank_conflicts = 0;      ///< wavefronts beyond the ideal
   uint64_t barriers = 0;            ///< per launch, summed over its blocks
   double lds_per_fma = 0;           ///< shared load instructions per FMA instruction (GEMMs; 0 elsewhere)
-  double flops = 0;                 ///< counted FMA x 2 (GEMM main loop; 0 where not counted)
+  double flops = 0;                 ///< counted: FMA x 2 in the GEMM main loop plus CUMLP_COUNT_FLOPS elsewhere
   double memory_us = 0, smem_us = 0, compute_us = 0, launch_us = 0;
   double modelled_us = 0;           ///< MODELLED: max(memory, smem, compute) + launch, summed over launches
   std::string bound;                ///< memory, smem, compute or launch
@@ -55,7 +60,9 @@ struct ProfileReport {
   std::string model, description;  ///< "A", "784-100-100-10 ..., batch 100"
   std::string gpu, gpu_description;
   std::vector<ProfiledKernel> kernels;  ///< in first-launch order
-  double modelled_step_us = 0;          ///< MODELLED: sum of the kernels' modelled times
+  double modelled_step_us = 0;          ///< MODELLED: sum of the kernels' modelled times (op-by-op launches)
+  double modelled_step_graph_us = 0;    ///< MODELLED: the same step replayed as a CUDA graph (graph-node cost
+                                        ///< per kernel instead of a launch)
   std::string registers_note;           ///< where the register counts came from, or why they are missing
   std::vector<std::string> assumptions; ///< the model's figures with their sources and what it leaves out
 };

@@ -40,7 +40,45 @@ __global__ void shared_broadcast_kernel(const float* x, float* y) {
   y[i] = tile[0];
 }
 
+// The GEMM's tile staging (cuda/gemm.cuh load_tile, outer index contiguous) in
+// an edge block: lanes whose column is past `valid` store a zero instead of a
+// loaded value. 256 threads stage a [32][33]-padded tile in 4 rounds; every
+// store of a warp is 32 consecutive words of one row: conflict-free.
+__global__ void edge_tile_kernel(const float* x, float* y, int valid) {
+  CUMLP_SHARED(float, tile, [32][33]);
+  for (int e = threadIdx.x; e < 32 * 32; e += 256) {
+    const int o = e % 32, k = e / 32;
+    float v = 0.0f;
+    if (o < valid) v = x[k * valid + o];
+    tile[k][o] = v;
+  }
+  __syncthreads();
+  y[threadIdx.x] = tile[threadIdx.x / 32][threadIdx.x % 32];
+}
+
+// y[i] = 2 y[i]: a load and a store of the same address, without and with a
+// counted operation (a call in the traced build) between them.
+__global__ void rmw_kernel(float* y) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  y[i] = 2.0f * y[i];
+}
+__global__ void rmw_counted_kernel(float* y) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  const float v = 2.0f * y[i];
+  CUMLP_COUNT_FLOPS(1);
+  y[i] = v;
+}
+
 }  // namespace
+
+void launch_read_modify_write(float* y, int blocks, int threads, bool counted) {
+  if (counted) CUMLP_LAUNCH(rmw_counted_kernel, dim3(blocks), dim3(threads), 0, 0, y);
+  else CUMLP_LAUNCH(rmw_kernel, dim3(blocks), dim3(threads), 0, 0, y);
+}
+
+void launch_edge_tile(const float* x, float* y, int valid) {
+  CUMLP_LAUNCH(edge_tile_kernel, dim3(1), dim3(256), 0, 0, x, y, valid);
+}
 
 void launch_coalesced_copy(const float* x, float* y, int blocks, int threads) {
   CUMLP_LAUNCH(coalesced_copy_kernel, dim3(blocks), dim3(threads), 0, 0, x, y);

@@ -18,3 +18,8 @@ void launch_global_broadcast(const float* x, float* y, int blocks, int threads);
 void launch_shared_column(const float* x, float* y, int blocks, bool padded);
 /// One warp per block: tile[lane] = x[i]; __syncthreads(); y[i] = tile[0] (a broadcast).
 void launch_shared_broadcast(const float* x, float* y, int blocks);
+/// One block of 256 threads stages a [32][33] tile as the GEMM does at an edge:
+/// tile[k][o] = o < valid ? x[k * valid + o] : 0, four rounds of 32 x 8 stores.
+void launch_edge_tile(const float* x, float* y, int valid);
+/// y[i] = 2 y[i], with `counted`: CUMLP_COUNT_FLOPS(1) between the load and the store.
+void launch_read_modify_write(float* y, int blocks, int threads, bool counted);

@@ -22,6 +22,7 @@ nlohmann::json to_json(const ProfileReport& r) {
   nlohmann::json kernels = nlohmann::json::array();
   for (const ProfiledKernel& k : r.kernels)
     kernels.push_back({{"name", k.name},
+                       {"shape", k.shape},
                        {"grid_block", k.grid_block},
                        {"launches", k.launches},
                        {"blocks_per_launch", k.blocks_per_launch},
@@ -33,6 +34,8 @@ nlohmann::json to_json(const ProfileReport& r) {
                        {"global_load_requests", k.global_load_requests},
                        {"global_store_requests", k.global_store_requests},
                        {"global_bytes", k.global_bytes},
+                       {"footprint_bytes", k.footprint_bytes},
+                       {"memory_level", k.memory_level},
                        {"sectors_per_request", k.sectors_per_request},
                        {"sector_efficiency", k.sector_efficiency},
                        {"shared_requests", k.shared_requests},
@@ -54,6 +57,7 @@ nlohmann::json to_json(const ProfileReport& r) {
           {"times", "modelled, not measured"},
           {"kernels", kernels},
           {"modelled_step_us", r.modelled_step_us},
+          {"modelled_step_graph_us", r.modelled_step_graph_us},
           {"registers", r.registers_note},
           {"assumptions", r.assumptions}};
 }
@@ -62,22 +66,26 @@ void print_table(const ProfileReport& r, std::ostream& os) {
   char line[400];
   os << "model " << r.model << ": " << r.description << "\n"
      << "counted on the simulator; times MODELLED for " << r.gpu_description << " (not measured)\n\n";
-  std::snprintf(line, sizeof line, "%-40s %-22s %4s %5s %9s %10s %6s %8s %8s %7s %9s %10s %-7s\n", "kernel",
-                "grid x block", "lnch", "regs", "occupancy", "global B", "sector%", "conflicts", "LDS/FMA", "waves",
-                "flops", "model us", "bound");
+  std::snprintf(line, sizeof line, "%-40s %-13s %-22s %4s %5s %9s %10s %3s %6s %8s %8s %7s %9s %10s %-7s\n",
+                "kernel", "shape", "grid x block", "lnch", "regs", "occupancy", "global B", "mem", "sector%",
+                "conflicts", "LDS/FMA", "waves", "flops", "model us", "bound");
   os << line;
   for (const ProfiledKernel& k : r.kernels) {
     const std::string regs = k.regs_per_thread ? std::to_string(k.regs_per_thread) : "?";
-    std::snprintf(line, sizeof line, "%-40s %-22s %4lld %5s %8.0f%% %10llu %6.1f%% %9llu %8.2f %7.2f %9.3g %10.2f %-7s\n",
-                  k.name.c_str(), k.grid_block.c_str(), static_cast<long long>(k.launches), regs.c_str(),
-                  100 * k.occupancy, static_cast<unsigned long long>(k.global_bytes), 100 * k.sector_efficiency,
+    std::snprintf(line, sizeof line,
+                  "%-40s %-13s %-22s %4lld %5s %8.0f%% %10llu %3s %6.1f%% %9llu %8.2f %7.2f %9.3g %10.2f %-7s\n",
+                  k.name.c_str(), k.shape.c_str(), k.grid_block.c_str(), static_cast<long long>(k.launches),
+                  regs.c_str(), 100 * k.occupancy, static_cast<unsigned long long>(k.global_bytes),
+                  k.memory_level.c_str(), 100 * k.sector_efficiency,
                   static_cast<unsigned long long>(k.bank_conflicts), k.lds_per_fma, k.waves, k.flops, k.modelled_us,
                   k.bound.c_str());
     os << line;
   }
-  std::snprintf(line, sizeof line, "\nmodelled step: %.2f us on %s\n", r.modelled_step_us, r.gpu_description.c_str());
-  os << line << r.registers_note << "\nmodel: time = max(global bytes / (HBM x copy efficiency), smem wavefronts "
-     << "at 1/clock on the busiest SM, counted flops at the SM's FP32 share) + launch\n";
+  std::snprintf(line, sizeof line, "\nmodelled step: %.2f us on %s (%.2f us replayed as a CUDA graph)\n",
+                r.modelled_step_us, r.gpu_description.c_str(), r.modelled_step_graph_us);
+  os << line << r.registers_note << "\nmodel: time = max(global bytes / (HBM x copy efficiency), or at L2 "
+     << "bandwidth when the launch's distinct sectors fit the L2; smem wavefronts at 1/clock on the busiest SM; "
+     << "counted flops at the SM's FP32 share) + launch\n";
   for (const std::string& a : r.assumptions) os << "  " << a << "\n";
 }
 
