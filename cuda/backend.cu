@@ -181,11 +181,13 @@ class GpuBackend final : public Backend {
     enter();
     launches_ += launch_linear_backward_weight(M, N, K, f(dz), f(x), f(dw), f(db), lt(), stream_);
   }
+  bool fuses_softmax_into_loss() const override { return true; }
   void loss_forward_backward(DType dt, const LossArgs& a, const void* y, const void* target, void* dz,
                              void* loss) override {
     require_f32(dt);
     enter();
-    launches_ += launch_loss_forward_backward(a, f(y), target, f(dz), f(loss), loss_scratch(a.rows), stream_);
+    float* out = const_cast<float*>(f(y));  // written only with a.normalise (the interface's one in-place case)
+    launches_ += launch_loss_forward_backward(a, out, target, f(dz), f(loss), loss_scratch(a.rows), stream_);
   }
   void gather_batch(DType dt, const GatherArgs& a, const int64_t* rows, int64_t n, void* x,
                     void* target) override {

@@ -84,26 +84,17 @@ struct StoreEpilogue {
   __device__ void operator()(int i, int j, float acc) const { c[static_cast<int64_t>(i) * ldc + j] = acc; }
 };
 
-// Softmax of each row of y in place (one block per row), then its dropout.
-// The sums are block reductions of fixed shape; each thread touches only its
-// own columns between them.
+// Softmax of each row of y in place (one block per row), then its dropout
+// (each thread drops the columns it normalised).
 __global__ void __launch_bounds__(kMaxRowThreads)
     softmax_rows_kernel(int64_t cols, float* __restrict__ y, float* __restrict__ y_drop, Dropout drop) {
   CUMLP_SHARED(float, scratch, [kMaxRowThreads]);
   float* row = y + blockIdx.x * cols;
-  float mx = -INFINITY;
-  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) mx = fmaxf(mx, row[j]);
-  mx = block_reduce(mx, scratch, MaxOp{});
-  float sum = 0.0f;
+  softmax_row(row, cols, scratch);
+  if (!y_drop) return;
   for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
-    row[j] = expf(row[j] - mx);
-    sum += row[j];
-  }
-  sum = block_reduce(sum, scratch, SumOp{});
-  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
-    row[j] = row[j] / sum;
     const int64_t e = blockIdx.x * cols + j;
-    if (y_drop) y_drop[e] = row[j] * drop.factor(e);
+    y_drop[e] = row[j] * drop.factor(e);
   }
 }
 
@@ -134,7 +125,7 @@ int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, c
   (void)lt;
   int launches = gemm();
 #endif
-  if (softmax && launches > 0) {
+  if (softmax && launches > 0 && !ep.softmax_in_loss) {
     CUMLP_CHECK(M <= 0x7fffffff, "linear_act_forward: ", M, " rows exceed the grid");
     CUMLP_LAUNCH(softmax_rows_kernel, dim3(static_cast<unsigned>(M)), dim3(row_threads(N)), 0, stream, N, y,
                  ep.dropout_p > 0 ? y_drop : nullptr, drop);

@@ -21,7 +21,7 @@ struct RowLoss {
   int32_t kind, out_act;
   int64_t rows, cols;
   float alpha, inv_rows, inv_n;
-  bool want_grad;
+  bool want_grad, normalise;
 };
 
 // Loss term and dL/dy of one element of an elementwise loss.
@@ -50,7 +50,8 @@ __device__ float cross_entropy_row(const RowLoss& a, const float* z, int32_t cls
   return lse - z[cls];
 }
 
-__device__ float elementwise_row(const RowLoss& a, const float* y, const float* t, float* dz, float* scratch) {
+__device__ float elementwise_row(const RowLoss& a, float* y, const float* t, float* dz, float* scratch) {
+  if (a.normalise) softmax_row(y, a.cols, scratch);  // the logits of a softmax layer: y = softmax, in place
   float total = 0.0f, dot = 0.0f;  // dot: sum of dL/dy * y, for the softmax Jacobian
   for (int64_t j = threadIdx.x; j < a.cols; j += blockDim.x) {
     float g;
@@ -94,7 +95,7 @@ __device__ float ordered_total(int64_t rows, const float* row_loss, float* scrat
 // (sum of the rows' losses) and, with a StepRecord, adds it to the record's
 // running sum (in double, one step after the other: deterministic).
 __global__ void __launch_bounds__(kMaxRowThreads)
-    loss_kernel(RowLoss a, const float* __restrict__ y, const void* __restrict__ target, float* __restrict__ dz,
+    loss_kernel(RowLoss a, float* __restrict__ y, const void* __restrict__ target, float* __restrict__ dz,
                 LossScratch scratch_out, float scale, float* __restrict__ loss, StepRecord* record) {
   CUMLP_SHARED(float, scratch, [kMaxRowThreads]);
   CUMLP_SHARED(int, last, [1]);
@@ -131,13 +132,15 @@ __global__ void __launch_bounds__(kMaxRowThreads)
 
 }  // namespace
 
-int launch_loss_forward_backward(const LossArgs& a, const float* y, const void* target, float* dz, float* loss,
+int launch_loss_forward_backward(const LossArgs& a, float* y, const void* target, float* dz, float* loss,
                                  LossScratch scratch, cudaStream_t stream) {
   NvtxRange range("loss_forward_backward");
   const auto kind = static_cast<LossKind>(a.kind);
   CUMLP_CHECK(a.kind >= 0 && a.kind <= static_cast<int32_t>(LossKind::HalfSSE), "loss: unknown kind ", a.kind);
   CUMLP_CHECK(a.rows >= 1 && a.cols >= 1, "loss over an empty output [", a.rows, ", ", a.cols, "]");
   CUMLP_CHECK(a.rows <= 0x7fffffff, "loss: ", a.rows, " rows exceed the grid");
+  CUMLP_CHECK(!a.normalise || (a.out_act == ops::kSoftmax && kind != LossKind::CrossEntropy),
+              "loss: only a softmax output's logits are normalised by the loss (and not for cross-entropy)");
   CUMLP_CHECK(y && target && loss && scratch.row_loss && scratch.blocks_done && (dz || !a.want_grad),
               "loss: null buffer");
   const double n = static_cast<double>(a.rows) * static_cast<double>(a.cols);
@@ -148,7 +151,8 @@ int launch_loss_forward_backward(const LossArgs& a, const float* y, const void* 
                      static_cast<float>(a.out_alpha),
                      static_cast<float>(1.0 / static_cast<double>(a.rows)),
                      static_cast<float>(1.0 / n),
-                     a.want_grad};
+                     a.want_grad,
+                     a.normalise};
   // Cross-entropy is a mean over rows, BCE and MSE over elements; the sums are not scaled.
   const double scale = kind == LossKind::CrossEntropy              ? 1.0 / static_cast<double>(a.rows)
                        : kind == LossKind::BCE || kind == LossKind::MSE ? 1.0 / n

@@ -18,8 +18,9 @@ struct LossScratch {
 /// Writes the scalar loss to *loss (device) and, if a.want_grad, dz [rows, cols].
 /// target: int32 class indices [rows] for cross-entropy, else float [rows, cols].
 /// One launch: a block per row, the last block to finish adding the rows'
-/// losses in a fixed order.
-int launch_loss_forward_backward(const LossArgs& a, const float* y, const void* target, float* dz, float* loss,
+/// losses in a fixed order. y is written (the softmax of its rows, in place)
+/// only when a.normalise.
+int launch_loss_forward_backward(const LossArgs& a, float* y, const void* target, float* dz, float* loss,
                                  LossScratch scratch, cudaStream_t stream);
 
 CUMLP_GPU_NAMESPACE_END

@@ -169,11 +169,12 @@ const void* Executor::layer_input(std::size_t i, bool train) const {
   return train && y_drop_[i - 1] ? y_drop_[i - 1] : y_[i - 1];
 }
 
-const void* Executor::forward(int64_t rows, bool train) {
+const void* Executor::forward(int64_t rows, bool train, bool softmax_in_loss) {
   for (std::size_t i = 0; i < plan_.layers.size(); ++i) {
     const FusedLayer& l = plan_.layers[i];
     Epilogue ep = epilogue(i);
     if (!train) ep.dropout_p = 0;
+    ep.softmax_in_loss = softmax_in_loss && i + 1 == plan_.layers.size();
     backend_->linear_act_forward(dtype_, rows, l.out, l.in, layer_input(i, train), at(params_, l.w_offset),
                                  l.bias ? at(params_, l.b_offset) : nullptr, ep, y_[i],
                                  ep.dropout_p > 0 ? y_drop_[i] : nullptr);
@@ -216,8 +217,12 @@ void Executor::check_finite_loss(double value, int64_t step) const {
 // Forward, the loss (also added to `record` when set), backward if asked.
 void Executor::issue_loss(int64_t rows, bool train, bool with_backward, StepRecord* record) {
   CUMLP_CHECK(rows >= 1 && rows <= capacity_, "batch of ", rows, " rows does not fit the loaded batch");
-  const void* y = forward(rows, train);
   const FusedLayer& last = plan_.layers.back();
+  // A softmax output's normalisation moves into the loss launch where the
+  // backend can (the output layer never has dropout; cross-entropy takes logits).
+  const bool softmax_in_loss = backend_->fuses_softmax_into_loss() && last.act == ops::kSoftmax &&
+                               last.dropout_p == 0 && plan_.loss != LossKind::CrossEntropy;
+  const void* y = forward(rows, train, softmax_in_loss);
   LossArgs a;
   a.kind = static_cast<int32_t>(plan_.loss);
   a.rows = rows;
@@ -225,6 +230,7 @@ void Executor::issue_loss(int64_t rows, bool train, bool with_backward, StepReco
   a.out_act = last.act;
   a.out_alpha = last.alpha;
   a.want_grad = with_backward;
+  a.normalise = softmax_in_loss;
   a.record = record;
   backend_->loss_forward_backward(dtype_, a, y, targets_, dz_[0], loss_);
   if (with_backward) backward(rows);

@@ -83,7 +83,9 @@ class Executor {
   /// The optimizer update over the flat buffers; advances steps().
   void update();
   /// Evaluation-mode forward; returns the output buffer [rows, outputs].
-  const void* forward(int64_t rows, bool train);
+  /// softmax_in_loss: a softmax output layer leaves its logits there, for a
+  /// loss that normalises them (Backend::fuses_softmax_into_loss).
+  const void* forward(int64_t rows, bool train, bool softmax_in_loss = false);
 
   /// Output buffer of layer i from the last forward ([rows, out_i], before dropout).
   const void* layer_output(std::size_t i) const { return y_[i]; }

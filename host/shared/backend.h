@@ -96,6 +96,10 @@ struct Epilogue {
   /// Dropout key of element 0: a rank computing rows [r0, ..) of a global
   /// batch passes r0 x width, so every row keeps its mask under any split.
   int64_t element0 = 0;
+  /// A softmax output layer without dropout leaves its logits in y: the loss
+  /// that follows normalises them (LossArgs::normalise). Only set for a
+  /// backend whose fuses_softmax_into_loss() is true.
+  bool softmax_in_loss = false;
 };
 
 struct LossArgs {
@@ -104,6 +108,11 @@ struct LossArgs {
   int32_t out_act = ops::kIdentity;  // activation that produced y (its derivative is fused)
   double out_alpha = 0;
   bool want_grad = true;   // write dz
+  /// y holds a softmax layer's logits (Epilogue::softmax_in_loss; out_act is
+  /// softmax, the loss is not cross-entropy): the op first normalises each
+  /// row of y in place, writing what linear_act_forward would have written.
+  /// Only for a backend whose fuses_softmax_into_loss() is true.
+  bool normalise = false;
   StepRecord* record = nullptr;  // backend memory; when set, the loss is also added to it (see StepRecord)
 };
 
@@ -188,9 +197,14 @@ class Backend {
   /// (fixed order, deterministic). db may be null.
   virtual void linear_backward_weight(DType dt, int64_t M, int64_t N, int64_t K, const void* dz, const void* x,
                                       void* dw, void* db) = 0;
+  /// Whether the loss can take a softmax output layer's logits and normalise
+  /// them itself (Epilogue::softmax_in_loss, LossArgs::normalise), saving the
+  /// softmax's own pass.
+  virtual bool fuses_softmax_into_loss() const { return false; }
   /// Loss of outputs y [rows, cols] against targets (int32 class indices [rows]
   /// for cross-entropy, else dt values [rows, cols]); writes the scalar loss
   /// (dt) to *loss and, if want_grad, dz = d loss / d (pre-activation) [rows, cols].
+  /// With a.normalise it also writes y (softmax of the logits it holds, in place).
   virtual void loss_forward_backward(DType dt, const LossArgs& a, const void* y, const void* target, void* dz,
                                      void* loss) = 0;
   /// Gathers a batch: x [n, a.cols] (dt) = a.samples[rows[i]] * a.scale, and

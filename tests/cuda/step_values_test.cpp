@@ -8,7 +8,10 @@
 //  - the one-launch loss's total equals the former second kernel's sum: 256
 //    strided partial sums in row order, then block_reduce's fixed tree, times
 //    the float scale. The rows' own losses come from the same kernel run on
-//    one row at a time (scale 1, so the one-row total is that row's loss).
+//    one row at a time (scale 1, so the one-row total is that row's loss);
+//  - a softmax output normalised by the loss launch (Epilogue::softmax_in_loss,
+//    LossArgs::normalise) gives the outputs, loss and dz of the softmax launch
+//    followed by the loss, one launch fewer.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -127,6 +130,44 @@ TEST_P(StepValues, OneLaunchLossTotalEqualsTheTwoLaunchSum) {
           << " schedule " << sim::order_name(sch.order);
     }
   }
+}
+
+TEST_P(StepValues, SoftmaxInTheLossEqualsTheSoftmaxLaunch) {
+  auto be = make_backend(Device::parse(device()));
+  ASSERT_TRUE(be->fuses_softmax_into_loss());
+  const int64_t M = 37, K = 23;
+  for (const sim::Schedule& sch : sweep(device())) {
+    sim::ScheduleScope scope(sch);
+    for (int64_t N : {3, 10, 300})  // 32 and 256 threads a row; 300 > 256: two columns a thread
+      for (LossKind kind : {LossKind::MSE, LossKind::BCE, LossKind::HalfSSE}) {
+        const auto x = cast<float>(rounded(9, 1, M * K, -2, 2)), w = cast<float>(rounded(9, 2, N * K, -1, 1));
+        const auto b = cast<float>(rounded(9, 3, N, -0.5, 0.5)), t = cast<float>(rounded(9, 4, M * N, 0, 1));
+        DeviceBuffer dx(*be, x), dw(*be, w), db(*be, b), dt(*be, t);
+        std::vector<std::vector<float>> out[2];  // y, dz, loss: the separate softmax, then the fused one
+        int64_t launches[2];
+        for (int fused = 0; fused < 2; ++fused) {
+          DeviceBuffer dy(*be, M * N * 4), dz(*be, M * N * 4), loss(*be, 4);
+          Epilogue ep{ops::kSoftmax, 0, 0, 9, 0, 1};
+          ep.softmax_in_loss = fused == 1;
+          LossArgs la{static_cast<int32_t>(kind), M, N, ops::kSoftmax, 0, true};
+          la.normalise = fused == 1;
+          const int64_t before = be->launches();
+          be->linear_act_forward(DType::F32, M, N, K, dx.get(), dw.get(), db.get(), ep, dy.get(), nullptr);
+          be->loss_forward_backward(DType::F32, la, dy.get(), dt.get(), dz.get(), loss.get());
+          launches[fused] = be->launches() - before;
+          out[fused] = {dy.read<float>(), dz.read<float>(), loss.read<float>()};
+        }
+        const std::string what = "N " + std::to_string(N) + " kind " + std::to_string(static_cast<int>(kind)) +
+                                 " schedule " + std::string(sim::order_name(sch.order));
+        for (int k = 0; k < 3; ++k) EXPECT_TRUE(same_bits(out[0][k], out[1][k])) << what << " output " << k;
+        EXPECT_EQ(launches[1], launches[0] - 1) << what;
+      }
+  }
+  // Cross-entropy takes logits: it refuses to normalise them.
+  DeviceBuffer dy(*be, 4 * 4), dc(*be, std::vector<int32_t>{0, 1}), loss(*be, 4);
+  LossArgs ce{static_cast<int32_t>(LossKind::CrossEntropy), 2, 2, ops::kSoftmax, 0, false};
+  ce.normalise = true;
+  EXPECT_THROW(be->loss_forward_backward(DType::F32, ce, dy.get(), dc.get(), nullptr, loss.get()), Error);
 }
 
 INSTANTIATE_TEST_SUITE_P(Devices, StepValues, ::testing::Values("sim", "cuda"), device_label);
