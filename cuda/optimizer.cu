@@ -25,8 +25,7 @@ struct Update {
   int32_t nesterov;  // SGD: step with g + mu * b instead of b
 };
 
-// The update's values from the settings in backend memory (every thread reads
-// the same words: broadcast loads, no per-thread arithmetic).
+// The update's values from the settings in backend memory.
 __device__ Update update_from(int32_t kind, const OptimSettings& s) {
   return Update{kind, s.lr, s.weight_decay, s.l1, s.beta1, s.beta2, s.eps, s.step_size, s.bc2_sqrt, s.momentum,
                 s.nesterov};
@@ -36,7 +35,12 @@ __global__ void optimizer_step_kernel(int64_t n, Update u, StepRecord* record, f
                                       const float* __restrict__ grads, float* __restrict__ m, float* __restrict__ v) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   const auto kind = static_cast<OptimizerKind>(u.kind);
-  if (record) u = update_from(u.kind, record->optim);
+  if (record) {  // one thread a block reads the settings, the block shares them (one global read per block)
+    CUMLP_SHARED(Update, shared, [1]);
+    if (threadIdx.x == 0) shared[0] = update_from(u.kind, record->optim);
+    __syncthreads();
+    u = shared[0];
+  }
   if (i < n) {
     const bool decoupled = kind == OptimizerKind::AdamW;
     float pi = p[i], g = grads[i];
