@@ -49,6 +49,14 @@ class Executor {
   /// Backend launches of the last train_step (0 before the first).
   int64_t launches_last_step() const { return launches_last_step_; }
   void set_steps(int64_t s);
+  /// Batch sizes whose step a recording backend keeps recorded at once: a
+  /// training run's full batch and short last batch, with room for a
+  /// validation or second loader's sizes. A graph holds no memory of its own
+  /// beyond its nodes, so the bound only stops an unbounded set of sizes from
+  /// piling up.
+  static constexpr std::size_t kMaxRecordings = 4;
+  /// Batch sizes with a recording (or a warm-up step towards one).
+  std::size_t recordings() const { return recordings_.size(); }
   Optimizer& optimizer() { return opt_; }
 
   /// Makes room for batches of `rows` (allocates only when rows > capacity).
@@ -140,17 +148,6 @@ class Executor {
   StepRecord* record_ = nullptr;
   StepRecord record_host_;  // source / destination of record_ transfers
   Optimizer uploaded_opt_;  // the settings in record_->optim
- public:
-  /// Batch sizes whose step a recording backend keeps recorded at once: a
-  /// training run's full batch and short last batch, with room for a
-  /// validation or second loader's sizes. A graph holds no memory of its own
-  /// beyond its nodes, so the bound only stops an unbounded set of sizes from
-  /// piling up.
-  static constexpr std::size_t kMaxRecordings = 4;
-  /// Batch sizes with a recording (or a warm-up step towards one), for tests.
-  std::size_t recordings() const { return recordings_.size(); }
-
- private:
   struct Recording {    // one batch size's step
     bool recorded = false;  // false: it ran op by op once (warm-up); the next step records
     int64_t launches = 0;   // launches the recorded step holds
