@@ -9,6 +9,7 @@
 // CUDA graph (the simulator's runtime captures and replays the same way).
 #include <cstdio>
 #include <cstring>
+#include <map>
 
 #include "host/shared/device_type.h"
 #include "host/shared/kernel_trace.h"  // make_traced_sim_backend
@@ -42,7 +43,7 @@ class GpuBackend final : public Backend {
   }
   ~GpuBackend() override {
     enter_noexcept();
-    drop_recording();
+    drop_recordings();
     CUMLP_CUDA_WARN(cudaStreamSynchronize(stream_));
 #if defined(__CUDACC__)
     lt_.reset();
@@ -119,41 +120,47 @@ class GpuBackend final : public Backend {
   }
 
   bool can_record() const override { return true; }
-  void begin_recording() override {
+  void begin_recording(int64_t key) override {
     enter();
-    drop_recording();
+    drop_recording(key);
     // Thread-local: another thread's network may allocate meanwhile.
     CUMLP_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
     capturing_ = true;
+    capture_key_ = key;
   }
   void end_recording() override {
     enter();
     capturing_ = false;
-    CUMLP_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph_));
-    CUMLP_CUDA_CHECK(cudaGraphInstantiate(&graph_exec_, graph_, 0));
+    Recorded r;
+    CUMLP_CUDA_CHECK(cudaStreamEndCapture(stream_, &r.graph));
+    const cudaError_t err = cudaGraphInstantiate(&r.exec, r.graph, 0);
+    if (err != cudaSuccess) CUMLP_CUDA_WARN(cudaGraphDestroy(r.graph));
+    CUMLP_CUDA_CHECK(err);
+    recorded_[capture_key_] = r;
   }
-  void replay() override {
+  void replay(int64_t key) override {
     enter();
-    CUMLP_CHECK(graph_exec_, "device ", name_, ": nothing recorded to replay");
-    CUMLP_CUDA_CHECK(cudaGraphLaunch(graph_exec_, stream_));
+    const auto it = recorded_.find(key);
+    CUMLP_CHECK(it != recorded_.end(), "device ", name_, ": nothing recorded under ", key, " to replay");
+    CUMLP_CUDA_CHECK(cudaGraphLaunch(it->second.exec, stream_));
   }
-  void drop_recording() noexcept override {
+  void drop_recording(int64_t key) noexcept override {
     enter_noexcept();
-    if (capturing_) {  // a recording that failed half way: end it, keep nothing
-      cudaGraph_t partial = nullptr;
-      (void)cudaStreamEndCapture(stream_, &partial);
-      if (partial) CUMLP_CUDA_WARN(cudaGraphDestroy(partial));
-      (void)cudaGetLastError();
-      capturing_ = false;
-    }
-    if (graph_exec_) CUMLP_CUDA_WARN(cudaGraphExecDestroy(graph_exec_));
-    if (graph_) CUMLP_CUDA_WARN(cudaGraphDestroy(graph_));
-    graph_exec_ = nullptr;
-    graph_ = nullptr;
+    end_partial_capture();
+    const auto it = recorded_.find(key);
+    if (it == recorded_.end()) return;
+    destroy(it->second);
+    recorded_.erase(it);
+  }
+  void drop_recordings() noexcept override {
+    enter_noexcept();
+    end_partial_capture();
+    for (auto& [key, r] : recorded_) destroy(r);
+    recorded_.clear();
   }
   void reserve_rows(int64_t rows) override {
     enter();
-    row_loss(rows);
+    loss_scratch(rows);
   }
 
   void linear_act_forward(DType dt, int64_t M, int64_t N, int64_t K, const void* x, const void* w, const void* b,
@@ -174,11 +181,13 @@ class GpuBackend final : public Backend {
     enter();
     launches_ += launch_linear_backward_weight(M, N, K, f(dz), f(x), f(dw), f(db), lt(), stream_);
   }
+  bool fuses_softmax_into_loss() const override { return true; }
   void loss_forward_backward(DType dt, const LossArgs& a, const void* y, const void* target, void* dz,
                              void* loss) override {
     require_f32(dt);
     enter();
-    launches_ += launch_loss_forward_backward(a, f(y), target, f(dz), f(loss), row_loss(a.rows), stream_);
+    float* out = const_cast<float*>(f(y));  // written only with a.normalise (the interface's one in-place case)
+    launches_ += launch_loss_forward_backward(a, out, target, f(dz), f(loss), loss_scratch(a.rows), stream_);
   }
   void gather_batch(DType dt, const GatherArgs& a, const int64_t* rows, int64_t n, void* x,
                     void* target) override {
@@ -216,17 +225,38 @@ class GpuBackend final : public Backend {
   void require_f32(DType dt) const {
     CUMLP_CHECK(dt == DType::F32, "device ", name_, " runs f32 only (got ", dtype_name(dt), ")");
   }
-  // Scratch for the per-row losses, grown to the largest batch seen (the
-  // executor's batch capacity, so it settles after the first step).
-  float* row_loss(int64_t rows) {
+  // Scratch of the loss kernel, grown to the largest batch seen (the
+  // executor's batch capacity, so it settles after the first step): the
+  // per-row losses, then the block counter (zeroed by alloc).
+  LossScratch loss_scratch(int64_t rows) {
     if (rows > row_loss_rows_) {
       CUMLP_CHECK(!capturing_, "device ", name_, ": loss scratch for ", rows, " rows must be reserved before recording");
       if (row_loss_) CUMLP_CUDA_CHECK(cudaFree(row_loss_));  // synchronizes: no kernel still reads it
       row_loss_ = nullptr;
-      row_loss_ = static_cast<float*>(alloc(static_cast<std::size_t>(rows) * sizeof(float)));
+      row_loss_ = static_cast<float*>(alloc(static_cast<std::size_t>(rows + 1) * sizeof(float)));
       row_loss_rows_ = rows;
     }
-    return row_loss_;
+    static_assert(sizeof(uint32_t) == sizeof(float));
+    return LossScratch{row_loss_, reinterpret_cast<uint32_t*>(row_loss_ + row_loss_rows_)};
+  }
+
+  // A recording that failed half way: end it, keep nothing.
+  void end_partial_capture() noexcept {
+    if (!capturing_) return;
+    cudaGraph_t partial = nullptr;
+    (void)cudaStreamEndCapture(stream_, &partial);
+    if (partial) CUMLP_CUDA_WARN(cudaGraphDestroy(partial));
+    (void)cudaGetLastError();
+    capturing_ = false;
+  }
+  struct Recorded {
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+  };
+  static void destroy(Recorded& r) noexcept {
+    if (r.exec) CUMLP_CUDA_WARN(cudaGraphExecDestroy(r.exec));
+    if (r.graph) CUMLP_CUDA_WARN(cudaGraphDestroy(r.graph));
+    r = Recorded{};
   }
 
   struct Staging {
@@ -245,8 +275,8 @@ class GpuBackend final : public Backend {
   float* row_loss_ = nullptr;
   int64_t row_loss_rows_ = 0;
   bool capturing_ = false;
-  cudaGraph_t graph_ = nullptr;
-  cudaGraphExec_t graph_exec_ = nullptr;
+  int64_t capture_key_ = 0;
+  std::map<int64_t, Recorded> recorded_;  // by the caller's key (the executor bounds how many)
 #if defined(__CUDACC__)
   std::unique_ptr<LtContext> lt_;  // cuBLASLt for wide layers (cuda/lt_gemm.cuh)
 #endif

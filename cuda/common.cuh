@@ -122,6 +122,34 @@ __device__ float block_reduce(float v, float* scratch, Op op) {
   return scratch[0];
 }
 
+/// Softmax of one row in place, by one block of a power-of-two size (one
+/// block per row): max, then exp and sum, then the division, with
+/// block_reduce's fixed trees; each thread touches only its own columns
+/// (j = threadIdx.x + k * blockDim.x) between the reductions. The softmax
+/// forward and the loss that normalises the logits itself share it, so both
+/// give the same bits.
+__device__ inline void softmax_row(float* row, int64_t cols, float* scratch) {
+  float mx = -INFINITY;
+  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
+    mx = fmaxf(mx, row[j]);
+    CUMLP_COUNT_FLOPS(1);
+  }
+  mx = block_reduce(mx, scratch, MaxOp{});
+  float sum = 0.0f;
+  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
+    const float e = expf(row[j] - mx);
+    CUMLP_COUNT_FLOPS(3);  // subtract, exp, add; between the load and the store (cuda/sim/trace.h)
+    row[j] = e;
+    sum += e;
+  }
+  sum = block_reduce(sum, scratch, SumOp{});
+  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
+    const float v = row[j] / sum;
+    CUMLP_COUNT_FLOPS(1);  // between the load and the store
+    row[j] = v;
+  }
+}
+
 /// The inverted-dropout scale 1/(1-p), rounded to float exactly as the CPU
 /// backend rounds it, so kept values match it bit for bit.
 inline float dropout_scale(double p) { return 1.0f / (1.0f - static_cast<float>(p)); }

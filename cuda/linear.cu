@@ -88,33 +88,18 @@ struct StoreEpilogue {
   __device__ void operator()(int i, int j, float acc) const { c[static_cast<int64_t>(i) * ldc + j] = acc; }
 };
 
-// Softmax of each row of y in place (one block per row), then its dropout.
-// The sums are block reductions of fixed shape; each thread touches only its
-// own columns between them.
+// Softmax of each row of y in place (one block per row), then its dropout
+// (each thread drops the columns it normalised).
 __global__ void __launch_bounds__(kMaxRowThreads)
     softmax_rows_kernel(int64_t cols, float* __restrict__ y, float* __restrict__ y_drop, Dropout drop) {
   CUMLP_SHARED(float, scratch, [kMaxRowThreads]);
   float* row = y + blockIdx.x * cols;
-  float mx = -INFINITY;
+  softmax_row(row, cols, scratch);
+  if (!y_drop) return;
   for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
-    mx = fmaxf(mx, row[j]);
-    CUMLP_COUNT_FLOPS(1);
-  }
-  mx = block_reduce(mx, scratch, MaxOp{});
-  float sum = 0.0f;
-  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
-    const float e = expf(row[j] - mx);
-    CUMLP_COUNT_FLOPS(3);  // subtract, exp, add; between the load and the store (cuda/sim/trace.h)
-    row[j] = e;
-    sum += e;
-  }
-  sum = block_reduce(sum, scratch, SumOp{});
-  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
-    const float v = row[j] / sum;
-    CUMLP_COUNT_FLOPS(y_drop ? 2 : 1);
-    row[j] = v;
     const int64_t e = blockIdx.x * cols + j;
-    if (y_drop) y_drop[e] = v * drop.factor(e);
+    CUMLP_COUNT_FLOPS(1);
+    y_drop[e] = row[j] * drop.factor(e);
   }
 }
 
@@ -145,7 +130,7 @@ int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, c
   (void)lt;
   int launches = gemm();
 #endif
-  if (softmax && launches > 0) {
+  if (softmax && launches > 0 && !ep.softmax_in_loss) {
     CUMLP_CHECK(M <= 0x7fffffff, "linear_act_forward: ", M, " rows exceed the grid");
     CUMLP_LAUNCH(softmax_rows_kernel, dim3(static_cast<unsigned>(M)), dim3(row_threads(N)), 0, stream, N, y,
                  ep.dropout_p > 0 ? y_drop : nullptr, drop);

@@ -1,9 +1,11 @@
-// Loss kernels. One block per row computes that row's loss terms and
-// gradient: for cross-entropy max, log-sum-exp, loss and dlogits in one pass;
-// for BCE / MSE / MSE-sum / half-SSE the elementwise terms with the output
-// activation's derivative fused (the softmax Jacobian through a row dot
-// product). The row's loss goes to a scratch vector, and one block adds the
-// rows in a fixed order: no atomics, the same bits on every run.
+// The loss kernel, one launch. One block per row computes that row's loss
+// terms and gradient: for cross-entropy max, log-sum-exp, loss and dlogits in
+// one pass; for BCE / MSE / MSE-sum / half-SSE the elementwise terms with the
+// output activation's derivative fused (the softmax Jacobian through a row dot
+// product). The row's loss goes to a scratch vector; the last block to finish
+// (an integer counter, fenced; no block waits for another) adds the rows in a
+// fixed order and resets the counter: no float atomics, the same bits on every
+// run and schedule.
 //
 // Everything is float (the CPU twin accumulates in double, hence the tests'
 // tolerances); the formulas and clamps are those of host/cpu/loss_cpu.cpp.
@@ -17,9 +19,9 @@ namespace {
 
 struct RowLoss {
   int32_t kind, out_act;
-  int64_t cols;
+  int64_t rows, cols;
   float alpha, inv_rows, inv_n;
-  bool want_grad;
+  bool want_grad, normalise;
 };
 
 // Loss term and dL/dy of one element of an elementwise loss.
@@ -60,7 +62,8 @@ __device__ float cross_entropy_row(const RowLoss& a, const float* z, int32_t cls
   return lse - z[cls];
 }
 
-__device__ float elementwise_row(const RowLoss& a, const float* y, const float* t, float* dz, float* scratch) {
+__device__ float elementwise_row(const RowLoss& a, float* y, const float* t, float* dz, float* scratch) {
+  if (a.normalise) softmax_row(y, a.cols, scratch);  // the logits of a softmax layer: y = softmax, in place
   float total = 0.0f, dot = 0.0f;  // dot: sum of dL/dy * y, for the softmax Jacobian
   for (int64_t j = threadIdx.x; j < a.cols; j += blockDim.x) {
     float g;
@@ -86,10 +89,41 @@ __device__ float elementwise_row(const RowLoss& a, const float* y, const float* 
   return block_reduce(total, scratch, SumOp{});
 }
 
+// The sum of rows[0..rows) as a block of kMaxRowThreads threads would add
+// them, whatever this block's size (a power of two up to that): lane L sums
+// rows L, L + kMaxRowThreads, ... in order, then block_reduce's fixed tree over
+// the lanes, each thread standing in for lanes threadIdx.x + k * blockDim.x.
+// So the total has the same bits as a kMaxRowThreads reduction.
+__device__ float ordered_total(int64_t rows, const float* row_loss, float* scratch) {
+  __syncthreads();  // previous readers of scratch are done
+  for (int lane = threadIdx.x; lane < kMaxRowThreads; lane += blockDim.x) {
+    float s = 0.0f;
+    for (int64_t i = lane; i < rows; i += kMaxRowThreads) {
+      s += row_loss[i];
+      CUMLP_COUNT_FLOPS(1);
+    }
+    scratch[lane] = s;
+  }
+  for (int half = kMaxRowThreads / 2; half > 0; half /= 2) {
+    __syncthreads();
+    for (int lane = threadIdx.x; lane < half; lane += blockDim.x) {
+      const float v = scratch[lane] + scratch[lane + half];
+      CUMLP_COUNT_FLOPS(1);  // between the load and the store of scratch[lane] (cuda/sim/trace.h)
+      scratch[lane] = v;
+    }
+  }
+  __syncthreads();
+  return scratch[0];
+}
+
+// Row blockIdx.x's loss and dz; then the last block writes *loss = scale *
+// (sum of the rows' losses) and, with a StepRecord, adds it to the record's
+// running sum (in double, one step after the other: deterministic).
 __global__ void __launch_bounds__(kMaxRowThreads)
-    loss_rows_kernel(RowLoss a, const float* __restrict__ y, const void* __restrict__ target, float* __restrict__ dz,
-                     float* __restrict__ row_loss) {
+    loss_kernel(RowLoss a, float* __restrict__ y, const void* __restrict__ target, float* __restrict__ dz,
+                LossScratch scratch_out, float scale, float* __restrict__ loss, StepRecord* record) {
   CUMLP_SHARED(float, scratch, [kMaxRowThreads]);
+  CUMLP_SHARED(int, last, [1]);
   const int64_t i = blockIdx.x, off = i * a.cols;
   float* dz_row = a.want_grad ? dz + off : nullptr;
   float v;
@@ -97,23 +131,22 @@ __global__ void __launch_bounds__(kMaxRowThreads)
     v = cross_entropy_row(a, y + off, static_cast<const int32_t*>(target)[i], dz_row, scratch);
   else
     v = elementwise_row(a, y + off, static_cast<const float*>(target) + off, dz_row, scratch);
-  if (threadIdx.x == 0) row_loss[i] = v;
-}
-
-// *loss = scale * (sum of the rows' losses): strided partial sums in row
-// order, then the fixed tree. With a StepRecord the loss is also added to the
-// record's running sum (in double, one step after the other: deterministic).
-__global__ void __launch_bounds__(kMaxRowThreads)
-    loss_total_kernel(int64_t rows, const float* __restrict__ row_loss, float scale, float* __restrict__ loss,
-                      StepRecord* record) {
-  CUMLP_SHARED(float, scratch, [kMaxRowThreads]);
-  float s = 0.0f;
-  for (int64_t i = threadIdx.x; i < rows; i += blockDim.x) {
-    s += row_loss[i];
-    CUMLP_COUNT_FLOPS(1);
+  // Release: thread 0 wrote its row's loss, and the fence orders that write
+  // before its report. Acquire: the last block fences after seeing every
+  // report, so its reads of the rows' losses come after all of them (CUDA's
+  // threadFenceReduction pattern).
+  if (threadIdx.x == 0) {
+    scratch_out.row_loss[i] = v;
+    __threadfence();
+    const bool done = atomicAdd(scratch_out.blocks_done, 1u) == gridDim.x - 1;
+    if (done) __threadfence();
+    last[0] = done ? 1 : 0;
   }
-  s = block_reduce(s, scratch, SumOp{});
+  __syncthreads();
+  if (!last[0]) return;  // uniform across the block
+  const float s = ordered_total(a.rows, scratch_out.row_loss, scratch);
   if (threadIdx.x != 0) return;
+  *scratch_out.blocks_done = 0;  // for the next launch
   const float value = s * scale;
   CUMLP_COUNT_FLOPS(1);
   *loss = value;
@@ -125,28 +158,35 @@ __global__ void __launch_bounds__(kMaxRowThreads)
 
 }  // namespace
 
-int launch_loss_forward_backward(const LossArgs& a, const float* y, const void* target, float* dz, float* loss,
-                                 float* row_loss, cudaStream_t stream) {
+int launch_loss_forward_backward(const LossArgs& a, float* y, const void* target, float* dz, float* loss,
+                                 LossScratch scratch, cudaStream_t stream) {
   NvtxRange range("loss_forward_backward", a.rows, a.cols);
   const auto kind = static_cast<LossKind>(a.kind);
   CUMLP_CHECK(a.kind >= 0 && a.kind <= static_cast<int32_t>(LossKind::HalfSSE), "loss: unknown kind ", a.kind);
   CUMLP_CHECK(a.rows >= 1 && a.cols >= 1, "loss over an empty output [", a.rows, ", ", a.cols, "]");
   CUMLP_CHECK(a.rows <= 0x7fffffff, "loss: ", a.rows, " rows exceed the grid");
-  CUMLP_CHECK(y && target && loss && row_loss && (dz || !a.want_grad), "loss: null buffer");
+  CUMLP_CHECK(!a.normalise || (a.out_act == ops::kSoftmax && kind != LossKind::CrossEntropy),
+              "loss: only a softmax output's logits are normalised by the loss (and not for cross-entropy)");
+  CUMLP_CHECK(y && target && loss && scratch.row_loss && scratch.blocks_done && (dz || !a.want_grad),
+              "loss: null buffer");
   const double n = static_cast<double>(a.rows) * static_cast<double>(a.cols);
-  const RowLoss args{a.kind, a.out_act, a.cols, static_cast<float>(a.out_alpha),
-                     static_cast<float>(1.0 / static_cast<double>(a.rows)), static_cast<float>(1.0 / n), a.want_grad};
-  CUMLP_LAUNCH(loss_rows_kernel, dim3(static_cast<unsigned>(a.rows)), dim3(row_threads(a.cols)), 0, stream, args, y,
-               target, dz, row_loss);
-  CUMLP_CUDA_CHECK(cudaGetLastError());
+  const RowLoss args{a.kind,
+                     a.out_act,
+                     a.rows,
+                     a.cols,
+                     static_cast<float>(a.out_alpha),
+                     static_cast<float>(1.0 / static_cast<double>(a.rows)),
+                     static_cast<float>(1.0 / n),
+                     a.want_grad,
+                     a.normalise};
   // Cross-entropy is a mean over rows, BCE and MSE over elements; the sums are not scaled.
   const double scale = kind == LossKind::CrossEntropy              ? 1.0 / static_cast<double>(a.rows)
                        : kind == LossKind::BCE || kind == LossKind::MSE ? 1.0 / n
                                                                         : 1.0;
-  CUMLP_LAUNCH(loss_total_kernel, dim3(1), dim3(kMaxRowThreads), 0, stream, a.rows, row_loss,
-               static_cast<float>(scale), loss, a.record);
+  CUMLP_LAUNCH(loss_kernel, dim3(static_cast<unsigned>(a.rows)), dim3(row_threads(a.cols)), 0, stream, args, y,
+               target, dz, scratch, static_cast<float>(scale), loss, a.record);
   CUMLP_CUDA_CHECK(cudaGetLastError());
-  return 2;
+  return 1;
 }
 
 CUMLP_GPU_NAMESPACE_END

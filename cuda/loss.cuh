@@ -7,11 +7,20 @@
 
 CUMLP_GPU_NAMESPACE_BEGIN
 
+/// Device scratch of the loss kernel: the per-row losses (at least a.rows
+/// floats) and the counter of finished blocks (zero between launches; the
+/// kernel's last block resets it). One launch at a time may use it.
+struct LossScratch {
+  float* row_loss;
+  uint32_t* blocks_done;
+};
+
 /// Writes the scalar loss to *loss (device) and, if a.want_grad, dz [rows, cols].
 /// target: int32 class indices [rows] for cross-entropy, else float [rows, cols].
-/// row_loss: device scratch of a.rows floats (per-row partial sums).
-/// Two launches: one block per row, then one block adding the rows in order.
-int launch_loss_forward_backward(const LossArgs& a, const float* y, const void* target, float* dz, float* loss,
-                                 float* row_loss, cudaStream_t stream);
+/// One launch: a block per row, the last block to finish adding the rows'
+/// losses in a fixed order. y is written (the softmax of its rows, in place)
+/// only when a.normalise.
+int launch_loss_forward_backward(const LossArgs& a, float* y, const void* target, float* dz, float* loss,
+                                 LossScratch scratch, cudaStream_t stream);
 
 CUMLP_GPU_NAMESPACE_END

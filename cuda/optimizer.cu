@@ -2,9 +2,12 @@
 // one thread per parameter, the operations in the order
 // of host/cpu/optimizer_cpu.cpp (torch.optim's), so in float the update is the
 // CPU's up to the GPU's fused multiply-adds. The Adam bias corrections are
-// computed in double and rounded once, as the CPU twin does: on the host from
-// the launch arguments, or, for a recorded step, by each block's first thread
-// from the StepRecord's update count, which the kernel's last block then advances.
+// computed in double and rounded once, as the CPU twin does
+// (adam_bias_corrections): on the host from the launch arguments, or, for an
+// update that reads its settings from a StepRecord (a recorded step), from the
+// record, where the host put them for the first update and the kernel's last
+// block computes them for the next one as it advances the update count: once
+// per step, not once per block.
 #include "cuda/optimizer.cuh"
 
 #include <cmath>
@@ -22,31 +25,21 @@ struct Update {
   int32_t nesterov;  // SGD: step with g + mu * b instead of b
 };
 
-// Adam's lr / (1 - b1^t) and sqrt(1 - b2^t) for update t, in double.
-__host__ __device__ inline void bias_corrections(double lr, double b1, double b2, double t, float* step_size,
-                                                 float* bc2_sqrt) {
-  *step_size = static_cast<float>(lr / (1.0 - pow(b1, t)));
-  *bc2_sqrt = static_cast<float>(sqrt(1.0 - pow(b2, t)));
+// The update's values from the settings in backend memory.
+__device__ Update update_from(int32_t kind, const OptimSettings& s) {
+  return Update{kind, s.lr, s.weight_decay, s.l1, s.beta1, s.beta2, s.eps, s.step_size, s.bc2_sqrt, s.momentum,
+                s.nesterov};
 }
 
-struct RecordedSchedule {  // the fields of a recorded update that cannot be frozen
-  StepRecord* record;      // null: u is complete
-  double lr, b1, b2;
-};
-
-__global__ void optimizer_step_kernel(int64_t n, Update u, RecordedSchedule rs, float* __restrict__ p,
+__global__ void optimizer_step_kernel(int64_t n, Update u, StepRecord* record, float* __restrict__ p,
                                       const float* __restrict__ grads, float* __restrict__ m, float* __restrict__ v) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   const auto kind = static_cast<OptimizerKind>(u.kind);
-  if (rs.record && kind != OptimizerKind::SGD) {
-    // The update's Adam scalars from the recorded count: computed once per
-    // block (two double pows) and shared, not by every thread.
-    CUMLP_SHARED(float, scalars, [2]);
-    if (threadIdx.x == 0)
-      bias_corrections(rs.lr, rs.b1, rs.b2, static_cast<double>(rs.record->updates + 1), &scalars[0], &scalars[1]);
+  if (record) {  // one thread a block reads the settings, the block shares them (one global read per block)
+    CUMLP_SHARED(Update, shared, [1]);
+    if (threadIdx.x == 0) shared[0] = update_from(u.kind, record->optim);
     __syncthreads();
-    u.step_size = scalars[0];
-    u.bc2_sqrt = scalars[1];
+    u = shared[0];
   }
   if (i < n) {
     const bool decoupled = kind == OptimizerKind::AdamW;
@@ -87,20 +80,26 @@ __global__ void optimizer_step_kernel(int64_t n, Update u, RecordedSchedule rs, 
       v[i] = vi;
     }
   }
-  if (!rs.record) return;
-  // The last block to finish advances the update count: every block has read
-  // it by then. Release: each block's thread 0 read the count before the
-  // barrier, and the fence orders that read (and the block's writes) before its
-  // report. Acquire: the last block fences after seeing every report, so its
-  // write of the count is ordered after all of them (the pattern of CUDA's
-  // threadFenceReduction sample, with the fence on both sides).
+  if (!record) return;
+  // The last block to finish advances the update count and Adam's scalars to
+  // the next update: every block has read them by then. Release: each block
+  // read them before the barrier, and the fence orders those reads (and the
+  // block's writes) before its report. Acquire: the last block fences after
+  // seeing every report, so its writes are ordered after all of them (the
+  // pattern of CUDA's threadFenceReduction sample, with the fence on both sides).
   __syncthreads();
   if (threadIdx.x == 0) {
     __threadfence();
-    if (atomicAdd(&rs.record->blocks_done, 1u) == gridDim.x - 1) {
+    if (atomicAdd(&record->blocks_done, 1u) == gridDim.x - 1) {
       __threadfence();
-      rs.record->updates += 1;
-      rs.record->blocks_done = 0;
+      const int64_t done = record->updates + 1;
+      record->updates = done;
+      if (kind != OptimizerKind::SGD) {
+        OptimSettings& s = record->optim;
+        adam_bias_corrections(s.lr_d, s.beta1_d, s.beta2_d, static_cast<double>(done + 1), &s.step_size,
+                              &s.bc2_sqrt);
+      }
+      record->blocks_done = 0;
     }
   }
 }
@@ -131,10 +130,9 @@ int launch_optimizer_step(const OptimArgs& a, int64_t n, float* params, const fl
            momentum ? static_cast<float>(a.momentum) : 0.0f,
            momentum && a.nesterov ? 1 : 0};
   if (!a.record && kind != OptimizerKind::SGD)
-    bias_corrections(a.lr, a.beta1, a.beta2, static_cast<double>(a.step), &u.step_size, &u.bc2_sqrt);
-  const RecordedSchedule rs{a.record, a.lr, a.beta1, a.beta2};
+    adam_bias_corrections(a.lr, a.beta1, a.beta2, static_cast<double>(a.step), &u.step_size, &u.bc2_sqrt);
   CUMLP_CHECK(!a.record || n > 0, "optimizer_step: a recorded update needs parameters to count it");
-  return launch_elementwise(optimizer_step_kernel, n, stream, u, rs, params, grads, m, v);
+  return launch_elementwise(optimizer_step_kernel, n, stream, u, a.record, params, grads, m, v);
 }
 
 CUMLP_GPU_NAMESPACE_END

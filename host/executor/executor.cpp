@@ -9,7 +9,7 @@
 namespace cumlp {
 
 namespace {
-// Whether a step recorded with optimizer b can run for a (its values are frozen in the recording).
+// Whether optimizer a's settings are b's (StepRecord::optim holds b's).
 bool same_settings(const Optimizer& a, const Optimizer& b) {
   return a.kind == b.kind && a.lr == b.lr && a.beta1 == b.beta1 && a.beta2 == b.beta2 && a.eps == b.eps &&
          a.weight_decay == b.weight_decay && a.l1 == b.l1 &&
@@ -31,13 +31,15 @@ Executor::Executor(Plan plan, Optimizer opt, std::unique_ptr<Backend> backend, D
     gradient_sum_ = std::make_unique<GradientSum>(*comm, *backend_, dtype_, plan_.param_count);
   if (backend_->can_record() && !gradient_sum_) {
     record_ = static_cast<StepRecord*>(allocate(sizeof(StepRecord), fixed_allocs_));
+    record_host_.optim = OptimSettings::from(opt_, 1);
+    uploaded_opt_ = opt_;
     backend_->upload(record_, &record_host_, sizeof record_host_);  // updates 0, first_nonfinite -1
   }
   reserve(std::max<int64_t>(capacity, 1));
 }
 
 Executor::~Executor() {
-  drop_recording();
+  drop_recordings();
   release(data_allocs_);
   release(batch_allocs_);
   release(fixed_allocs_);
@@ -63,16 +65,33 @@ void Executor::set_steps(int64_t s) {
   if (!record_) return;
   record_host_.updates = s;
   backend_->upload(&record_->updates, &record_host_.updates, sizeof record_host_.updates);
+  upload_settings();  // Adam's scalars are those of update s + 1 now
 }
 
-void Executor::drop_recording() noexcept {
-  if (recording_ == Recording::recorded) backend_->drop_recording();
-  recording_ = Recording::none;
+// The optimizer settings, and Adam's scalars of the next update, into the
+// record a recorded update reads them from (stream-ordered; never called
+// while recording: only from outside queue_step's recording and update()).
+void Executor::upload_settings() {
+  CUMLP_CHECK(opt_.kind == uploaded_opt_.kind && (opt_.momentum != 0) == (uploaded_opt_.momentum != 0),
+              "the optimizer's kind and whether SGD has momentum are fixed when the network is made (they size "
+              "its state buffers)");
+  record_host_.optim = OptimSettings::from(opt_, steps_ + 1);
+  backend_->upload(&record_->optim, &record_host_.optim, sizeof record_host_.optim);
+  uploaded_opt_ = opt_;
+}
+
+void Executor::sync_settings() {
+  if (record_ && !same_settings(opt_, uploaded_opt_)) upload_settings();
+}
+
+void Executor::drop_recordings() noexcept {
+  backend_->drop_recordings();
+  recordings_.clear();
 }
 
 void Executor::reserve(int64_t rows) {
   if (rows <= capacity_) return;
-  drop_recording();  // it uses the buffers released here
+  drop_recordings();  // they use the buffers released here
   release(batch_allocs_);
   capacity_ = rows;
   backend_->reserve_rows(rows);
@@ -150,11 +169,12 @@ const void* Executor::layer_input(std::size_t i, bool train) const {
   return train && y_drop_[i - 1] ? y_drop_[i - 1] : y_[i - 1];
 }
 
-const void* Executor::forward(int64_t rows, bool train) {
+const void* Executor::forward(int64_t rows, bool train, bool softmax_in_loss) {
   for (std::size_t i = 0; i < plan_.layers.size(); ++i) {
     const FusedLayer& l = plan_.layers[i];
     Epilogue ep = epilogue(i);
     if (!train) ep.dropout_p = 0;
+    ep.softmax_in_loss = softmax_in_loss && i + 1 == plan_.layers.size();
     backend_->linear_act_forward(dtype_, rows, l.out, l.in, layer_input(i, train), at(params_, l.w_offset),
                                  l.bias ? at(params_, l.b_offset) : nullptr, ep, y_[i],
                                  ep.dropout_p > 0 ? y_drop_[i] : nullptr);
@@ -197,8 +217,12 @@ void Executor::check_finite_loss(double value, int64_t step) const {
 // Forward, the loss (also added to `record` when set), backward if asked.
 void Executor::issue_loss(int64_t rows, bool train, bool with_backward, StepRecord* record) {
   CUMLP_CHECK(rows >= 1 && rows <= capacity_, "batch of ", rows, " rows does not fit the loaded batch");
-  const void* y = forward(rows, train);
   const FusedLayer& last = plan_.layers.back();
+  // A softmax output's normalisation moves into the loss launch where the
+  // backend can (the output layer never has dropout; cross-entropy takes logits).
+  const bool softmax_in_loss = backend_->fuses_softmax_into_loss() && last.act == ops::kSoftmax &&
+                               last.dropout_p == 0 && plan_.loss != LossKind::CrossEntropy;
+  const void* y = forward(rows, train, softmax_in_loss);
   LossArgs a;
   a.kind = static_cast<int32_t>(plan_.loss);
   a.rows = rows;
@@ -206,6 +230,7 @@ void Executor::issue_loss(int64_t rows, bool train, bool with_backward, StepReco
   a.out_act = last.act;
   a.out_alpha = last.alpha;
   a.want_grad = with_backward;
+  a.normalise = softmax_in_loss;
   a.record = record;
   backend_->loss_forward_backward(dtype_, a, y, targets_, dz_[0], loss_);
   if (with_backward) backward(rows);
@@ -226,7 +251,10 @@ double Executor::loss(int64_t rows, bool train, bool with_backward) {
   return value;
 }
 
-void Executor::update() { issue_update(++steps_); }
+void Executor::update() {
+  sync_settings();
+  issue_update(++steps_);
+}
 
 // One training step, top to bottom: forward, the loss (added to the record's
 // running sum), backward, the optimizer over the flat buffers.
@@ -235,40 +263,59 @@ void Executor::issue_step(int64_t rows) {
   issue_update(steps_ + 1);
 }
 
-// Records the step for this batch size and optimizer setting; replays reuse it.
-void Executor::record_step(int64_t rows) {
-  drop_recording();
+// Records the step for this batch size; replays reuse it.
+void Executor::record_step(int64_t rows, Recording& r) {
   const int64_t launches_before = backend_->launches();
-  backend_->begin_recording();
+  backend_->begin_recording(rows);
   try {
     issue_step(rows);
     backend_->end_recording();
   } catch (...) {
-    backend_->drop_recording();
+    backend_->drop_recording(rows);
+    recordings_.erase(rows);
     throw;
   }
-  recording_ = Recording::recorded;
-  recorded_launches_ = backend_->launches() - launches_before;
+  r.recorded = true;
+  r.launches = backend_->launches() - launches_before;
 }
 
-// On a recording backend the first step of a batch size and optimizer setting
-// runs op by op (ops that validate or tune on first use may wait for the
-// device then), the second is recorded, and every later one replays it.
+// The cache entry for batches of `rows`, made (warmed up, not recorded) if
+// there is none; at kMaxRecordings entries the least recently used goes.
+Executor::Recording& Executor::recording_for(int64_t rows, bool* made) {
+  auto it = recordings_.find(rows);
+  *made = it == recordings_.end();
+  if (*made) {
+    if (recordings_.size() >= kMaxRecordings) {
+      auto oldest = recordings_.begin();
+      for (auto i = recordings_.begin(); i != recordings_.end(); ++i)
+        if (i->second.last_use < oldest->second.last_use) oldest = i;
+      if (oldest->second.recorded) backend_->drop_recording(oldest->first);
+      recordings_.erase(oldest);
+    }
+    it = recordings_.emplace(rows, Recording{}).first;
+  }
+  it->second.last_use = ++use_clock_;
+  return it->second;
+}
+
+// On a recording backend the first step of a batch size runs op by op (ops
+// that validate or tune on first use may wait for the device then), the
+// second is recorded, and every later one replays it. The optimizer settings
+// are read from the record when the update runs, so a changed learning rate
+// is an upload before the step, and the recordings stay.
 void Executor::queue_step(int64_t rows) {
   if (gradient_sum_) return queue_shard_step(rows, rows);
-  const bool recorded_shape =
-      record_ && recording_ != Recording::none && rows == recorded_rows_ && same_settings(opt_, recorded_opt_);
-  if (recorded_shape) {
-    if (recording_ == Recording::warmed_up) record_step(rows);
-    backend_->replay();
-    launches_last_step_ = recorded_launches_;
+  bool made = true;
+  Recording* r = nullptr;
+  if (record_) {
+    sync_settings();
+    r = &recording_for(rows, &made);
+  }
+  if (!made) {
+    if (!r->recorded) record_step(rows, *r);
+    backend_->replay(rows);
+    launches_last_step_ = r->launches;
   } else {
-    if (record_) {
-      drop_recording();
-      recorded_rows_ = rows;
-      recorded_opt_ = opt_;
-      recording_ = Recording::warmed_up;
-    }
     const int64_t launches_before = backend_->launches();
     issue_step(rows);
     launches_last_step_ = backend_->launches() - launches_before;

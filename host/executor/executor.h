@@ -7,13 +7,18 @@
 // copy the next layer reads; two gradient buffers used in turn by backward.
 //
 // On a backend that records (CUDA graphs), a queued training step is recorded
-// once per batch size and optimizer setting and replayed after that: its ops
-// take what changes per step (the update count, the running loss sum) from a
-// StepRecord in backend memory, so a step issues one replay and waits for
-// nothing. Elsewhere the step's ops are issued one by one.
+// once per batch size and replayed after that: its ops take what changes per
+// step (the update count, the running loss sum, the optimizer settings and
+// Adam's scalars) from a StepRecord in backend memory, so a step issues one
+// replay and waits for nothing, and a changed learning rate is an upload, not
+// a new recording. Up to kMaxRecordings batch sizes keep their recording at
+// once (an epoch's full and short last batch both replay); a new size beyond
+// that evicts the least recently used one; all are dropped when the batch
+// buffers grow. Elsewhere the step's ops are issued one by one.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -44,6 +49,14 @@ class Executor {
   /// Backend launches of the last train_step (0 before the first).
   int64_t launches_last_step() const { return launches_last_step_; }
   void set_steps(int64_t s);
+  /// Batch sizes whose step a recording backend keeps recorded at once: a
+  /// training run's full batch and short last batch, with room for a
+  /// validation or second loader's sizes. A graph holds no memory of its own
+  /// beyond its nodes, so the bound only stops an unbounded set of sizes from
+  /// piling up.
+  static constexpr std::size_t kMaxRecordings = 4;
+  /// Batch sizes with a recording (or a warm-up step towards one).
+  std::size_t recordings() const { return recordings_.size(); }
   Optimizer& optimizer() { return opt_; }
 
   /// Makes room for batches of `rows` (allocates only when rows > capacity).
@@ -80,7 +93,9 @@ class Executor {
   /// The optimizer update over the flat buffers; advances steps().
   void update();
   /// Evaluation-mode forward; returns the output buffer [rows, outputs].
-  const void* forward(int64_t rows, bool train);
+  /// softmax_in_loss: a softmax output layer leaves its logits there, for a
+  /// loss that normalises them (Backend::fuses_softmax_into_loss).
+  const void* forward(int64_t rows, bool train, bool softmax_in_loss = false);
 
   /// Output buffer of layer i from the last forward ([rows, out_i], before dropout).
   const void* layer_output(std::size_t i) const { return y_[i]; }
@@ -103,8 +118,12 @@ class Executor {
   void issue_loss(int64_t rows, bool train, bool with_backward, StepRecord* record);
   void issue_update(int64_t number);
   void issue_step(int64_t rows);
-  void record_step(int64_t rows);
-  void drop_recording() noexcept;
+  struct Recording;
+  void record_step(int64_t rows, Recording& r);
+  Recording& recording_for(int64_t rows, bool* made);
+  void drop_recordings() noexcept;
+  void upload_settings();
+  void sync_settings();
   /// Bytes of the targets of `rows` rows: int32 class indices or dtype() values [rows, outputs].
   std::size_t target_bytes(std::size_t rows) const {
     return loss_takes_classes(plan_.loss) ? rows * sizeof(int32_t) : rows * plan_.outputs * elem_;
@@ -130,10 +149,14 @@ class Executor {
   // recorded step was made for. Other backends: the totals kept on the host.
   StepRecord* record_ = nullptr;
   StepRecord record_host_;  // source / destination of record_ transfers
-  enum class Recording { none, warmed_up, recorded };  // for recorded_rows_ and recorded_opt_
-  Recording recording_ = Recording::none;
-  int64_t recorded_rows_ = 0, recorded_launches_ = 0;
-  Optimizer recorded_opt_;
+  Optimizer uploaded_opt_;  // the settings in record_->optim
+  struct Recording {    // one batch size's step
+    bool recorded = false;  // false: it ran op by op once (warm-up); the next step records
+    int64_t launches = 0;   // launches the recorded step holds
+    uint64_t last_use = 0;  // use_clock_ at its last step (the eviction order)
+  };
+  std::map<int64_t, Recording> recordings_;  // by batch rows
+  uint64_t use_clock_ = 0;
   TrainLosses host_totals_;
   double last_loss_ = 0;  // of the last queued step, on backends that do not record
   std::unique_ptr<GradientSum> gradient_sum_;  // data parallelism: the all-reduce before the update

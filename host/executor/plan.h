@@ -35,8 +35,10 @@ struct Plan {
   static Plan compile(const ModelSpec& spec);
   /// Backend ops in one training step: per layer a forward and a weight
   /// gradient, an input gradient for all but the first, the loss, one update.
-  /// (A backend may launch more than one kernel for an op: the CUDA loss is
-  /// two. Network::launches_per_step reports what a step really launched.)
+  /// (A backend may launch more than one kernel for an op: the CUDA forward
+  /// of a softmax layer is two, except in training, where the loss launch
+  /// normalises the output layer's logits. Network::launches_per_step reports
+  /// what a step really launched.)
   int launches_per_step() const { return static_cast<int>(3 * layers.size() + 1); }
 };
 

@@ -16,12 +16,58 @@
 #include <cstdint>
 #include <string>
 
+#include <cmath>
+
 #include "cumlp/optim.h"
 #include "host/shared/error_macros.h"
+#include "host/shared/hd.h"
 #include "cumlp/tensor.h"
 #include "host/shared/activation.h"
 
 namespace cumlp {
+
+/// Adam's bias corrections of update t (1-based): lr / (1 - b1^t) and
+/// sqrt(1 - b2^t), computed in double and rounded once to float, as the CPU
+/// twin does. Shared by the host (uploads, by-value launches) and the GPU
+/// optimizer kernel (the next update's values, once per step), so both give
+/// the same bits.
+CUMLP_HD void adam_bias_corrections(double lr, double b1, double b2, double t, float* step_size, float* bc2_sqrt) {
+  *step_size = static_cast<float>(lr / (1.0 - pow(b1, t)));
+  *bc2_sqrt = static_cast<float>(sqrt(1.0 - pow(b2, t)));
+}
+
+/// The optimizer's settings in backend memory (part of StepRecord): a recorded
+/// update reads them when it runs, so a changed learning rate needs an upload
+/// (OptimSettings::from, then Backend::upload outside any recording), not a new
+/// recording. The float fields are the values the kernel computes with, rounded
+/// as a by-value launch rounds them; lr, beta1 and beta2 are kept in double for
+/// the bias corrections, which the update's last block advances for the next
+/// update (once per step, not per block).
+struct OptimSettings {
+  float lr = 0, weight_decay = 0, l1 = 0, beta1 = 0, beta2 = 0, eps = 0;
+  float momentum = 0;      // SGD only; 0: none
+  int32_t nesterov = 0;    // SGD with momentum only
+  float step_size = 0, bc2_sqrt = 0;  // Adam: adam_bias_corrections of update number StepRecord::updates + 1
+  double lr_d = 0, beta1_d = 0, beta2_d = 0;
+
+  /// The settings of optimizer o, with Adam's scalars for update `next_update` (1-based).
+  static OptimSettings from(const Optimizer& o, int64_t next_update) {
+    OptimSettings s;
+    const bool sgd_momentum = o.kind == OptimizerKind::SGD && o.momentum != 0;
+    s.lr = static_cast<float>(o.lr);
+    s.weight_decay = static_cast<float>(o.weight_decay);
+    s.l1 = static_cast<float>(o.l1);
+    s.beta1 = static_cast<float>(o.beta1);
+    s.beta2 = static_cast<float>(o.beta2);
+    s.eps = static_cast<float>(o.eps);
+    s.momentum = sgd_momentum ? static_cast<float>(o.momentum) : 0.0f;
+    s.nesterov = sgd_momentum && o.nesterov ? 1 : 0;
+    s.lr_d = o.lr, s.beta1_d = o.beta1, s.beta2_d = o.beta2;
+    if (o.kind != OptimizerKind::SGD)
+      adam_bias_corrections(o.lr, o.beta1, o.beta2, static_cast<double>(next_update), &s.step_size, &s.bc2_sqrt);
+    return s;
+  }
+};
 
 /// Step bookkeeping kept in backend memory (the same layout on host and
 /// device), for backends that record a training step once and replay it
@@ -35,6 +81,7 @@ struct StepRecord {
   double loss_sum = 0;           // the added losses, summed in double in issue order
   uint32_t blocks_done = 0;      // device optimizer scratch (its last block advances `updates`); 0 between ops
   uint32_t reserved = 0;
+  OptimSettings optim;           // what a recorded update computes with (OptimArgs::record)
 };
 
 /// The activation fused into a GEMM epilogue, and the dropout that follows it.
@@ -49,6 +96,10 @@ struct Epilogue {
   /// Dropout key of element 0: a rank computing rows [r0, ..) of a global
   /// batch passes r0 x width, so every row keeps its mask under any split.
   int64_t element0 = 0;
+  /// A softmax output layer without dropout leaves its logits in y: the loss
+  /// that follows normalises them (LossArgs::normalise). Only set for a
+  /// backend whose fuses_softmax_into_loss() is true.
+  bool softmax_in_loss = false;
 };
 
 struct LossArgs {
@@ -57,6 +108,11 @@ struct LossArgs {
   int32_t out_act = ops::kIdentity;  // activation that produced y (its derivative is fused)
   double out_alpha = 0;
   bool want_grad = true;   // write dz
+  /// y holds a softmax layer's logits (Epilogue::softmax_in_loss; out_act is
+  /// softmax, the loss is not cross-entropy): the op first normalises each
+  /// row of y in place, writing what linear_act_forward would have written.
+  /// Only for a backend whose fuses_softmax_into_loss() is true.
+  bool normalise = false;
   StepRecord* record = nullptr;  // backend memory; when set, the loss is also added to it (see StepRecord)
 };
 
@@ -75,8 +131,10 @@ struct OptimArgs {
   int32_t kind = 0;  // OptimizerKind
   double lr = 0, beta1 = 0, beta2 = 0, eps = 0, weight_decay = 0, l1 = 0;
   int64_t step = 0;  // 1-based index of this update (Adam bias correction)
-  StepRecord* record = nullptr;  // backend memory; when set, `step` is ignored: the update is number
-                                 // record->updates + 1 when the op runs, and the op advances record->updates
+  StepRecord* record = nullptr;  // backend memory; when set, `step` and the settings here are ignored: the
+                                 // update is number record->updates + 1 when the op runs, with the settings
+                                 // and Adam scalars of record->optim, and the op advances record->updates
+                                 // (and record->optim's Adam scalars to the next update)
   double momentum = 0;           // SGD: the velocity buffer is `m` (zero before the first update)
   bool nesterov = false;
 
@@ -107,15 +165,22 @@ class Backend {
   // ---- recording (CUDA graphs) ------------------------------------------------------
   /// Whether ops can be recorded and replayed. Such a backend honours the
   /// StepRecord fields of the op arguments; the others never see them set.
+  /// A backend keeps several recordings at once, each under a key of the
+  /// caller's choosing (the executor: the batch size); the caller bounds how
+  /// many it keeps and drops the others.
   virtual bool can_record() const { return false; }
-  /// Ops issued until end_recording() are recorded, not run. Buffers they use
-  /// must outlive the recording; memory transfers are not allowed meanwhile.
-  virtual void begin_recording() { CUMLP_THROW("device ", name(), " cannot record ops"); }
+  /// Ops issued until end_recording() are recorded under `key` (replacing any
+  /// recording of that key), not run. Buffers they use must outlive the
+  /// recording; memory transfers are not allowed meanwhile.
+  virtual void begin_recording(int64_t /*key*/) { CUMLP_THROW("device ", name(), " cannot record ops"); }
   virtual void end_recording() {}
-  /// Runs the recorded ops again, asynchronously, as if issued now.
-  virtual void replay() { CUMLP_THROW("device ", name(), " has no recording to replay"); }
-  /// Forgets the recording (replay() then throws until the next one).
-  virtual void drop_recording() noexcept {}
+  /// Runs the ops recorded under `key` again, asynchronously, as if issued now.
+  virtual void replay(int64_t key) { CUMLP_THROW("device ", name(), " has no recording ", key, " to replay"); }
+  /// Forgets the recording under `key` (replay(key) then throws until the next
+  /// one); also ends a recording still under way.
+  virtual void drop_recording(int64_t /*key*/) noexcept {}
+  /// Forgets every recording (and ends one still under way).
+  virtual void drop_recordings() noexcept {}
 
   // ---- ops (count as one launch each) ----------------------------------------------
   /// y = act(x w^T + b) [M, N]; with dropout also y_drop = y * keep / (1 - p).
@@ -132,9 +197,14 @@ class Backend {
   /// (fixed order, deterministic). db may be null.
   virtual void linear_backward_weight(DType dt, int64_t M, int64_t N, int64_t K, const void* dz, const void* x,
                                       void* dw, void* db) = 0;
+  /// Whether the loss can take a softmax output layer's logits and normalise
+  /// them itself (Epilogue::softmax_in_loss, LossArgs::normalise), saving the
+  /// softmax's own pass.
+  virtual bool fuses_softmax_into_loss() const { return false; }
   /// Loss of outputs y [rows, cols] against targets (int32 class indices [rows]
   /// for cross-entropy, else dt values [rows, cols]); writes the scalar loss
   /// (dt) to *loss and, if want_grad, dz = d loss / d (pre-activation) [rows, cols].
+  /// With a.normalise it also writes y (softmax of the logits it holds, in place).
   virtual void loss_forward_backward(DType dt, const LossArgs& a, const void* y, const void* target, void* dz,
                                      void* loss) = 0;
   /// Gathers a batch: x [n, a.cols] (dt) = a.samples[rows[i]] * a.scale, and

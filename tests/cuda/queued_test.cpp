@@ -83,7 +83,7 @@ TEST_P(Queued, RecordedStepsEqualOpByOpSteps) {
   EXPECT_EQ(l.first_nonfinite, 0);
   EXPECT_EQ(l.sum, eager_sum);
   EXPECT_EQ(queued.take_losses().steps, 0);  // taken
-  // A changed learning rate re-records; the update count carries on.
+  // A changed learning rate is read from the record: the recording stays, the update count carries on.
   queued.set_learning_rate(0.005);
   eager.set_learning_rate(0.005);
   for (int s = 8; s < 11; ++s) {
@@ -207,6 +207,8 @@ TEST_P(QueuedGpu, StepsAfterTheSecondAreReplays) {
   EXPECT_EQ(ex.launches_last_step(), per_step);
   EXPECT_EQ(ex.take_losses().steps, 7);  // also checks the device's update count == 7
   ex.queue_step(20);  // another batch size: op by op again
+  EXPECT_EQ(ex.backend().launches(), 3 * per_step);
+  ex.queue_step(40);  // the 40-row recording is still there
   EXPECT_EQ(ex.backend().launches(), 3 * per_step);
 }
 
