@@ -111,10 +111,36 @@ void check_shape(const char* op, int64_t M, int64_t N, int64_t K) {
   CUMLP_CHECK(M >= 0 && N >= 0 && K >= 0, op, ": negative size M=", M, " N=", N, " K=", K);
 }
 
+// dz_prev [M, K] = dz [M, N] w [N, K]: the GEMM's inner dimension is N.
+GemmProblem<false, false, BackwardDataEpilogue> data_problem(int64_t M, int64_t N, int64_t K, const float* dz,
+                                                             const float* w, const float* y_prev, const Epilogue& ep,
+                                                             float* dz_prev) {
+  check_shape("linear_backward_data", M, N, K);
+  CUMLP_CHECK(ep.dropout_p >= 0 && ep.dropout_p < 1, "linear_backward_data: dropout p ", ep.dropout_p,
+              " not in [0, 1)");
+  const BackwardDataEpilogue epi{y_prev, dz_prev, static_cast<int>(K), ep.act, static_cast<float>(ep.alpha),
+                                 Dropout::of(ep)};
+  return make_gemm_problem<false, false>(M, K, N, dz, w, nullptr, epi);
+}
+
+// dw [N, K] = dz^T [N, M] x [M, K]: op(A) = dz transposed, inner dimension M;
+// the row sums of op(A) are the column sums of dz, the bias gradient.
+GemmProblem<true, false, StoreEpilogue> weight_problem(int64_t M, int64_t N, int64_t K, const float* dz,
+                                                       const float* x, float* dw, float* db) {
+  check_shape("linear_backward_weight", M, N, K);
+  if (N > 0 && K == 0 && db) {
+    // dw is empty, so no GEMM block runs to sum the bias gradient: a degenerate
+    // layer the plan never builds (no inputs). Refuse it rather than skip db.
+    CUMLP_THROW("linear_backward_weight: bias gradient of a layer with no inputs");
+  }
+  return make_gemm_problem<true, false>(N, K, M, dz, x, db, StoreEpilogue{dw, static_cast<int>(K)});
+}
+
 }  // namespace
 
 int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, const float* w, const float* b,
-                              const Epilogue& ep, float* y, float* y_drop, LtContext* lt, cudaStream_t stream) {
+                              const Epilogue& ep, float* y, float* y_drop, const GemmWorkspace& ws, LtContext* lt,
+                              cudaStream_t stream) {
   NvtxRange range("linear_act_forward");
   check_shape("linear_act_forward", M, N, K);
   CUMLP_CHECK(ep.act >= ops::kIdentity && ep.act <= ops::kSoftmax, "linear_act_forward: unknown activation ", ep.act);
@@ -124,7 +150,7 @@ int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, c
   const Dropout drop = Dropout::of(ep);
   float* gemm_drop = softmax || ep.dropout_p == 0 ? nullptr : y_drop;  // softmax drops after normalising
   const ForwardEpilogue epi{b, y, gemm_drop, static_cast<int>(N), ep.act, static_cast<float>(ep.alpha), drop};
-  auto gemm = [&] { return launch_gemm<false, true>(M, N, K, x, w, nullptr, epi, stream); };
+  auto gemm = [&] { return launch_gemm(make_gemm_problem<false, true>(M, N, K, x, w, nullptr, epi), ws, stream); };
 #if defined(__CUDACC__)
   // cuBLASLt has bias and ReLU epilogues; dropout, softmax and the other activations stay fused in the own GEMM.
   const bool plain = ep.dropout_p == 0 && (ep.act == ops::kIdentity || ep.act == ops::kReLU);
@@ -145,16 +171,10 @@ int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, c
 }
 
 int launch_linear_backward_data(int64_t M, int64_t N, int64_t K, const float* dz, const float* w,
-                                const float* y_prev, const Epilogue& ep, float* dz_prev, LtContext* lt,
-                                cudaStream_t stream) {
+                                const float* y_prev, const Epilogue& ep, float* dz_prev, const GemmWorkspace& ws,
+                                LtContext* lt, cudaStream_t stream) {
   NvtxRange range("linear_backward_data");
-  check_shape("linear_backward_data", M, N, K);
-  CUMLP_CHECK(ep.dropout_p >= 0 && ep.dropout_p < 1, "linear_backward_data: dropout p ", ep.dropout_p,
-              " not in [0, 1)");
-  const BackwardDataEpilogue epi{y_prev, dz_prev, static_cast<int>(K), ep.act, static_cast<float>(ep.alpha),
-                                 Dropout::of(ep)};
-  // dz_prev [M, K] = dz [M, N] w [N, K]: the GEMM's inner dimension is N.
-  auto gemm = [&] { return launch_gemm<false, false>(M, K, N, dz, w, nullptr, epi, stream); };
+  auto gemm = [&] { return launch_gemm(data_problem(M, N, K, dz, w, y_prev, ep, dz_prev), ws, stream); };
 #if defined(__CUDACC__)
   // cuBLASLt's DEFAULT epilogue only when there is nothing to fuse. (ReLU would need DRELU with the
   // forward's RELU_AUX bitmask, a buffer per layer the executor does not keep.)
@@ -167,25 +187,23 @@ int launch_linear_backward_data(int64_t M, int64_t N, int64_t K, const float* dz
 }
 
 int launch_linear_backward_weight(int64_t M, int64_t N, int64_t K, const float* dz, const float* x, float* dw,
-                                  float* db, LtContext* lt, cudaStream_t stream) {
+                                  float* db, const GemmWorkspace& ws, LtContext* lt, cudaStream_t stream) {
   NvtxRange range("linear_backward_weight");
-  check_shape("linear_backward_weight", M, N, K);
-  if (N > 0 && K == 0 && db) {
-    // dw is empty, so no GEMM block runs to sum the bias gradient: a degenerate
-    // layer the plan never builds (no inputs). Refuse it rather than skip db.
-    CUMLP_THROW("linear_backward_weight: bias gradient of a layer with no inputs");
-  }
-  // dw [N, K] = dz^T [N, M] x [M, K]: op(A) = dz transposed, inner dimension M;
-  // the row sums of op(A) are the column sums of dz, the bias gradient.
-  auto gemm = [&] {
-    return launch_gemm<true, false>(N, K, M, dz, x, db, StoreEpilogue{dw, static_cast<int>(K)}, stream);
-  };
+  auto gemm = [&] { return launch_gemm(weight_problem(M, N, K, dz, x, dw, db), ws, stream); };
 #if defined(__CUDACC__)
   if (lt) return lt->run(true, LtCall::backward_weight(M, N, K, dz, x, dw, db), stream, gemm);  // db: BGRADB
 #else
   (void)lt;
 #endif
   return gemm();
+}
+
+int launch_linear_backward(int64_t M, int64_t N, int64_t K, const float* dz, const float* w, const float* x,
+                           const float* y_prev, const Epilogue& ep, float* dw, float* db, float* dz_prev,
+                           const GemmWorkspace& ws, cudaStream_t stream) {
+  NvtxRange range("linear_backward");
+  return launch_gemm_pair(data_problem(M, N, K, dz, w, y_prev, ep, dz_prev), weight_problem(M, N, K, dz, x, dw, db),
+                          ws, stream);
 }
 
 CUMLP_GPU_NAMESPACE_END
