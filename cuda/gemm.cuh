@@ -1,7 +1,8 @@
 // The project's register-tiled GEMM, one template for every product the
 // Linear layer needs, with the epilogue as a functor so bias, activation,
 // dropout and activation derivatives are applied while the result is still in
-// registers:
+// registers (four outputs at a time with float4 stores where the epilogue's
+// `vec4` says its rows allow; its operator() one at a time elsewhere):
 //
 //   C [M, N] = op(A) op(B),  op(A) [M, K], op(B) [K, N], row-major storage;
 //   kTransA: A is stored [K, M];  kTransB: B is stored [N, K].
@@ -104,7 +105,7 @@ __device__ float4 load_chunk(const float* __restrict__ src, int outer_size, int 
   float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
   if (slow >= slow_size) return v;
   const float* p = src + static_cast<int64_t>(slow) * fast_size + fast;
-  if (vec && fast + 3 < fast_size) return *reinterpret_cast<const float4*>(p);
+  if (vec && fast + 3 < fast_size) return ld_float4(p);
   if (fast < fast_size) v.x = p[0];
   if (fast + 1 < fast_size) v.y = p[1];
   if (fast + 2 < fast_size) v.z = p[2];
@@ -154,7 +155,7 @@ struct TileStage {
         tile[k + 2][o] = r[i].z;
         tile[k + 3][o] = r[i].w;
       } else {
-        *reinterpret_cast<float4*>(&tile[k][o]) = r[i];
+        st_float4(&tile[k][o], r[i]);
       }
     }
   }
@@ -199,12 +200,12 @@ __device__ void gemm_block(const GemmProblem<kTransA, kTransB, Epilogue>& p, int
       float a[TM], bv[TN];
 #pragma unroll
       for (int g = 0; g < TM / 4; ++g) {
-        const float4 v = *reinterpret_cast<const float4*>(&s.a[buf][k][g * kRowStride + ty * 4]);
+        const float4 v = ld_float4(&s.a[buf][k][g * kRowStride + ty * 4]);
         a[4 * g] = v.x, a[4 * g + 1] = v.y, a[4 * g + 2] = v.z, a[4 * g + 3] = v.w;
       }
 #pragma unroll
       for (int g = 0; g < TN / 4; ++g) {
-        const float4 v = *reinterpret_cast<const float4*>(&s.b[buf][k][g * kColStride + tx * 4]);
+        const float4 v = ld_float4(&s.b[buf][k][g * kColStride + tx * 4]);
         bv[4 * g] = v.x, bv[4 * g + 1] = v.y, bv[4 * g + 2] = v.z, bv[4 * g + 3] = v.w;
       }
 #pragma unroll
@@ -233,8 +234,7 @@ __device__ void gemm_block(const GemmProblem<kTransA, kTransB, Epilogue>& p, int
     for (int r = 0; r < TM; ++r)
 #pragma unroll
       for (int c = 0; c < TN; c += 4)
-        *reinterpret_cast<float4*>(&part[row_of(r) * BN + col_of(c)]) =
-            make_float4(acc[r][c], acc[r][c + 1], acc[r][c + 2], acc[r][c + 3]);
+        st_float4(&part[row_of(r) * BN + col_of(c)], make_float4(acc[r][c], acc[r][c + 1], acc[r][c + 2], acc[r][c + 3]));
     if (sums_rows && tid < BM) p.row_partials[static_cast<int64_t>(split) * tiles_m * BM + m0 + tid] = row_sum;
     __threadfence();  // this thread's partials are visible before the block counts itself done
     __syncthreads();
@@ -248,15 +248,24 @@ __device__ void gemm_block(const GemmProblem<kTransA, kTransB, Epilogue>& p, int
 #pragma unroll
   for (int r = 0; r < TM; ++r)
 #pragma unroll
-    for (int c = 0; c < TN; ++c) {
-      const int i = m0 + row_of(r), j = n0 + col_of(c);
-      if (i >= p.M || j >= p.N) continue;
-      float v = acc[r][c];
+    for (int c0 = 0; c0 < TN; c0 += 4) {
+      float v[4] = {acc[r][c0], acc[r][c0 + 1], acc[r][c0 + 2], acc[r][c0 + 3]};
       if (p.splits > 1) {
-        v = 0.0f;
-        for (int q = 0; q < p.splits; ++q) v += load_coherent(&parts[q * (BM * BN) + row_of(r) * BN + col_of(c)]);
+        v[0] = v[1] = v[2] = v[3] = 0.0f;
+        for (int q = 0; q < p.splits; ++q) {
+          const float4 t = ld_float4_cg(&parts[q * (BM * BN) + row_of(r) * BN + col_of(c0)]);
+          v[0] += t.x, v[1] += t.y, v[2] += t.z, v[3] += t.w;
+        }
       }
-      p.epilogue(i, j, v);
+      const int i = m0 + row_of(r), j0 = n0 + col_of(c0);
+      if (i >= p.M) continue;
+      if (p.epilogue.vec4 && j0 + 3 < p.N) {
+        p.epilogue.four(i, j0, v);
+      } else {
+#pragma unroll
+        for (int c = 0; c < 4; ++c)
+          if (j0 + c < p.N) p.epilogue(i, j0 + c, v[c]);
+      }
     }
   if (sums_rows && tid < BM && m0 + tid < p.M) {
     float v = row_sum;

@@ -45,6 +45,12 @@ struct Dropout {
   }
 };
 
+// The epilogues: operator() for one output (i, j); four() for (i, j..j+3),
+// j + 3 < the row length, with float4 accesses, used by the GEMM when `vec4`
+// (every pointer 16-byte aligned, rows a multiple of 4 floats). Both compute
+// each element the same way, so the bits do not depend on which one ran.
+bool aligned4(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
 // Forward: bias, activation (softmax is left to the row kernel), dropout.
 struct ForwardEpilogue {
   const float* b;
@@ -53,13 +59,29 @@ struct ForwardEpilogue {
   int N, act;
   float alpha;
   Dropout drop;
-  __device__ void operator()(int i, int j, float acc) const {
+  bool vec4 = false;
+
+  void set_vec4() { vec4 = N % 4 == 0 && aligned4(y) && (!b || aligned4(b)) && (!y_drop || aligned4(y_drop)); }
+  __device__ float value(float acc, float bias) const {
     float v = acc;
-    if (b) v += b[j];
+    if (b) v += bias;
     if (act != ops::kSoftmax) v = ops::act_forward(act, v, alpha);
+    return v;
+  }
+  __device__ void operator()(int i, int j, float acc) const {
+    const float v = value(acc, b ? b[j] : 0.0f);
     const int64_t e = static_cast<int64_t>(i) * N + j;
     y[e] = v;
     if (y_drop) y_drop[e] = v * drop.factor(e);
+  }
+  __device__ void four(int i, int j, const float (&acc)[4]) const {
+    const float4 bias = b ? ld_float4(b + j) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    const float4 v = make_float4(value(acc[0], bias.x), value(acc[1], bias.y), value(acc[2], bias.z), value(acc[3], bias.w));
+    const int64_t e = static_cast<int64_t>(i) * N + j;
+    st_float4(y + e, v);
+    if (y_drop)
+      st_float4(y_drop + e, make_float4(v.x * drop.factor(e), v.y * drop.factor(e + 1), v.z * drop.factor(e + 2),
+                                        v.w * drop.factor(e + 3)));
   }
 };
 
@@ -70,18 +92,36 @@ struct BackwardDataEpilogue {
   int K, act;
   float alpha;
   Dropout drop;
-  __device__ void operator()(int i, int j, float acc) const {
-    const int64_t e = static_cast<int64_t>(i) * K + j;
+  bool vec4 = false;
+
+  void set_vec4() { vec4 = K % 4 == 0 && aligned4(y_prev) && aligned4(dz_prev); }
+  __device__ float value(int64_t e, float acc, float y) const {
     float g = acc;
     if (drop.p > 0) g *= drop.factor(e);
-    dz_prev[e] = g * ops::act_derivative(act, y_prev[e], alpha);
+    return g * ops::act_derivative(act, y, alpha);
+  }
+  __device__ void operator()(int i, int j, float acc) const {
+    const int64_t e = static_cast<int64_t>(i) * K + j;
+    dz_prev[e] = value(e, acc, y_prev[e]);
+  }
+  __device__ void four(int i, int j, const float (&acc)[4]) const {
+    const int64_t e = static_cast<int64_t>(i) * K + j;
+    const float4 y = ld_float4(y_prev + e);
+    st_float4(dz_prev + e, make_float4(value(e, acc[0], y.x), value(e + 1, acc[1], y.y), value(e + 2, acc[2], y.z),
+                                       value(e + 3, acc[3], y.w)));
   }
 };
 
 struct StoreEpilogue {
   float* c;
   int ldc;
+  bool vec4 = false;
+
+  void set_vec4() { vec4 = ldc % 4 == 0 && aligned4(c); }
   __device__ void operator()(int i, int j, float acc) const { c[static_cast<int64_t>(i) * ldc + j] = acc; }
+  __device__ void four(int i, int j, const float (&acc)[4]) const {
+    st_float4(c + static_cast<int64_t>(i) * ldc + j, make_float4(acc[0], acc[1], acc[2], acc[3]));
+  }
 };
 
 // Softmax of each row of y in place (one block per row), then its dropout.
@@ -118,8 +158,9 @@ GemmProblem<false, false, BackwardDataEpilogue> data_problem(int64_t M, int64_t 
   check_shape("linear_backward_data", M, N, K);
   CUMLP_CHECK(ep.dropout_p >= 0 && ep.dropout_p < 1, "linear_backward_data: dropout p ", ep.dropout_p,
               " not in [0, 1)");
-  const BackwardDataEpilogue epi{y_prev, dz_prev, static_cast<int>(K), ep.act, static_cast<float>(ep.alpha),
-                                 Dropout::of(ep)};
+  BackwardDataEpilogue epi{y_prev, dz_prev, static_cast<int>(K), ep.act, static_cast<float>(ep.alpha),
+                           Dropout::of(ep)};
+  epi.set_vec4();
   return make_gemm_problem<false, false>(M, K, N, dz, w, nullptr, epi);
 }
 
@@ -133,7 +174,9 @@ GemmProblem<true, false, StoreEpilogue> weight_problem(int64_t M, int64_t N, int
     // layer the plan never builds (no inputs). Refuse it rather than skip db.
     CUMLP_THROW("linear_backward_weight: bias gradient of a layer with no inputs");
   }
-  return make_gemm_problem<true, false>(N, K, M, dz, x, db, StoreEpilogue{dw, static_cast<int>(K)});
+  StoreEpilogue epi{dw, static_cast<int>(K)};
+  epi.set_vec4();
+  return make_gemm_problem<true, false>(N, K, M, dz, x, db, epi);
 }
 
 }  // namespace
@@ -149,7 +192,8 @@ int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, c
   const bool softmax = ep.act == ops::kSoftmax;
   const Dropout drop = Dropout::of(ep);
   float* gemm_drop = softmax || ep.dropout_p == 0 ? nullptr : y_drop;  // softmax drops after normalising
-  const ForwardEpilogue epi{b, y, gemm_drop, static_cast<int>(N), ep.act, static_cast<float>(ep.alpha), drop};
+  ForwardEpilogue epi{b, y, gemm_drop, static_cast<int>(N), ep.act, static_cast<float>(ep.alpha), drop};
+  epi.set_vec4();
   auto gemm = [&] { return launch_gemm(make_gemm_problem<false, true>(M, N, K, x, w, nullptr, epi), ws, stream); };
 #if defined(__CUDACC__)
   // cuBLASLt has bias and ReLU epilogues; dropout, softmax and the other activations stay fused in the own GEMM.
