@@ -132,23 +132,23 @@ struct TileStage {
       o = (c % (BO / 4)) * 4;
     }
   }
-  __device__ void load(const float* src, int outer_size, int K, int o0, int k0, bool vec) {
+  // f(i, o, k) for each chunk i of this thread.
+  template <class F>
+  __device__ static void each(F f) {
 #pragma unroll
     for (int i = 0; i < kPerThread; ++i) {
       const int c = static_cast<int>(threadIdx.x) + i * kThreads;
       if (c >= kChunks) break;
       int o, k;
       place(c, o, k);
-      r[i] = load_chunk<kKInner>(src, outer_size, K, o0 + o, k0 + k, vec);
+      f(i, o, k);
     }
   }
+  __device__ void load(const float* src, int outer_size, int K, int o0, int k0, bool vec) {
+    each([&](int i, int o, int k) { r[i] = load_chunk<kKInner>(src, outer_size, K, o0 + o, k0 + k, vec); });
+  }
   __device__ void store(float (&tile)[kGemmBK][BO + 4]) const {
-#pragma unroll
-    for (int i = 0; i < kPerThread; ++i) {
-      const int c = static_cast<int>(threadIdx.x) + i * kThreads;
-      if (c >= kChunks) break;
-      int o, k;
-      place(c, o, k);
+    each([&](int i, int o, int k) {
       if (kKInner) {  // transposed: four scalar stores down a column
         tile[k][o] = r[i].x;
         tile[k + 1][o] = r[i].y;
@@ -157,7 +157,7 @@ struct TileStage {
       } else {
         st_float4(&tile[k][o], r[i]);
       }
-    }
+    });
   }
 };
 
@@ -278,15 +278,17 @@ __device__ void gemm_block(const GemmProblem<kTransA, kTransB, Epilogue>& p, int
   }
 }
 
+// One resident block per SM is enough (the tile rule aims at a block per SM):
+// ptxas may then give the 8 x 8 tile the registers it needs without spilling.
 template <class Cfg, class P>
-__global__ void __launch_bounds__(Cfg::kThreads) gemm_kernel(P p) {
+__global__ void __launch_bounds__(Cfg::kThreads, 1) gemm_kernel(P p) {
   CUMLP_SHARED(GemmSmem<Cfg>, smem, [1]);
   gemm_block<Cfg>(p, static_cast<int>(blockIdx.x), smem[0]);
 }
 
 /// Two problems in one launch: blocks [0, blocks of p0) run p0, the rest p1.
 template <class Cfg, class P0, class P1>
-__global__ void __launch_bounds__(Cfg::kThreads) gemm_pair_kernel(P0 p0, P1 p1) {
+__global__ void __launch_bounds__(Cfg::kThreads, 1) gemm_pair_kernel(P0 p0, P1 p1) {
   CUMLP_SHARED(GemmSmem<Cfg>, smem, [1]);
   const int b = static_cast<int>(blockIdx.x), blocks0 = p0.tiles * p0.splits;
   if (b < blocks0) gemm_block<Cfg>(p0, b, smem[0]);

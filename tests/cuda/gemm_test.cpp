@@ -92,14 +92,6 @@ std::vector<std::vector<double>> reference_ops(const Shape& s, const Inputs& in)
   return {y, dprev, gw, gb};
 }
 
-bool same_bits(const std::vector<std::vector<float>>& a, const std::vector<std::vector<float>>& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (a[i].size() != b[i].size() || std::memcmp(a[i].data(), b[i].data(), a[i].size() * sizeof(float)) != 0)
-      return false;
-  return true;
-}
-
 class GpuGemm : public OnDevice {};
 
 // One shape per path (tile and split from cuda/gemm_rule.cuh for the GEMMs
