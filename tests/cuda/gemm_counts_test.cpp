@@ -1,6 +1,6 @@
 // The GEMM's access counts on the access-traced simulator (cuda/sim/trace.h),
-// at aligned shapes of each split tile (64x64 and 32x32; the 128x128 tile is
-// the same code with 8x8 outputs per thread): the targets for the
+// at aligned shapes of each tile (64x64 and 32x32, split over K; 128x128
+// with 8x8 outputs per thread, which the rule never splits): the targets for the
 // main loop as exact counts, which follow from the code and the launch shape,
 // not from timing: <= 0.25 shared-memory load instructions per FMA
 // instruction, no bank conflicts, >= 90 % sector efficiency of the global
@@ -47,8 +47,9 @@ std::vector<Counted> count_ops(int64_t M, int64_t N, int64_t K) {
 
 TEST(GemmCounts, MainLoopTargetsAtAlignedShapes) {
   if (!kernel_tracing_built()) GTEST_SKIP() << "this build has no access-traced kernels";
-  // 64x64 tiles, every product split over K; 32x32 tiles (N = 32), split.
-  for (auto [M, N, K] : {std::tuple<int64_t, int64_t, int64_t>{128, 256, 512}, {96, 32, 256}}) {
+  // 64x64 tiles, every product split over K; 32x32 tiles (N = 32), split;
+  // 128x128 tiles for the forward (>= 132 tiles of 128 x 128), 32x32 for the rest.
+  for (auto [M, N, K] : {std::tuple<int64_t, int64_t, int64_t>{128, 256, 512}, {96, 32, 256}, {1536, 1536, 8}}) {
     SCOPED_TRACE("M=" + std::to_string(M) + " N=" + std::to_string(N) + " K=" + std::to_string(K));
     const std::vector<Counted> ops = count_ops(M, N, K);
     ASSERT_EQ(ops.size(), 4u);
