@@ -49,7 +49,6 @@ struct Dropout {
 // j + 3 < the row length, with float4 accesses, used by the GEMM when `vec4`
 // (every pointer 16-byte aligned, rows a multiple of 4 floats). Both compute
 // each element the same way, so the bits do not depend on which one ran.
-bool aligned4(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 // Forward: bias, activation (softmax is left to the row kernel), dropout.
 struct ForwardEpilogue {
@@ -61,7 +60,7 @@ struct ForwardEpilogue {
   Dropout drop;
   bool vec4 = false;
 
-  void set_vec4() { vec4 = N % 4 == 0 && aligned4(y) && (!b || aligned4(b)) && (!y_drop || aligned4(y_drop)); }
+  void set_vec4() { vec4 = N % 4 == 0 && aligned16(y) && (!b || aligned16(b)) && (!y_drop || aligned16(y_drop)); }
   __device__ float value(float acc, float bias) const {
     float v = acc;
     if (b) v += bias;
@@ -94,7 +93,7 @@ struct BackwardDataEpilogue {
   Dropout drop;
   bool vec4 = false;
 
-  void set_vec4() { vec4 = K % 4 == 0 && aligned4(y_prev) && aligned4(dz_prev); }
+  void set_vec4() { vec4 = K % 4 == 0 && aligned16(y_prev) && aligned16(dz_prev); }
   __device__ float value(int64_t e, float acc, float y) const {
     float g = acc;
     if (drop.p > 0) g *= drop.factor(e);
@@ -117,7 +116,7 @@ struct StoreEpilogue {
   int ldc;
   bool vec4 = false;
 
-  void set_vec4() { vec4 = ldc % 4 == 0 && aligned4(c); }
+  void set_vec4() { vec4 = ldc % 4 == 0 && aligned16(c); }
   __device__ void operator()(int i, int j, float acc) const { c[static_cast<int64_t>(i) * ldc + j] = acc; }
   __device__ void four(int i, int j, const float (&acc)[4]) const {
     st_float4(c + static_cast<int64_t>(i) * ldc + j, make_float4(acc[0], acc[1], acc[2], acc[3]));
