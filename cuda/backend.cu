@@ -49,6 +49,8 @@ class GpuBackend final : public Backend {
     lt_.reset();
 #endif
     if (row_loss_) CUMLP_CUDA_WARN(cudaFree(row_loss_));
+    if (gemm_ws_.data) CUMLP_CUDA_WARN(cudaFree(gemm_ws_.data));
+    if (gemm_ws_.counters) CUMLP_CUDA_WARN(cudaFree(gemm_ws_.counters));
     for (Staging& s : staging_) {  // the stream is idle: no copy still reads them
       if (s.host) CUMLP_CUDA_WARN(cudaFreeHost(s.host));
       if (s.copied) CUMLP_CUDA_WARN(cudaEventDestroy(s.copied));
@@ -161,25 +163,38 @@ class GpuBackend final : public Backend {
   void reserve_rows(int64_t rows) override {
     enter();
     loss_scratch(rows);
+    gemm_workspace();
   }
 
   void linear_act_forward(DType dt, int64_t M, int64_t N, int64_t K, const void* x, const void* w, const void* b,
                           const Epilogue& ep, void* y, void* y_drop) override {
     require_f32(dt);
     enter();
-    launches_ += launch_linear_act_forward(M, N, K, f(x), f(w), f(b), ep, f(y), f(y_drop), lt(), stream_);
+    launches_ += launch_linear_act_forward(M, N, K, f(x), f(w), f(b), ep, f(y), f(y_drop), gemm_workspace(), lt(),
+                                           stream_);
   }
   void linear_backward_data(DType dt, int64_t M, int64_t N, int64_t K, const void* dz, const void* w,
                             const void* y_prev, const Epilogue& ep, void* dz_prev) override {
     require_f32(dt);
     enter();
-    launches_ += launch_linear_backward_data(M, N, K, f(dz), f(w), f(y_prev), ep, f(dz_prev), lt(), stream_);
+    launches_ += launch_linear_backward_data(M, N, K, f(dz), f(w), f(y_prev), ep, f(dz_prev), gemm_workspace(),
+                                             lt(), stream_);
   }
   void linear_backward_weight(DType dt, int64_t M, int64_t N, int64_t K, const void* dz, const void* x, void* dw,
                               void* db) override {
     require_f32(dt);
     enter();
-    launches_ += launch_linear_backward_weight(M, N, K, f(dz), f(x), f(dw), f(db), lt(), stream_);
+    launches_ += launch_linear_backward_weight(M, N, K, f(dz), f(x), f(dw), f(db), gemm_workspace(), lt(), stream_);
+  }
+  // Both gradients in one launch of the own GEMM; with cuBLASLt enabled, the
+  // two ops (either may go to cuBLASLt).
+  void linear_backward(DType dt, int64_t M, int64_t N, int64_t K, const void* dz, const void* w, const void* x,
+                       const void* y_prev, const Epilogue& ep, void* dw, void* db, void* dz_prev) override {
+    if (lt()) return Backend::linear_backward(dt, M, N, K, dz, w, x, y_prev, ep, dw, db, dz_prev);
+    require_f32(dt);
+    enter();
+    launches_ += launch_linear_backward(M, N, K, f(dz), f(w), f(x), f(y_prev), ep, f(dw), f(db), f(dz_prev),
+                                        gemm_workspace(), stream_);
   }
   bool fuses_softmax_into_loss() const override { return true; }
   void loss_forward_backward(DType dt, const LossArgs& a, const void* y, const void* target, void* dz,
@@ -259,6 +274,18 @@ class GpuBackend final : public Backend {
     r = Recorded{};
   }
 
+  // The GEMM's split-K workspace (cuda/gemm_rule.cuh): a fixed size that
+  // covers every split the tile rule makes, allocated at the first reserve or
+  // product, never while recording.
+  const GemmWorkspace& gemm_workspace() {
+    if (!gemm_ws_.data) {
+      CUMLP_CHECK(!capturing_, "device ", name_, ": the GEMM workspace must be reserved before recording");
+      gemm_ws_.data = static_cast<float*>(alloc(kGemmWorkspaceSlots * kGemmWorkspaceFloatsPerSlot * sizeof(float)));
+      gemm_ws_.counters = static_cast<unsigned*>(alloc(kGemmWorkspaceSlots * kGemmCountersPerSlot * sizeof(unsigned)));
+    }
+    return gemm_ws_;
+  }
+
   struct Staging {
     void* host = nullptr;  // pinned
     std::size_t bytes = 0;
@@ -274,6 +301,7 @@ class GpuBackend final : public Backend {
   cudaStream_t stream_ = nullptr;
   float* row_loss_ = nullptr;
   int64_t row_loss_rows_ = 0;
+  GemmWorkspace gemm_ws_;
   bool capturing_ = false;
   int64_t capture_key_ = 0;
   std::map<int64_t, Recorded> recorded_;  // by the caller's key (the executor bounds how many)

@@ -1,107 +1,372 @@
-// The project's tiled GEMM, one template for every product the Linear layer
-// needs, with the epilogue as a functor so bias, activation, dropout and
-// activation derivatives are applied while the result is still in registers:
+// The project's register-tiled GEMM, one template for every product the
+// Linear layer needs, with the epilogue as a functor so bias, activation,
+// dropout and activation derivatives are applied while the result is still in
+// registers (four outputs at a time with float4 stores where the epilogue's
+// `vec4` says its rows allow; its operator() one at a time elsewhere):
 //
 //   C [M, N] = op(A) op(B),  op(A) [M, K], op(B) [K, N], row-major storage;
 //   kTransA: A is stored [K, M];  kTransB: B is stored [N, K].
 //
-// A 32 x 32 block of C per 16 x 16 threads; each thread owns the 2 x 2 outputs
-// (ty + 16r, tx + 16c), so a warp reads one A value (broadcast) and 16
-// consecutive B values per step. K advances in 32-wide tiles staged in shared
-// memory; loads are bounds-checked and zero-filled, so any M, N, K (1, odd,
-// not multiples of 32, K = 0) works. Each thread sums its K terms in order:
-// the result does not depend on the schedule.
+// A block computes a BM x BN tile of C; each thread owns TM x TN outputs in
+// groups of 4 x 4 (rows g * BM/(TM/4) + 4 ty + r, columns likewise), so a k
+// step costs TM/4 + TN/4 float4 shared loads for TM x TN FMAs (0.0625 shared
+// loads per FMA at 8 x 8, 0.125 at 4 x 4). K advances in 8-wide tiles through
+// two shared buffers: the next tile is fetched into registers (float4 global
+// loads where the operand is 16-byte aligned with a leading dimension % 4 ==
+// 0, bounds-checked scalar loads where not, zero beyond M, N, K) while the
+// current one is multiplied, then stored to the other buffer: one barrier per
+// tile. The shared rows are BM + 4 floats (4 mod 32 words), which keeps the
+// transposed stores of k-contiguous operands and the float4 reads free of
+// bank conflicts. Each thread sums its K terms in order: the result does not
+// depend on the schedule.
 //
-// Optional fused row sums of op(A): when a_row_sums is set, the blocks of the
-// first column of C also add up every row of op(A) as its tiles pass through
-// shared memory, in K order (the bias gradient db = column sums of dz rides on
-// the weight-gradient GEMM this way, deterministic and without atomics).
+// Split-K (GemmProblem::splits > 1): block (tile, split) sums K range
+// [split * k_per_split, ...) and writes its partial tile to a workspace; the
+// last block of a tile to finish (an integer counter per tile, after a
+// __threadfence; it resets the counter for the next launch) adds the partials
+// in split order 0..S-1 and runs the epilogue. No block waits for another,
+// and the sum's order is fixed: the same bits on every run and schedule.
+//
+// Optional fused row sums of op(A) (a_row_sums): the blocks of C's first tile
+// column also add up every row of op(A) as its tiles pass through shared
+// memory, in K order, split partials in split order (the bias gradient db =
+// column sums of dz rides on the weight-gradient GEMM, without atomics).
+//
+// Two problems can share one launch (gemm_pair_kernel: blockIdx ranges pick
+// the problem), which is how a layer's input and weight gradients run as one
+// kernel. The tile rule choosing the tile and split count is gemm_rule.cuh.
 #pragma once
 
-#include "cuda/common.cuh"
+#include "cuda/gemm_rule.cuh"
 
 CUMLP_GPU_NAMESPACE_BEGIN
 
-constexpr int kGemmTile = 32;                      // BM = BN = BK
-constexpr int kGemmThreadsPerSide = 16;            // 16 x 16 threads
-constexpr int kGemmThreads = kGemmThreadsPerSide * kGemmThreadsPerSide;
-constexpr int kGemmPerThread = kGemmTile / kGemmThreadsPerSide;  // 2 x 2 outputs
+/// The tile configurations (gemm_rule.cuh says which shape takes which).
+template <int BM_, int BN_, int TM_, int TN_>
+struct GemmConfig {
+  static constexpr int BM = BM_, BN = BN_, TM = TM_, TN = TN_;
+  static constexpr int kThreadsX = BN / TN, kThreadsY = BM / TM, kThreads = kThreadsX * kThreadsY;
+  static_assert(TM % 4 == 0 && TN % 4 == 0 && kThreadsX <= 32, "4 x 4 output groups, a row of threads in a warp");
+};
+using GemmLarge = GemmConfig<128, 128, 8, 8>;  // 256 threads
+using GemmMedium = GemmConfig<64, 64, 4, 4>;   // 256 threads
+using GemmSmall = GemmConfig<32, 32, 4, 4>;    // 64 threads
 
-/// Stages a kGemmTile x kGemmTile tile of a matrix into tile[k][outer]: element
-/// (outer, k) of the logical [outer, K] operand, which is stored either with k
-/// contiguous (k_inner) or with outer contiguous. Consecutive threads read
-/// consecutive addresses in both layouts.
-template <bool kKInner>
-__device__ void load_tile(float (&tile)[kGemmTile][kGemmTile + 1], const float* __restrict__ src, int outer_size,
-                          int K, int outer0, int k0) {
-  const int tid = threadIdx.y * kGemmThreadsPerSide + threadIdx.x;
-  for (int e = tid; e < kGemmTile * kGemmTile; e += kGemmThreads) {
-    const int fast = e % kGemmTile, slow = e / kGemmTile;
-    const int o = kKInner ? slow : fast, k = kKInner ? fast : slow;
-    const int go = outer0 + o, gk = k0 + k;
-    float v = 0.0f;
-    if (go < outer_size && gk < K)
-      v = kKInner ? src[static_cast<int64_t>(go) * K + gk] : src[static_cast<int64_t>(gk) * outer_size + go];
-    tile[k][o] = v;
-  }
-}
+/// One product and its epilogue; the launch fills in the tiling and workspace.
+template <bool kTransA, bool kTransB, class Epilogue>
+struct GemmProblem {
+  int M = 0, N = 0, K = 0;
+  const float* A = nullptr;
+  const float* B = nullptr;
+  float* a_row_sums = nullptr;  // null: no row sums
+  Epilogue epilogue{};
+  bool vec_a = false, vec_b = false;  // float4 global loads allowed (set by make_gemm_problem)
+  int tiles_n = 0, tiles = 0, splits = 1, k_per_split = 0;
+  float* partials = nullptr;      // [tiles][splits][BM * BN] when splits > 1
+  float* row_partials = nullptr;  // [splits][tiles_m * BM] when splits > 1 and a_row_sums
+  unsigned* counters = nullptr;   // [tiles], zero between launches
+};
+
+inline bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 template <bool kTransA, bool kTransB, class Epilogue>
-__global__ void __launch_bounds__(kGemmThreads)
-    gemm_kernel(int M, int N, int K, const float* __restrict__ A, const float* __restrict__ B,
-                float* __restrict__ a_row_sums, Epilogue epilogue) {
-  CUMLP_SHARED(float, a_tile, [kGemmTile][kGemmTile + 1]);  // [k][i]; +1 keeps the transposed stores conflict-free
-  CUMLP_SHARED(float, b_tile, [kGemmTile][kGemmTile + 1]);  // [k][j]
-  const int m0 = blockIdx.y * kGemmTile, n0 = blockIdx.x * kGemmTile;
-  const int tx = threadIdx.x, ty = threadIdx.y;
-  const int tid = ty * kGemmThreadsPerSide + tx;
-  // Uniform per block: only blocks of C's first column sum rows, one thread per row.
-  const bool sums_rows = a_row_sums != nullptr && blockIdx.x == 0 && tid < kGemmTile;
-  float row_sum = 0.0f;
-  float acc[kGemmPerThread][kGemmPerThread] = {};
-  for (int k0 = 0; k0 < K; k0 += kGemmTile) {
-    load_tile<!kTransA>(a_tile, A, M, K, m0, k0);  // op(A) row i: A[i][k], or A[k][i] when transposed
-    load_tile<kTransB>(b_tile, B, N, K, n0, k0);   // op(B) column j: B[k][j], or B[j][k] when transposed
-    __syncthreads();                               // tiles complete before anyone reads them
-    for (int k = 0; k < kGemmTile; ++k) {
-      float a[kGemmPerThread], b[kGemmPerThread];
-      for (int r = 0; r < kGemmPerThread; ++r) a[r] = a_tile[k][ty + r * kGemmThreadsPerSide];
-      for (int c = 0; c < kGemmPerThread; ++c) b[c] = b_tile[k][tx + c * kGemmThreadsPerSide];
-      for (int r = 0; r < kGemmPerThread; ++r)
-        for (int c = 0; c < kGemmPerThread; ++c) acc[r][c] += a[r] * b[c];
-      CUMLP_COUNT_FMA(kGemmPerThread * kGemmPerThread);
-    }
-    if (sums_rows) {
-      for (int k = 0; k < kGemmTile; ++k) row_sum += a_tile[k][tid];  // zero-filled beyond K
-      CUMLP_COUNT_FLOPS(kGemmTile);
-    }
-    __syncthreads();  // everyone done reading before the next tiles overwrite them
-  }
-  for (int r = 0; r < kGemmPerThread; ++r)
-    for (int c = 0; c < kGemmPerThread; ++c) {
-      const int i = m0 + ty + r * kGemmThreadsPerSide, j = n0 + tx + c * kGemmThreadsPerSide;
-      if (i < M && j < N) epilogue(i, j, acc[r][c]);
-    }
-  if (sums_rows && m0 + tid < M) a_row_sums[m0 + tid] = row_sum;
-}
-
-/// Launches gemm_kernel for C [M, N] after checking the sizes fit its grid and
-/// indices. Returns the launches made (0 when C is empty).
-template <bool kTransA, bool kTransB, class Epilogue>
-int launch_gemm(int64_t M, int64_t N, int64_t K, const float* A, const float* B, float* a_row_sums,
-                const Epilogue& epilogue, cudaStream_t stream) {
+GemmProblem<kTransA, kTransB, Epilogue> make_gemm_problem(int64_t M, int64_t N, int64_t K, const float* A,
+                                                          const float* B, float* a_row_sums, const Epilogue& ep) {
   CUMLP_CHECK(M >= 0 && N >= 0 && K >= 0, "GEMM with negative size M=", M, " N=", N, " K=", K);
   CUMLP_CHECK(M * K < (int64_t{1} << 31) && N * K < (int64_t{1} << 31) && M * N < (int64_t{1} << 31),
               "GEMM operands beyond 2^31 elements (M=", M, " N=", N, " K=", K, ")");
-  if (M == 0 || N == 0) return 0;
-  const int64_t grid_y = (M + kGemmTile - 1) / kGemmTile;
-  CUMLP_CHECK(grid_y <= 65535, "GEMM with ", M, " rows exceeds the grid (at most ", 65535 * kGemmTile, ")");
-  const dim3 grid(static_cast<unsigned>((N + kGemmTile - 1) / kGemmTile), static_cast<unsigned>(grid_y));
-  auto* gemm = &gemm_kernel<kTransA, kTransB, Epilogue>;  // the launch's name on the simulator
-  CUMLP_LAUNCH(gemm, grid, dim3(kGemmThreadsPerSide, kGemmThreadsPerSide), 0, stream, static_cast<int>(M),
-               static_cast<int>(N), static_cast<int>(K), A, B, a_row_sums, epilogue);
+  GemmProblem<kTransA, kTransB, Epilogue> p;
+  p.M = static_cast<int>(M);
+  p.N = static_cast<int>(N);
+  p.K = static_cast<int>(K);
+  p.A = A;
+  p.B = B;
+  p.a_row_sums = a_row_sums;
+  p.epilogue = ep;
+  p.vec_a = aligned16(A) && (kTransA ? M : K) % 4 == 0;  // the leading dimension keeps rows 16-byte aligned
+  p.vec_b = aligned16(B) && (kTransB ? K : N) % 4 == 0;
+  return p;
+}
+
+/// Per block: the two buffers of the A and B tiles, [buffer][k][outer].
+template <class Cfg>
+struct alignas(16) GemmSmem {
+  float a[2][kGemmBK][Cfg::BM + 4];
+  float b[2][kGemmBK][Cfg::BN + 4];
+};
+
+/// Four consecutive elements along the contiguous dimension of a logical
+/// [outer, K] operand, from (o, k): stored k-contiguous (kKInner, src[o*K + k])
+/// or outer-contiguous (src[k*outer_size + o]). Zero beyond outer_size and K.
+template <bool kKInner>
+__device__ float4 load_chunk(const float* __restrict__ src, int outer_size, int K, int o, int k, bool vec) {
+  const int fast = kKInner ? k : o, fast_size = kKInner ? K : outer_size;
+  const int slow = kKInner ? o : k, slow_size = kKInner ? outer_size : K;
+  float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+  if (slow >= slow_size) return v;
+  const float* p = src + static_cast<int64_t>(slow) * fast_size + fast;
+  if (vec && fast + 3 < fast_size) return ld_float4(p);
+  if (fast < fast_size) v.x = p[0];
+  if (fast + 1 < fast_size) v.y = p[1];
+  if (fast + 2 < fast_size) v.z = p[2];
+  if (fast + 3 < fast_size) v.w = p[3];
+  return v;
+}
+
+/// A BO x kGemmBK tile of one operand staged in registers, float4 chunks
+/// spread over the block's threads; consecutive threads read consecutive
+/// addresses in both storage layouts.
+template <bool kKInner, int BO, int kThreads>
+struct TileStage {
+  static constexpr int kChunks = BO * kGemmBK / 4;
+  static constexpr int kPerThread = (kChunks + kThreads - 1) / kThreads;
+  float4 r[kPerThread];
+
+  // Chunk c covers (o, k..k+3) when k-contiguous, (o..o+3, k) otherwise.
+  __device__ static void place(int c, int& o, int& k) {
+    if (kKInner) {
+      o = c / (kGemmBK / 4);
+      k = (c % (kGemmBK / 4)) * 4;
+    } else {
+      k = c / (BO / 4);
+      o = (c % (BO / 4)) * 4;
+    }
+  }
+  // f(i, o, k) for each chunk i of this thread.
+  template <class F>
+  __device__ static void each(F f) {
+#pragma unroll
+    for (int i = 0; i < kPerThread; ++i) {
+      const int c = static_cast<int>(threadIdx.x) + i * kThreads;
+      if (c >= kChunks) break;
+      int o, k;
+      place(c, o, k);
+      f(i, o, k);
+    }
+  }
+  __device__ void load(const float* src, int outer_size, int K, int o0, int k0, bool vec) {
+    each([&](int i, int o, int k) { r[i] = load_chunk<kKInner>(src, outer_size, K, o0 + o, k0 + k, vec); });
+  }
+  __device__ void store(float (&tile)[kGemmBK][BO + 4]) const {
+    each([&](int i, int o, int k) {
+      if (kKInner) {  // transposed: four scalar stores down a column
+        tile[k][o] = r[i].x;
+        tile[k + 1][o] = r[i].y;
+        tile[k + 2][o] = r[i].z;
+        tile[k + 3][o] = r[i].w;
+      } else {
+        st_float4(&tile[k][o], r[i]);
+      }
+    });
+  }
+};
+
+/// Reads memory another block wrote (split-K partials) past the L1 cache.
+__device__ inline float load_coherent(const float* p) { return *static_cast<const volatile float*>(p); }
+
+/// Block `b` of problem p: tile b / splits, K range b % splits.
+template <class Cfg, bool kTransA, bool kTransB, class Epilogue>
+__device__ void gemm_block(const GemmProblem<kTransA, kTransB, Epilogue>& p, int b, GemmSmem<Cfg>& s) {
+  constexpr int BM = Cfg::BM, BN = Cfg::BN, TM = Cfg::TM, TN = Cfg::TN, T = Cfg::kThreads;
+  constexpr int kRowStride = BM * 4 / TM, kColStride = BN * 4 / TN;  // between a thread's 4 x 4 groups
+  const int split = b % p.splits, tile = b / p.splits;
+  const int tm = tile / p.tiles_n, tn = tile % p.tiles_n;
+  const int m0 = tm * BM, n0 = tn * BN;
+  const int kb = split * p.k_per_split, ke = min(p.K, kb + p.k_per_split);
+  const int tid = static_cast<int>(threadIdx.x);
+  const int tx = tid % Cfg::kThreadsX, ty = tid / Cfg::kThreadsX;
+  // Uniform per block: only tiles of C's first column sum rows, one thread per row.
+  const bool sums_rows = p.a_row_sums != nullptr && tn == 0;
+  float row_sum = 0.0f;
+  float acc[TM][TN] = {};
+  TileStage<!kTransA, BM, T> sa;  // op(A) row i: A[i][k], or A[k][i] when transposed
+  TileStage<kTransB, BN, T> sb;   // op(B) column j: B[k][j], or B[j][k] when transposed
+  if (kb < ke) {
+    sa.load(p.A, p.M, p.K, m0, kb, p.vec_a);
+    sb.load(p.B, p.N, p.K, n0, kb, p.vec_b);
+    sa.store(s.a[0]);
+    sb.store(s.b[0]);
+  }
+  __syncthreads();  // the first tiles complete before anyone reads them
+  int buf = 0;
+  for (int k0 = kb; k0 < ke; k0 += kGemmBK) {
+    const bool more = k0 + kGemmBK < ke;
+    if (more) {  // the next tiles into registers while this one is multiplied
+      sa.load(p.A, p.M, p.K, m0, k0 + kGemmBK, p.vec_a);
+      sb.load(p.B, p.N, p.K, n0, k0 + kGemmBK, p.vec_b);
+    }
+#pragma unroll
+    for (int k = 0; k < kGemmBK; ++k) {
+      float a[TM], bv[TN];
+#pragma unroll
+      for (int g = 0; g < TM / 4; ++g) {
+        const float4 v = ld_float4(&s.a[buf][k][g * kRowStride + ty * 4]);
+        a[4 * g] = v.x, a[4 * g + 1] = v.y, a[4 * g + 2] = v.z, a[4 * g + 3] = v.w;
+      }
+#pragma unroll
+      for (int g = 0; g < TN / 4; ++g) {
+        const float4 v = ld_float4(&s.b[buf][k][g * kColStride + tx * 4]);
+        bv[4 * g] = v.x, bv[4 * g + 1] = v.y, bv[4 * g + 2] = v.z, bv[4 * g + 3] = v.w;
+      }
+#pragma unroll
+      for (int r = 0; r < TM; ++r)
+#pragma unroll
+        for (int c = 0; c < TN; ++c) acc[r][c] += a[r] * bv[c];
+      CUMLP_COUNT_FMA(TM * TN);
+    }
+    if (sums_rows && tid < BM) {
+      for (int k = 0; k < kGemmBK; ++k) row_sum += s.a[buf][k][tid];  // zero-filled beyond K
+      CUMLP_COUNT_FLOPS(kGemmBK);
+    }
+    if (more) {  // the other buffer's readers finished before the last barrier
+      sa.store(s.a[buf ^ 1]);
+      sb.store(s.b[buf ^ 1]);
+    }
+    __syncthreads();
+    buf ^= 1;
+  }
+  const auto row_of = [&](int r) { return (r / 4) * kRowStride + ty * 4 + r % 4; };
+  const auto col_of = [&](int c) { return (c / 4) * kColStride + tx * 4 + c % 4; };
+  const int tiles_m = p.tiles / p.tiles_n;
+  float* const parts = p.splits > 1 ? p.partials + static_cast<int64_t>(tile) * p.splits * (BM * BN) : nullptr;
+  if (p.splits > 1) {
+    // Split-K: this block's partial tile; the last block of the tile to finish adds them up.
+    float* const part = parts + split * (BM * BN);
+#pragma unroll
+    for (int r = 0; r < TM; ++r)
+#pragma unroll
+      for (int c = 0; c < TN; c += 4)
+        st_float4(&part[row_of(r) * BN + col_of(c)], make_float4(acc[r][c], acc[r][c + 1], acc[r][c + 2], acc[r][c + 3]));
+    if (sums_rows && tid < BM) p.row_partials[static_cast<int64_t>(split) * tiles_m * BM + m0 + tid] = row_sum;
+    __threadfence();  // this thread's partials are visible before the block counts itself done
+    __syncthreads();
+    const int last =
+        __syncthreads_or(tid == 0 && atomicAdd(&p.counters[tile], 1u) == static_cast<unsigned>(p.splits - 1));
+    if (!last) return;
+    __threadfence();  // every other block's partials are visible from here
+    if (tid == 0) p.counters[tile] = 0;  // ready for the next launch
+  }
+  // The epilogue, on the accumulators or on the partials summed in split order.
+#pragma unroll
+  for (int r = 0; r < TM; ++r)
+#pragma unroll
+    for (int c0 = 0; c0 < TN; c0 += 4) {
+      float v[4] = {acc[r][c0], acc[r][c0 + 1], acc[r][c0 + 2], acc[r][c0 + 3]};
+      if (p.splits > 1) {
+        v[0] = v[1] = v[2] = v[3] = 0.0f;
+        for (int q = 0; q < p.splits; ++q) {
+          const float4 t = ld_float4_cg(&parts[q * (BM * BN) + row_of(r) * BN + col_of(c0)]);
+          v[0] += t.x, v[1] += t.y, v[2] += t.z, v[3] += t.w;
+        }
+        CUMLP_COUNT_FLOPS(4 * p.splits);
+      }
+      const int i = m0 + row_of(r), j0 = n0 + col_of(c0);
+      if (i >= p.M) continue;
+      if (p.epilogue.vec4 && j0 + 3 < p.N) {
+        p.epilogue.four(i, j0, v);
+      } else {
+#pragma unroll
+        for (int c = 0; c < 4; ++c)
+          if (j0 + c < p.N) p.epilogue(i, j0 + c, v[c]);
+      }
+    }
+  if (sums_rows && tid < BM && m0 + tid < p.M) {
+    float v = row_sum;
+    if (p.splits > 1) {
+      v = 0.0f;
+      for (int q = 0; q < p.splits; ++q)
+        v += load_coherent(&p.row_partials[static_cast<int64_t>(q) * tiles_m * BM + m0 + tid]);
+      CUMLP_COUNT_FLOPS(p.splits);
+    }
+    p.a_row_sums[m0 + tid] = v;
+  }
+}
+
+// One resident block per SM is enough (the tile rule aims at a block per SM):
+// ptxas may then give the 8 x 8 tile the registers it needs without spilling.
+template <class Cfg, class P>
+__global__ void __launch_bounds__(Cfg::kThreads, 1) gemm_kernel(P p) {
+  CUMLP_SHARED(GemmSmem<Cfg>, smem, [1]);
+  gemm_block<Cfg>(p, static_cast<int>(blockIdx.x), smem[0]);
+}
+
+/// Two problems in one launch: blocks [0, blocks of p0) run p0, the rest p1.
+template <class Cfg, class P0, class P1>
+__global__ void __launch_bounds__(Cfg::kThreads, 1) gemm_pair_kernel(P0 p0, P1 p1) {
+  CUMLP_SHARED(GemmSmem<Cfg>, smem, [1]);
+  const int b = static_cast<int>(blockIdx.x), blocks0 = p0.tiles * p0.splits;
+  if (b < blocks0) gemm_block<Cfg>(p0, b, smem[0]);
+  else gemm_block<Cfg>(p1, b - blocks0, smem[0]);
+}
+
+/// Fills in p's tiling for Cfg and its share of the workspace (slot 0 or 1 of
+/// a launch). Returns its blocks.
+template <class Cfg, class P>
+int64_t bind_gemm(P& p, const GemmWorkspace& ws, int slot) {
+  const GemmSplit sp = gemm_split(p.M, p.N, p.K, Cfg::BM, Cfg::BN);
+  p.tiles_n = (p.N + Cfg::BN - 1) / Cfg::BN;
+  p.tiles = ((p.M + Cfg::BM - 1) / Cfg::BM) * p.tiles_n;
+  p.splits = sp.splits;
+  p.k_per_split = sp.k_per_split;
+  if (p.splits > 1) {
+    CUMLP_CHECK(ws.data && ws.counters, "GEMM M=", p.M, " N=", p.N, " K=", p.K, " splits K but has no workspace");
+    CUMLP_CHECK(int64_t{p.tiles} * p.splits <= kGemmSplitBlockCap && p.tiles <= kGemmCountersPerSlot,
+                "GEMM split beyond its workspace");
+    p.partials = ws.data + slot * kGemmWorkspaceFloatsPerSlot;
+    p.row_partials = p.partials + kGemmSplitBlockCap * kGemmMaxSplitTile;
+    p.counters = ws.counters + slot * kGemmCountersPerSlot;
+  }
+  return int64_t{p.tiles} * p.splits;
+}
+
+template <class Cfg, class P>
+int launch_gemm_as(P p, const GemmWorkspace& ws, cudaStream_t stream) {
+  const int64_t blocks = bind_gemm<Cfg>(p, ws, 0);
+  CUMLP_CHECK(blocks <= 0x7fffffff, "GEMM grid of ", blocks, " blocks");
+  auto* gemm = &gemm_kernel<Cfg, P>;  // the launch's name on the simulator
+  CUMLP_LAUNCH(gemm, dim3(static_cast<unsigned>(blocks)), dim3(Cfg::kThreads), 0, stream, p);
   CUMLP_CUDA_CHECK(cudaGetLastError());
   return 1;
+}
+
+/// Launches p with the tile and split of the tile rule. Returns the launches
+/// made (0 when C is empty).
+template <class P>
+int launch_gemm(const P& p, const GemmWorkspace& ws, cudaStream_t stream) {
+  if (p.M == 0 || p.N == 0) return 0;
+  switch (gemm_tile(p.M, p.N)) {
+    case GemmTile::large: return launch_gemm_as<GemmLarge>(p, ws, stream);
+    case GemmTile::medium: return launch_gemm_as<GemmMedium>(p, ws, stream);
+    default: return launch_gemm_as<GemmSmall>(p, ws, stream);
+  }
+}
+
+template <class Cfg, class P0, class P1>
+int launch_gemm_pair_as(P0 p0, P1 p1, const GemmWorkspace& ws, cudaStream_t stream) {
+  const int64_t blocks = bind_gemm<Cfg>(p0, ws, 0) + bind_gemm<Cfg>(p1, ws, 1);
+  CUMLP_CHECK(blocks <= 0x7fffffff, "GEMM grid of ", blocks, " blocks");
+  auto* gemm = &gemm_pair_kernel<Cfg, P0, P1>;
+  CUMLP_LAUNCH(gemm, dim3(static_cast<unsigned>(blocks)), dim3(Cfg::kThreads), 0, stream, p0, p1);
+  CUMLP_CUDA_CHECK(cudaGetLastError());
+  return 1;
+}
+
+/// Both products in one launch, each tiled and split by the rule for the
+/// smaller of the two tiles the rule picks (one block size serves both).
+/// An empty product adds no blocks; returns 0 when both are empty.
+template <class P0, class P1>
+int launch_gemm_pair(P0 p0, P1 p1, const GemmWorkspace& ws, cudaStream_t stream) {
+  const bool has0 = p0.M > 0 && p0.N > 0, has1 = p1.M > 0 && p1.N > 0;
+  if (!has0 && !has1) return 0;
+  const GemmTile t0 = has0 ? gemm_tile(p0.M, p0.N) : GemmTile::large;
+  const GemmTile t1 = has1 ? gemm_tile(p1.M, p1.N) : GemmTile::large;
+  if (!has0) p0.M = p0.N = 0;  // no tiles
+  if (!has1) p1.M = p1.N = 0;
+  switch (t0 < t1 ? t0 : t1) {
+    case GemmTile::large: return launch_gemm_pair_as<GemmLarge>(p0, p1, ws, stream);
+    case GemmTile::medium: return launch_gemm_pair_as<GemmMedium>(p0, p1, ws, stream);
+    default: return launch_gemm_pair_as<GemmSmall>(p0, p1, ws, stream);
+  }
 }
 
 CUMLP_GPU_NAMESPACE_END

@@ -45,6 +45,11 @@ struct Dropout {
   }
 };
 
+// The epilogues: operator() for one output (i, j); four() for (i, j..j+3),
+// j + 3 < the row length, with float4 accesses, used by the GEMM when `vec4`
+// (every pointer 16-byte aligned, rows a multiple of 4 floats). Both compute
+// each element the same way, so the bits do not depend on which one ran.
+
 // Forward: bias, activation (softmax is left to the row kernel), dropout.
 struct ForwardEpilogue {
   const float* b;
@@ -53,15 +58,31 @@ struct ForwardEpilogue {
   int N, act;
   float alpha;
   Dropout drop;
-  __device__ void operator()(int i, int j, float acc) const {
+  bool vec4 = false;
+
+  void set_vec4() { vec4 = N % 4 == 0 && aligned16(y) && (!b || aligned16(b)) && (!y_drop || aligned16(y_drop)); }
+  __device__ float value(float acc, float bias) const {
     float v = acc;
-    if (b) v += b[j];
+    if (b) v += bias;
     if (act != ops::kSoftmax) v = ops::act_forward(act, v, alpha);
+    // Bias add, activation (one operation; softmax counts in its own kernel), dropout scale.
+    CUMLP_COUNT_FLOPS((b ? 1 : 0) + (act != ops::kIdentity && act != ops::kSoftmax ? 1 : 0) + (y_drop ? 1 : 0));
+    return v;
+  }
+  __device__ void operator()(int i, int j, float acc) const {
+    const float v = value(acc, b ? b[j] : 0.0f);
     const int64_t e = static_cast<int64_t>(i) * N + j;
     y[e] = v;
     if (y_drop) y_drop[e] = v * drop.factor(e);
-    // Bias add, activation (one operation; softmax counts in its own kernel), dropout scale.
-    CUMLP_COUNT_FLOPS((b ? 1 : 0) + (act != ops::kIdentity && act != ops::kSoftmax ? 1 : 0) + (y_drop ? 1 : 0));
+  }
+  __device__ void four(int i, int j, const float (&acc)[4]) const {
+    const float4 bias = b ? ld_float4(b + j) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    const float4 v = make_float4(value(acc[0], bias.x), value(acc[1], bias.y), value(acc[2], bias.z), value(acc[3], bias.w));
+    const int64_t e = static_cast<int64_t>(i) * N + j;
+    st_float4(y + e, v);
+    if (y_drop)
+      st_float4(y_drop + e, make_float4(v.x * drop.factor(e), v.y * drop.factor(e + 1), v.z * drop.factor(e + 2),
+                                        v.w * drop.factor(e + 3)));
   }
 };
 
@@ -72,20 +93,38 @@ struct BackwardDataEpilogue {
   int K, act;
   float alpha;
   Dropout drop;
-  __device__ void operator()(int i, int j, float acc) const {
-    const int64_t e = static_cast<int64_t>(i) * K + j;
+  bool vec4 = false;
+
+  void set_vec4() { vec4 = K % 4 == 0 && aligned16(y_prev) && aligned16(dz_prev); }
+  __device__ float value(int64_t e, float acc, float y) const {
     float g = acc;
     if (drop.p > 0) g *= drop.factor(e);
-    dz_prev[e] = g * ops::act_derivative(act, y_prev[e], alpha);
     // Dropout scale, the derivative (one operation unless identity) and the product.
     CUMLP_COUNT_FLOPS((drop.p > 0 ? 1 : 0) + (act != ops::kIdentity ? 1 : 0) + 1);
+    return g * ops::act_derivative(act, y, alpha);
+  }
+  __device__ void operator()(int i, int j, float acc) const {
+    const int64_t e = static_cast<int64_t>(i) * K + j;
+    dz_prev[e] = value(e, acc, y_prev[e]);
+  }
+  __device__ void four(int i, int j, const float (&acc)[4]) const {
+    const int64_t e = static_cast<int64_t>(i) * K + j;
+    const float4 y = ld_float4(y_prev + e);
+    st_float4(dz_prev + e, make_float4(value(e, acc[0], y.x), value(e + 1, acc[1], y.y), value(e + 2, acc[2], y.z),
+                                       value(e + 3, acc[3], y.w)));
   }
 };
 
 struct StoreEpilogue {
   float* c;
   int ldc;
+  bool vec4 = false;
+
+  void set_vec4() { vec4 = ldc % 4 == 0 && aligned16(c); }
   __device__ void operator()(int i, int j, float acc) const { c[static_cast<int64_t>(i) * ldc + j] = acc; }
+  __device__ void four(int i, int j, const float (&acc)[4]) const {
+    st_float4(c + static_cast<int64_t>(i) * ldc + j, make_float4(acc[0], acc[1], acc[2], acc[3]));
+  }
 };
 
 // Softmax of each row of y in place (one block per row), then its dropout
@@ -107,10 +146,39 @@ void check_shape(const char* op, int64_t M, int64_t N, int64_t K) {
   CUMLP_CHECK(M >= 0 && N >= 0 && K >= 0, op, ": negative size M=", M, " N=", N, " K=", K);
 }
 
+// dz_prev [M, K] = dz [M, N] w [N, K]: the GEMM's inner dimension is N.
+GemmProblem<false, false, BackwardDataEpilogue> data_problem(int64_t M, int64_t N, int64_t K, const float* dz,
+                                                             const float* w, const float* y_prev, const Epilogue& ep,
+                                                             float* dz_prev) {
+  check_shape("linear_backward_data", M, N, K);
+  CUMLP_CHECK(ep.dropout_p >= 0 && ep.dropout_p < 1, "linear_backward_data: dropout p ", ep.dropout_p,
+              " not in [0, 1)");
+  BackwardDataEpilogue epi{y_prev, dz_prev, static_cast<int>(K), ep.act, static_cast<float>(ep.alpha),
+                           Dropout::of(ep)};
+  epi.set_vec4();
+  return make_gemm_problem<false, false>(M, K, N, dz, w, nullptr, epi);
+}
+
+// dw [N, K] = dz^T [N, M] x [M, K]: op(A) = dz transposed, inner dimension M;
+// the row sums of op(A) are the column sums of dz, the bias gradient.
+GemmProblem<true, false, StoreEpilogue> weight_problem(int64_t M, int64_t N, int64_t K, const float* dz,
+                                                       const float* x, float* dw, float* db) {
+  check_shape("linear_backward_weight", M, N, K);
+  if (N > 0 && K == 0 && db) {
+    // dw is empty, so no GEMM block runs to sum the bias gradient: a degenerate
+    // layer the plan never builds (no inputs). Refuse it rather than skip db.
+    CUMLP_THROW("linear_backward_weight: bias gradient of a layer with no inputs");
+  }
+  StoreEpilogue epi{dw, static_cast<int>(K)};
+  epi.set_vec4();
+  return make_gemm_problem<true, false>(N, K, M, dz, x, db, epi);
+}
+
 }  // namespace
 
 int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, const float* w, const float* b,
-                              const Epilogue& ep, float* y, float* y_drop, LtContext* lt, cudaStream_t stream) {
+                              const Epilogue& ep, float* y, float* y_drop, const GemmWorkspace& ws, LtContext* lt,
+                              cudaStream_t stream) {
   NvtxRange range("linear_act_forward", M, N, K);
   check_shape("linear_act_forward", M, N, K);
   CUMLP_CHECK(ep.act >= ops::kIdentity && ep.act <= ops::kSoftmax, "linear_act_forward: unknown activation ", ep.act);
@@ -119,8 +187,9 @@ int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, c
   const bool softmax = ep.act == ops::kSoftmax;
   const Dropout drop = Dropout::of(ep);
   float* gemm_drop = softmax || ep.dropout_p == 0 ? nullptr : y_drop;  // softmax drops after normalising
-  const ForwardEpilogue epi{b, y, gemm_drop, static_cast<int>(N), ep.act, static_cast<float>(ep.alpha), drop};
-  auto gemm = [&] { return launch_gemm<false, true>(M, N, K, x, w, nullptr, epi, stream); };
+  ForwardEpilogue epi{b, y, gemm_drop, static_cast<int>(N), ep.act, static_cast<float>(ep.alpha), drop};
+  epi.set_vec4();
+  auto gemm = [&] { return launch_gemm(make_gemm_problem<false, true>(M, N, K, x, w, nullptr, epi), ws, stream); };
 #if defined(__CUDACC__)
   // cuBLASLt has bias and ReLU epilogues; dropout, softmax and the other activations stay fused in the own GEMM.
   const bool plain = ep.dropout_p == 0 && (ep.act == ops::kIdentity || ep.act == ops::kReLU);
@@ -141,16 +210,10 @@ int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, c
 }
 
 int launch_linear_backward_data(int64_t M, int64_t N, int64_t K, const float* dz, const float* w,
-                                const float* y_prev, const Epilogue& ep, float* dz_prev, LtContext* lt,
-                                cudaStream_t stream) {
+                                const float* y_prev, const Epilogue& ep, float* dz_prev, const GemmWorkspace& ws,
+                                LtContext* lt, cudaStream_t stream) {
   NvtxRange range("linear_backward_data", M, N, K);
-  check_shape("linear_backward_data", M, N, K);
-  CUMLP_CHECK(ep.dropout_p >= 0 && ep.dropout_p < 1, "linear_backward_data: dropout p ", ep.dropout_p,
-              " not in [0, 1)");
-  const BackwardDataEpilogue epi{y_prev, dz_prev, static_cast<int>(K), ep.act, static_cast<float>(ep.alpha),
-                                 Dropout::of(ep)};
-  // dz_prev [M, K] = dz [M, N] w [N, K]: the GEMM's inner dimension is N.
-  auto gemm = [&] { return launch_gemm<false, false>(M, K, N, dz, w, nullptr, epi, stream); };
+  auto gemm = [&] { return launch_gemm(data_problem(M, N, K, dz, w, y_prev, ep, dz_prev), ws, stream); };
 #if defined(__CUDACC__)
   // cuBLASLt's DEFAULT epilogue only when there is nothing to fuse. (ReLU would need DRELU with the
   // forward's RELU_AUX bitmask, a buffer per layer the executor does not keep.)
@@ -163,25 +226,23 @@ int launch_linear_backward_data(int64_t M, int64_t N, int64_t K, const float* dz
 }
 
 int launch_linear_backward_weight(int64_t M, int64_t N, int64_t K, const float* dz, const float* x, float* dw,
-                                  float* db, LtContext* lt, cudaStream_t stream) {
+                                  float* db, const GemmWorkspace& ws, LtContext* lt, cudaStream_t stream) {
   NvtxRange range("linear_backward_weight", M, N, K);
-  check_shape("linear_backward_weight", M, N, K);
-  if (N > 0 && K == 0 && db) {
-    // dw is empty, so no GEMM block runs to sum the bias gradient: a degenerate
-    // layer the plan never builds (no inputs). Refuse it rather than skip db.
-    CUMLP_THROW("linear_backward_weight: bias gradient of a layer with no inputs");
-  }
-  // dw [N, K] = dz^T [N, M] x [M, K]: op(A) = dz transposed, inner dimension M;
-  // the row sums of op(A) are the column sums of dz, the bias gradient.
-  auto gemm = [&] {
-    return launch_gemm<true, false>(N, K, M, dz, x, db, StoreEpilogue{dw, static_cast<int>(K)}, stream);
-  };
+  auto gemm = [&] { return launch_gemm(weight_problem(M, N, K, dz, x, dw, db), ws, stream); };
 #if defined(__CUDACC__)
   if (lt) return lt->run(true, LtCall::backward_weight(M, N, K, dz, x, dw, db), stream, gemm);  // db: BGRADB
 #else
   (void)lt;
 #endif
   return gemm();
+}
+
+int launch_linear_backward(int64_t M, int64_t N, int64_t K, const float* dz, const float* w, const float* x,
+                           const float* y_prev, const Epilogue& ep, float* dw, float* db, float* dz_prev,
+                           const GemmWorkspace& ws, cudaStream_t stream) {
+  NvtxRange range("linear_backward", M, N, K);
+  return launch_gemm_pair(data_problem(M, N, K, dz, w, y_prev, ep, dz_prev), weight_problem(M, N, K, dz, x, dw, db),
+                          ws, stream);
 }
 
 CUMLP_GPU_NAMESPACE_END

@@ -4,10 +4,12 @@
 // Pointers are device buffers; shapes as in host/shared/backend.h. Each launcher
 // returns the number of kernels it launched. `lt` (the backend's cuBLASLt
 // context, nvcc build only; null: the own GEMM only) takes the wide products
-// whose epilogue cuBLASLt has: see cuda/lt_gemm.cuh.
+// whose epilogue cuBLASLt has: see cuda/lt_gemm.cuh. `ws` is the backend's
+// split-K workspace (cuda/gemm_rule.cuh), used by products the tile rule splits.
 #pragma once
 
 #include "cuda/common.cuh"
+#include "cuda/gemm_rule.cuh"
 #include "host/shared/backend.h"
 
 CUMLP_GPU_NAMESPACE_BEGIN
@@ -17,15 +19,22 @@ class LtContext;  // cuda/lt_gemm.cuh; never defined in the simulator build, whe
 /// y = act(x w^T + b), and y_drop = y * keep / (1 - p) when ep.dropout_p > 0.
 /// Softmax (the output layer's row op) adds a row kernel after the GEMM.
 int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, const float* w, const float* b,
-                              const Epilogue& ep, float* y, float* y_drop, LtContext* lt, cudaStream_t stream);
+                              const Epilogue& ep, float* y, float* y_drop, const GemmWorkspace& ws, LtContext* lt,
+                              cudaStream_t stream);
 
 /// dz_prev = (dz w) * keep/(1 - p) * act'(y_prev) for the previous layer's ep.
 int launch_linear_backward_data(int64_t M, int64_t N, int64_t K, const float* dz, const float* w,
-                                const float* y_prev, const Epilogue& ep, float* dz_prev, LtContext* lt,
-                                cudaStream_t stream);
+                                const float* y_prev, const Epilogue& ep, float* dz_prev, const GemmWorkspace& ws,
+                                LtContext* lt, cudaStream_t stream);
 
 /// dw = dz^T x; db (may be null) = column sums of dz in row order.
 int launch_linear_backward_weight(int64_t M, int64_t N, int64_t K, const float* dz, const float* x, float* dw,
-                                  float* db, LtContext* lt, cudaStream_t stream);
+                                  float* db, const GemmWorkspace& ws, LtContext* lt, cudaStream_t stream);
+
+/// Both gradients of one layer in one launch (the own GEMM, two problems):
+/// dw, db as linear_backward_weight and dz_prev as linear_backward_data.
+int launch_linear_backward(int64_t M, int64_t N, int64_t K, const float* dz, const float* w, const float* x,
+                           const float* y_prev, const Epilogue& ep, float* dw, float* db, float* dz_prev,
+                           const GemmWorkspace& ws, cudaStream_t stream);
 
 CUMLP_GPU_NAMESPACE_END

@@ -143,9 +143,10 @@ class LtContext {
   std::map<Key, std::unique_ptr<Entry>> entries_;
 };
 
-/// The backend's context, or null (with a warning) when cuBLASLt cannot be
-/// used, or when the environment sets CUMLP_CUBLASLT=0 (own GEMM only, e.g. to
-/// compare the two).
+/// The backend's context when the environment sets CUMLP_CUBLASLT=1 (off by
+/// default: the own GEMM serves every product until a GPU measurement shows
+/// cuBLASLt faster for a shape), or null (with a warning when cuBLASLt was
+/// asked for but cannot be used).
 std::unique_ptr<LtContext> make_lt_context() noexcept;
 
 CUMLP_GPU_NAMESPACE_END

@@ -5,7 +5,7 @@
 #   bash tools/gpu_check.sh [DIR]
 #
 # Checks, each timed and never stopping the others: `cumlp info`; `cumlp
-# check` (the op table) with cuBLASLt on and off; the test programs labelled
+# check` (the op table) with cuBLASLt off (the default) and on; the test programs labelled
 # cuda; compute-sanitizer memcheck, racecheck and synccheck on a short
 # training run (when compute-sanitizer is there); two identical training runs
 # compared bit for bit; `cumlp bench --json`; the PyTorch baseline (when torch
@@ -67,10 +67,11 @@ skip() {
 check info "$cumlp" info
 check op_table json_to "$report/op_table.json" "$cumlp" check --device "$device" --json
 if [[ -n "$gpu" ]]; then
-  check op_table_no_cublaslt json_to "$report/op_table_no_cublaslt.json" env CUMLP_CUBLASLT=0 \
+  # cuBLASLt is off by default (CUMLP_CUBLASLT=1 turns it on): check its path too.
+  check op_table_cublaslt json_to "$report/op_table_cublaslt.json" env CUMLP_CUBLASLT=1 \
     "$cumlp" check --device "$device" --json
 else
-  skip op_table_no_cublaslt "cuBLASLt exists only on a GPU"
+  skip op_table_cublaslt "cuBLASLt exists only on a GPU"
 fi
 
 for t in "$dir"/bin/*; do

@@ -165,6 +165,21 @@ inline long long atomicMin(long long* p, long long v) {
 #undef CUMLP_SIM_ATOMIC_INT
 #undef CUMLP_SIM_ATOMIC_ADD
 
+// ---- 16-byte accesses ---------------------------------------------------------------------
+// Through a GNU vector type, so the access stays one 16-byte load or store
+// (and one __asan_load16/store16 in the traced build) however its fields are used.
+namespace sim::detail {
+typedef float float4_vector __attribute__((vector_size(16), aligned(16)));
+}
+inline float4 ld_float4(const float* p) {
+  const ::sim::detail::float4_vector v = *reinterpret_cast<const ::sim::detail::float4_vector*>(p);
+  return float4{v[0], v[1], v[2], v[3]};
+}
+inline float4 ld_float4_cg(const float* p) { return ld_float4(p); }  // one memory: nothing to bypass
+inline void st_float4(float* p, float4 v) {
+  *reinterpret_cast<::sim::detail::float4_vector*>(p) = ::sim::detail::float4_vector{v.x, v.y, v.z, v.w};
+}
+
 // ---- counted arithmetic (access tracing) ------------------------------------------------
 // The traced build of the kernels (CUMLP_SIM_TRACED) adds these to the running
 // block's counters; everywhere else they are nothing.

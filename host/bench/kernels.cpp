@@ -20,6 +20,11 @@ Cost cost_of(const opcheck::OpCase& c) {
     case Op::forward: return forward_cost(c.M, c.N, c.K, c.bias, c.dropout_p > 0, e);
     case Op::backward_data: return backward_data_cost(c.M, c.N, c.K, e);
     case Op::backward_weight: return backward_weight_cost(c.M, c.N, c.K, c.bias, e);
+    case Op::backward: {
+      Cost both = backward_data_cost(c.M, c.N, c.K, e);
+      both += backward_weight_cost(c.M, c.N, c.K, c.bias, e);
+      return both;
+    }
     case Op::loss: return loss_cost(c.M, c.N, loss_takes_classes(static_cast<LossKind>(c.loss)), e);
     case Op::optimizer: return optimizer_cost(c.optimizer.kind, c.N, e);
     default: return {};

@@ -182,18 +182,22 @@ const void* Executor::forward(int64_t rows, bool train, bool softmax_in_loss) {
   return y_.back();
 }
 
-// Walks the layers backwards: the weight gradient of layer i from its output
-// gradient, then the output gradient of layer i-1 (its dropout and
-// activation derivative fused). The first layer needs no input gradient.
+// Walks the layers backwards: for layer i, its weight gradient from its
+// output gradient and the output gradient of layer i-1 (its dropout and
+// activation derivative fused), as one op (one launch on cuda/sim). The first
+// layer needs no input gradient: its weight gradient alone.
 void Executor::backward(int64_t rows) {
   int cur = 0;  // dz_[cur] holds d loss / d (pre-activation of layer i)
   for (std::size_t i = plan_.layers.size(); i-- > 0;) {
     const FusedLayer& l = plan_.layers[i];
-    backend_->linear_backward_weight(dtype_, rows, l.out, l.in, dz_[cur], layer_input(i, true),
-                                     at(grads_, l.w_offset), l.bias ? at(grads_, l.b_offset) : nullptr);
-    if (i == 0) break;
-    backend_->linear_backward_data(dtype_, rows, l.out, l.in, dz_[cur], at(params_, l.w_offset), y_[i - 1],
-                                   epilogue(i - 1), dz_[1 - cur]);
+    void* db = l.bias ? at(grads_, l.b_offset) : nullptr;
+    if (i == 0) {
+      backend_->linear_backward_weight(dtype_, rows, l.out, l.in, dz_[cur], layer_input(i, true),
+                                       at(grads_, l.w_offset), db);
+      break;
+    }
+    backend_->linear_backward(dtype_, rows, l.out, l.in, dz_[cur], at(params_, l.w_offset), layer_input(i, true),
+                              y_[i - 1], epilogue(i - 1), at(grads_, l.w_offset), db, dz_[1 - cur]);
     cur = 1 - cur;
   }
 }

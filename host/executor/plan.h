@@ -33,13 +33,14 @@ struct Plan {
 
   /// Validates the spec and lays out the flat buffers. Throws Error.
   static Plan compile(const ModelSpec& spec);
-  /// Backend ops in one training step: per layer a forward and a weight
-  /// gradient, an input gradient for all but the first, the loss, one update.
-  /// (A backend may launch more than one kernel for an op: the CUDA forward
-  /// of a softmax layer is two, except in training, where the loss launch
-  /// normalises the output layer's logits. Network::launches_per_step reports
-  /// what a step really launched.)
-  int launches_per_step() const { return static_cast<int>(3 * layers.size() + 1); }
+  /// Backend ops in one training step: per layer a forward and a backward
+  /// (the first layer's weight gradient; for the others Backend::linear_backward,
+  /// both gradients as one op), the loss, one update. (A backend may launch
+  /// more than one kernel for an op: the CUDA forward of a softmax layer is
+  /// two, except in training, where the loss launch normalises the output
+  /// layer's logits; the cpu backward is two. Network::launches_per_step
+  /// reports what a step really launched.)
+  int launches_per_step() const { return static_cast<int>(2 * layers.size() + 2); }
 };
 
 int32_t act_code(Activation a);

@@ -15,7 +15,8 @@
 
 namespace cumlp::opcheck {
 
-enum class Op { forward, backward_data, backward_weight, loss, gather, optimizer, replayed_step };
+/// backward: Backend::linear_backward, a layer's weight and input gradients as one op.
+enum class Op { forward, backward_data, backward_weight, backward, loss, gather, optimizer, replayed_step };
 
 /// |got - ref| <= atol + rtol |ref| for every element, after NaN/Inf (which
 /// must match the reference's exactly). exact: the same bits.

@@ -21,6 +21,7 @@ Tolerance tolerance(Op op, DType dtype) {
     case Op::forward:
     case Op::backward_data:
     case Op::backward_weight:
+    case Op::backward:
       if (f64) return {1e-12, 1e-12, false, "double sums of up to 1437 O(1) terms: <= K eps ~ 2e-13"};
       return {1e-4, 1e-4, false,
               "inputs scaled so outputs are O(1); a float sum of K products errs ~sqrt(K) 6e-8 typically, "
@@ -59,7 +60,8 @@ const char* const kActName[] = {"identity", "step", "sigmoid", "tanh", "relu", "
 double alpha_of(int32_t act) { return act == ops::kLeakyReLU ? 0.02 : act == ops::kELU ? 0.8 : 0; }
 
 OpCase linear(Op op, int64_t M, int64_t N, int64_t K, int32_t act, double alpha, double p, bool bias) {
-  static const char* const kOpName[] = {"linear_act_forward", "linear_backward_data", "linear_backward_weight"};
+  static const char* const kOpName[] = {"linear_act_forward", "linear_backward_data", "linear_backward_weight",
+                                        "linear_backward"};
   OpCase c;
   c.op = op;
   c.M = M, c.N = N, c.K = K, c.act = act, c.alpha = alpha, c.dropout_p = p, c.bias = bias;
@@ -108,6 +110,9 @@ void small_cases(std::vector<OpCase>& out) {
         out.push_back(linear(Op::backward_data, s.M, s.N, s.K, act, alpha_of(act), turn % 2 ? 0.5 : 0, true));
     }
     out.push_back(linear(Op::backward_weight, s.M, s.N, s.K, 0, 0, 0, round % 2 == 0));
+    // Both gradients in one op, the previous layer's activation turning with the shape.
+    const int32_t prev_act = round % ops::kSoftmax;
+    out.push_back(linear(Op::backward, s.M, s.N, s.K, prev_act, alpha_of(prev_act), round % 2 ? 0.5 : 0, round % 3 != 0));
     ++round;
   }
   using enum LossKind;
@@ -156,12 +161,15 @@ void seed_model_cases(std::vector<OpCase>& out) {
       const std::string tag = m.name + "." + std::to_string(i + 1);
       out.push_back(linear(Op::forward, B, l.out, l.in, l.act, l.alpha, l.dropout_p, l.bias));
       out.back().model = tag;
+      // The backward op the step issues: the first layer's weight gradient,
+      // both gradients in one op for the others (the separate ops are rows of
+      // the small shapes).
       if (i > 0) {
         const FusedLayer& prev = plan.layers[i - 1];
-        out.push_back(linear(Op::backward_data, B, l.out, l.in, prev.act, prev.alpha, prev.dropout_p, true));
-        out.back().model = tag;
+        out.push_back(linear(Op::backward, B, l.out, l.in, prev.act, prev.alpha, prev.dropout_p, l.bias));
+      } else {
+        out.push_back(linear(Op::backward_weight, B, l.out, l.in, 0, 0, 0, l.bias));
       }
-      out.push_back(linear(Op::backward_weight, B, l.out, l.in, 0, 0, 0, l.bias));
       out.back().model = tag;
     }
     const int32_t out_act = plan.layers.back().act;

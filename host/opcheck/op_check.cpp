@@ -24,7 +24,8 @@ namespace {
 using PathFn = const char* (*)();
 
 bool is_linear(opcheck::Op op) {
-  return op == opcheck::Op::forward || op == opcheck::Op::backward_data || op == opcheck::Op::backward_weight;
+  return op == opcheck::Op::forward || op == opcheck::Op::backward_data || op == opcheck::Op::backward_weight ||
+         op == opcheck::Op::backward;
 }
 
 OpCheck check_case(const opcheck::OpCase& c, Backend& device, Backend& reference, const Device& where, PathFn path) {

@@ -96,6 +96,18 @@ std::vector<Arg> make_args(const OpCase& c) {
       return {{Arg::real, "dz", values(7, M * N, -s, s, dt)}, {Arg::real, "x", values(8, M * K, -1, 1, dt)},
               out("dw", N * K), out("db", N, c.bias)};
     }
+    case Op::backward: {
+      // dz O(1), w scaled as for backward_data, x by 1/sqrt(M) as dz for backward_weight: outputs O(1), db O(sqrt M).
+      const double s = 2 / std::sqrt(static_cast<double>(N)), sx = 1 / std::sqrt(static_cast<double>(M));
+      std::vector<double> y_prev = values(6, M * K, -2, 2, dt);
+      for (double& v : y_prev) {
+        const double a = reference::activation(c.act, v, c.alpha);
+        v = dt == DType::F32 ? static_cast<float>(a) : a;
+      }
+      return {{Arg::real, "dz", values(4, M * N, -1, 1, dt)}, {Arg::real, "w", values(5, N * K, -s, s, dt)},
+              {Arg::real, "x", values(8, M * K, -sx, sx, dt)}, {Arg::real, "y_prev", y_prev}, out("dz_prev", M * K),
+              out("dw", N * K), out("db", N, c.bias)};
+    }
     case Op::loss: {
       std::vector<double> y = values(9, M * N, c.lo, c.hi, dt);
       if (c.act == ops::kSoftmax)  // rows of a softmax output sum to 1
@@ -144,6 +156,10 @@ void call(const OpCase& c, Backend& be, DType dt, void* const* p) {
       return be.linear_backward_data(dt, M, N, K, p[0], p[1], p[2], ep, p[3]);
     }
     case Op::backward_weight: return be.linear_backward_weight(dt, M, N, K, p[0], p[1], p[2], p[3]);
+    case Op::backward: {
+      const Epilogue ep{c.act, c.alpha, c.dropout_p, kSeed, 1, 9};
+      return be.linear_backward(dt, M, N, K, p[0], p[1], p[2], p[3], ep, p[5], p[6], p[4]);
+    }
     case Op::loss: {
       const LossArgs a{c.loss, M, N, c.act, c.alpha, c.want_grad};
       return be.loss_forward_backward(dt, a, p[0], p[1], p[2], p[3]);

@@ -201,6 +201,16 @@ class Backend {
   /// them itself (Epilogue::softmax_in_loss, LossArgs::normalise), saving the
   /// softmax's own pass.
   virtual bool fuses_softmax_into_loss() const { return false; }
+  /// Both gradients of one layer (issued as one op where the device can: the
+  /// cuda/sim GEMM runs them in one launch): linear_backward_weight(dz, x ->
+  /// dw, db) and linear_backward_data(dz, w, y_prev, ep -> dz_prev), shapes as
+  /// there. dz_prev must not overlap dz, x, w or y_prev.
+  virtual void linear_backward(DType dt, int64_t M, int64_t N, int64_t K, const void* dz, const void* w,
+                               const void* x, const void* y_prev, const Epilogue& ep, void* dw, void* db,
+                               void* dz_prev) {
+    linear_backward_weight(dt, M, N, K, dz, x, dw, db);
+    linear_backward_data(dt, M, N, K, dz, w, y_prev, ep, dz_prev);
+  }
   /// Loss of outputs y [rows, cols] against targets (int32 class indices [rows]
   /// for cross-entropy, else dt values [rows, cols]); writes the scalar loss
   /// (dt) to *loss and, if want_grad, dz = d loss / d (pre-activation) [rows, cols].

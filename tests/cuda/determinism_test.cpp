@@ -76,14 +76,6 @@ std::vector<std::vector<float>> run_every_op(Backend& be) {
           gw.read<float>(), gb.read<float>(), dw.read<float>()};
 }
 
-bool same_bits(const std::vector<std::vector<float>>& a, const std::vector<std::vector<float>>& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (a[i].size() != b[i].size() || std::memcmp(a[i].data(), b[i].data(), a[i].size() * sizeof(float)) != 0)
-      return false;
-  return true;
-}
-
 TEST_P(GpuDeterminism, SameBitsTwiceAndUnderEverySchedule) {
   auto be = make_backend(Device::parse(device()));
   const auto first = run_every_op(*be);

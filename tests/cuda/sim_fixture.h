@@ -2,6 +2,7 @@
 // vectors, and the schedules every kernel test sweeps.
 #pragma once
 
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,6 +38,15 @@ class DeviceBuffer {
   void* p_;
   std::size_t bytes_;
 };
+
+/// Whether two lists of outputs hold the same bits.
+inline bool same_bits(const std::vector<std::vector<float>>& a, const std::vector<std::vector<float>>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i].size() != b[i].size() || std::memcmp(a[i].data(), b[i].data(), a[i].size() * sizeof(float)) != 0)
+      return false;
+  return true;
+}
 
 /// Every simulator schedule (forward, reverse, random, warp).
 inline std::vector<sim::Schedule> schedules() { return sim::every_schedule(7); }

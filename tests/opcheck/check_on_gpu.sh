@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `cumlp check --device cuda` (the whole op table on the GPU, cuBLASLt on) when
+# `cumlp check --device cuda` (the whole op table on the GPU, with the own GEMM
+# by default, then with cuBLASLt turned on by CUMLP_CUBLASLT=1) when
 # this build and machine have a usable GPU; otherwise skipped (exit 77) with
 # the reason `cumlp info` gives, so ctest lists it as skipped, not absent.
 set -uo pipefail
@@ -13,4 +14,5 @@ if [[ -n "$why" ]]; then
   echo "skipped: no usable GPU here: $why"
   exit 77
 fi
-exec "$cli" check --device cuda
+"$cli" check --device cuda || exit 1
+CUMLP_CUBLASLT=1 exec "$cli" check --device cuda
