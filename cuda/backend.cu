@@ -59,6 +59,7 @@ class GpuBackend final : public Backend {
 
   std::string name() const override { return name_; }
   bool supports(DType dtype) const override { return dtype == DType::F32; }
+  void set_precision(Precision precision) override { precision_ = precision; }
 
   void* alloc(std::size_t bytes) override {
     enter();
@@ -160,19 +161,19 @@ class GpuBackend final : public Backend {
                           const Epilogue& ep, void* y, void* y_drop) override {
     require_f32(dt);
     enter();
-    launches_ += launch_linear_act_forward(M, N, K, f(x), f(w), f(b), ep, f(y), f(y_drop), lt(), stream_);
+    launches_ += launch_linear_act_forward(M, N, K, f(x), f(w), f(b), ep, f(y), f(y_drop), lt(), stream_, precision_);
   }
   void linear_backward_data(DType dt, int64_t M, int64_t N, int64_t K, const void* dz, const void* w,
                             const void* y_prev, const Epilogue& ep, void* dz_prev) override {
     require_f32(dt);
     enter();
-    launches_ += launch_linear_backward_data(M, N, K, f(dz), f(w), f(y_prev), ep, f(dz_prev), lt(), stream_);
+    launches_ += launch_linear_backward_data(M, N, K, f(dz), f(w), f(y_prev), ep, f(dz_prev), lt(), stream_, precision_);
   }
   void linear_backward_weight(DType dt, int64_t M, int64_t N, int64_t K, const void* dz, const void* x, void* dw,
                               void* db) override {
     require_f32(dt);
     enter();
-    launches_ += launch_linear_backward_weight(M, N, K, f(dz), f(x), f(dw), f(db), lt(), stream_);
+    launches_ += launch_linear_backward_weight(M, N, K, f(dz), f(x), f(dw), f(db), lt(), stream_, precision_);
   }
   void loss_forward_backward(DType dt, const LossArgs& a, const void* y, const void* target, void* dz,
                              void* loss) override {
@@ -242,6 +243,7 @@ class GpuBackend final : public Backend {
   Staging staging_[2];
   int next_staging_ = 0;
   cudaStream_t stream_ = nullptr;
+  Precision precision_ = Precision::FP32;  // of the linear ops' GEMMs (cuda/linear.cu)
   float* row_loss_ = nullptr;
   int64_t row_loss_rows_ = 0;
   bool capturing_ = false;
@@ -316,6 +318,7 @@ DeviceType cuda_device_type() {
   t.indexed = true;
   t.auto_rank = 2;
   t.dtypes = {DType::F32};
+  t.tensor_gemm = true;  // cuda/gemm_tf32.cuh
   t.count = gpu_count;
   t.unavailable = gpu_unavailable;
   t.describe = gpu_describe;
@@ -337,6 +340,7 @@ DeviceType sim_device_type() {
   t.name = "sim";
   t.summary = "the CUDA kernels run on the CPU by the SIMT simulator, f32";
   t.dtypes = {DType::F32};
+  t.tensor_gemm = true;  // cuda/gemm_tf32.cuh, through cuda/sim/wmma.h
   t.unavailable = [](int) { return std::string(); };
   t.describe = [](int, double*) { return std::string("SIMT simulator (the CUDA kernels on the CPU)"); };
   t.make = [](int) -> std::unique_ptr<Backend> { return std::make_unique<gpu::GpuBackend>("sim", 0); };

@@ -8,6 +8,7 @@
 #include "cuda/linear.cuh"
 
 #include "cuda/gemm.cuh"
+#include "cuda/gemm_tf32.cuh"
 #include "host/shared/rng.h"
 #if defined(__CUDACC__)
 #include "cuda/lt_gemm.cuh"
@@ -107,6 +108,16 @@ __global__ void __launch_bounds__(kMaxRowThreads)
   }
 }
 
+// The GEMM of a precision: the fp32 kernel, or the tensor-core kernel for
+// TF32 / TF32x3. (cuBLASLt, fp32 only, is left out by the callers then.)
+template <bool kTransA, bool kTransB, class Epi>
+int launch_gemm_at(Precision precision, int64_t M, int64_t N, int64_t K, const float* A, const float* B,
+                   float* a_row_sums, const Epi& epi, cudaStream_t stream) {
+  if (precision == Precision::FP32) return launch_gemm<kTransA, kTransB>(M, N, K, A, B, a_row_sums, epi, stream);
+  const Tf32Mode mode = precision == Precision::TF32x3 ? Tf32Mode::tf32x3 : Tf32Mode::tf32;
+  return launch_gemm_tf32<kTransA, kTransB>(mode, M, N, K, A, B, a_row_sums, epi, stream);
+}
+
 void check_shape(const char* op, int64_t M, int64_t N, int64_t K) {
   CUMLP_CHECK(M >= 0 && N >= 0 && K >= 0, op, ": negative size M=", M, " N=", N, " K=", K);
 }
@@ -114,7 +125,8 @@ void check_shape(const char* op, int64_t M, int64_t N, int64_t K) {
 }  // namespace
 
 int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, const float* w, const float* b,
-                              const Epilogue& ep, float* y, float* y_drop, LtContext* lt, cudaStream_t stream) {
+                              const Epilogue& ep, float* y, float* y_drop, LtContext* lt, cudaStream_t stream,
+                              Precision precision) {
   NvtxRange range("linear_act_forward");
   check_shape("linear_act_forward", M, N, K);
   CUMLP_CHECK(ep.act >= ops::kIdentity && ep.act <= ops::kSoftmax, "linear_act_forward: unknown activation ", ep.act);
@@ -124,7 +136,8 @@ int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, c
   const Dropout drop = Dropout::of(ep);
   float* gemm_drop = softmax || ep.dropout_p == 0 ? nullptr : y_drop;  // softmax drops after normalising
   const ForwardEpilogue epi{b, y, gemm_drop, static_cast<int>(N), ep.act, static_cast<float>(ep.alpha), drop};
-  auto gemm = [&] { return launch_gemm<false, true>(M, N, K, x, w, nullptr, epi, stream); };
+  auto gemm = [&] { return launch_gemm_at<false, true>(precision, M, N, K, x, w, nullptr, epi, stream); };
+  if (precision != Precision::FP32) lt = nullptr;
 #if defined(__CUDACC__)
   // cuBLASLt has bias and ReLU epilogues; dropout, softmax and the other activations stay fused in the own GEMM.
   const bool plain = ep.dropout_p == 0 && (ep.act == ops::kIdentity || ep.act == ops::kReLU);
@@ -146,7 +159,7 @@ int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, c
 
 int launch_linear_backward_data(int64_t M, int64_t N, int64_t K, const float* dz, const float* w,
                                 const float* y_prev, const Epilogue& ep, float* dz_prev, LtContext* lt,
-                                cudaStream_t stream) {
+                                cudaStream_t stream, Precision precision) {
   NvtxRange range("linear_backward_data");
   check_shape("linear_backward_data", M, N, K);
   CUMLP_CHECK(ep.dropout_p >= 0 && ep.dropout_p < 1, "linear_backward_data: dropout p ", ep.dropout_p,
@@ -154,7 +167,8 @@ int launch_linear_backward_data(int64_t M, int64_t N, int64_t K, const float* dz
   const BackwardDataEpilogue epi{y_prev, dz_prev, static_cast<int>(K), ep.act, static_cast<float>(ep.alpha),
                                  Dropout::of(ep)};
   // dz_prev [M, K] = dz [M, N] w [N, K]: the GEMM's inner dimension is N.
-  auto gemm = [&] { return launch_gemm<false, false>(M, K, N, dz, w, nullptr, epi, stream); };
+  auto gemm = [&] { return launch_gemm_at<false, false>(precision, M, K, N, dz, w, nullptr, epi, stream); };
+  if (precision != Precision::FP32) lt = nullptr;
 #if defined(__CUDACC__)
   // cuBLASLt's DEFAULT epilogue only when there is nothing to fuse. (ReLU would need DRELU with the
   // forward's RELU_AUX bitmask, a buffer per layer the executor does not keep.)
@@ -167,7 +181,7 @@ int launch_linear_backward_data(int64_t M, int64_t N, int64_t K, const float* dz
 }
 
 int launch_linear_backward_weight(int64_t M, int64_t N, int64_t K, const float* dz, const float* x, float* dw,
-                                  float* db, LtContext* lt, cudaStream_t stream) {
+                                  float* db, LtContext* lt, cudaStream_t stream, Precision precision) {
   NvtxRange range("linear_backward_weight");
   check_shape("linear_backward_weight", M, N, K);
   if (N > 0 && K == 0 && db) {
@@ -178,8 +192,9 @@ int launch_linear_backward_weight(int64_t M, int64_t N, int64_t K, const float* 
   // dw [N, K] = dz^T [N, M] x [M, K]: op(A) = dz transposed, inner dimension M;
   // the row sums of op(A) are the column sums of dz, the bias gradient.
   auto gemm = [&] {
-    return launch_gemm<true, false>(N, K, M, dz, x, db, StoreEpilogue{dw, static_cast<int>(K)}, stream);
+    return launch_gemm_at<true, false>(precision, N, K, M, dz, x, db, StoreEpilogue{dw, static_cast<int>(K)}, stream);
   };
+  if (precision != Precision::FP32) lt = nullptr;
 #if defined(__CUDACC__)
   if (lt) return lt->run(true, LtCall::backward_weight(M, N, K, dz, x, dw, db), stream, gemm);  // db: BGRADB
 #else

@@ -4,7 +4,9 @@
 // Pointers are device buffers; shapes as in host/shared/backend.h. Each launcher
 // returns the number of kernels it launched. `lt` (the backend's cuBLASLt
 // context, nvcc build only; null: the own GEMM only) takes the wide products
-// whose epilogue cuBLASLt has: see cuda/lt_gemm.cuh.
+// whose epilogue cuBLASLt has: see cuda/lt_gemm.cuh. `precision` picks the
+// GEMM: the fp32 kernel (cuda/gemm.cuh, and cuBLASLt) for FP32, the
+// tensor-core kernel (cuda/gemm_tf32.cuh) for TF32 and TF32x3.
 #pragma once
 
 #include "cuda/common.cuh"
@@ -17,15 +19,17 @@ class LtContext;  // cuda/lt_gemm.cuh; never defined in the simulator build, whe
 /// y = act(x w^T + b), and y_drop = y * keep / (1 - p) when ep.dropout_p > 0.
 /// Softmax (the output layer's row op) adds a row kernel after the GEMM.
 int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, const float* w, const float* b,
-                              const Epilogue& ep, float* y, float* y_drop, LtContext* lt, cudaStream_t stream);
+                              const Epilogue& ep, float* y, float* y_drop, LtContext* lt, cudaStream_t stream,
+                              Precision precision = Precision::FP32);
 
 /// dz_prev = (dz w) * keep/(1 - p) * act'(y_prev) for the previous layer's ep.
 int launch_linear_backward_data(int64_t M, int64_t N, int64_t K, const float* dz, const float* w,
                                 const float* y_prev, const Epilogue& ep, float* dz_prev, LtContext* lt,
-                                cudaStream_t stream);
+                                cudaStream_t stream, Precision precision = Precision::FP32);
 
 /// dw = dz^T x; db (may be null) = column sums of dz in row order.
 int launch_linear_backward_weight(int64_t M, int64_t N, int64_t K, const float* dz, const float* x, float* dw,
-                                  float* db, LtContext* lt, cudaStream_t stream);
+                                  float* db, LtContext* lt, cudaStream_t stream,
+                                  Precision precision = Precision::FP32);
 
 CUMLP_GPU_NAMESPACE_END

@@ -39,7 +39,7 @@ Dataset synthetic_data(const SeedModel& m, int64_t batches, uint64_t seed) {
 
 StepResult bench_model(const Device& device, const DevicePeak& peak, const Timing& t, const BenchOptions& o,
                        const SeedModel& m) {
-  Network net(m.spec, m.optimizer, {.device = device, .dtype = DType::F32, .seed = o.seed, .max_batch = m.batch});
+  Network net(m.spec, m.optimizer, {.device = device, .dtype = DType::F32, .seed = o.seed, .max_batch = m.batch, .precision = o.precision});
   // The path Trainer::fit takes: the data set on the device, each batch's
   // rows gathered there (four batches in turn, as a shuffled epoch would).
   constexpr int64_t kBatches = 4;
