@@ -17,9 +17,9 @@
 // operand has (k contiguous or outer contiguous: the matching wmma layout,
 // row_major or col_major), already rounded (and split), zero-filled outside
 // the matrix. Rows are padded by 4 floats (fragment loads stay 32-byte aligned,
-// ldm a multiple of 16 bytes). Each warp stores a finished fragment to its own
-// shared scratch and applies the epilogue there, as the fragment's element
-// mapping is unspecified. The order of the additions is fixed by the
+// ldm a multiple of 16 bytes). Each warp stores its finished fragments to its
+// own shared scratch and applies the epilogue from there, as a fragment's
+// element mapping is unspecified. The order of the additions is fixed by the
 // kernel, so results do not depend on the schedule.
 //
 // The row sums of op(A) (the bias gradient) are the fp32 kernel's: each row
@@ -39,10 +39,10 @@ enum class Tf32Mode { tf32, tf32x3 };
 constexpr int kTf32BlockM = 64, kTf32BlockN = 64, kTf32BlockK = 16;
 constexpr int kTf32Pad = 4;  // floats: ldm stays a multiple of 16 bytes
 constexpr int kTf32Threads = 128;
-constexpr int kTf32ScratchLd = 16 + kTf32Pad;
+constexpr int kTf32ScratchLd = 32 + kTf32Pad;
 
 /// Shared memory of one block: kParts copies (big, small) of each operand tile,
-/// in the operand's global layout, and a 16 x 16 scratch per warp.
+/// in the operand's global layout, and a 32 x 32 scratch per warp.
 template <int kParts, bool kTransA, bool kTransB>
 struct alignas(32) Tf32Tiles {
   // op(A) tile [64 m][16 k]: stored [m][k] (A is [M, K]) or [k][m] (A^T stored [K, M]).
@@ -50,7 +50,7 @@ struct alignas(32) Tf32Tiles {
   static constexpr int kLdB = kTransB ? kTf32BlockK + kTf32Pad : kTf32BlockN + kTf32Pad;
   float a[kParts][kTransA ? kTf32BlockK : kTf32BlockM][kLdA];
   float b[kParts][kTransB ? kTf32BlockN : kTf32BlockK][kLdB];
-  float scratch[kTf32Threads / 32][16][kTf32ScratchLd];
+  float scratch[kTf32Threads / 32][32][kTf32ScratchLd];  // a warp's 32 x 32 outputs
 };
 
 /// Stages the [outer 64][k 16] tile of an operand into dst in its global
@@ -117,19 +117,20 @@ __global__ void __launch_bounds__(kTf32Threads)
     }
     __syncthreads();  // everyone done reading before the next tiles overwrite them
   }
-  // Fragment by fragment through the warp's scratch, so each lane knows its (i, j).
-  float(&scratch)[16][kTf32ScratchLd] = t.scratch[warp];
+  // Through the warp's scratch, so each lane knows the (i, j) of its values;
+  // one epilogue loop, not unrolled: inlined copies of an epilogue with its
+  // activation and dropout made ptxas spill.
+  float(&scratch)[32][kTf32ScratchLd] = t.scratch[warp];
   for (int i = 0; i < 2; ++i)
-    for (int j = 0; j < 2; ++j) {
-      wmma::store_matrix_sync(&scratch[0][0], acc[i][j], kTf32ScratchLd, wmma::mem_row_major);
-      __syncwarp();
-      for (int e = lane; e < 256; e += 32) {
-        const int r = e / 16, c = e % 16;
-        const int gi = m0 + wm + 16 * i + r, gj = n0 + wn + 16 * j + c;
-        if (gi < M && gj < N) epilogue(gi, gj, scratch[r][c]);
-      }
-      __syncwarp();  // read before the next fragment overwrites it
-    }
+    for (int j = 0; j < 2; ++j)
+      wmma::store_matrix_sync(&scratch[16 * i][16 * j], acc[i][j], kTf32ScratchLd, wmma::mem_row_major);
+  __syncwarp();
+#pragma unroll 1
+  for (int e = lane; e < 32 * 32; e += 32) {
+    const int r = e / 32, c = e % 32;
+    const int gi = m0 + wm + r, gj = n0 + wn + c;
+    if (gi < M && gj < N) epilogue(gi, gj, scratch[r][c]);
+  }
   // Bias gradient: as the fp32 kernel, each row of op(A) in K order, unrounded.
   const int i = m0 + static_cast<int>(threadIdx.x);
   if (a_row_sums != nullptr && blockIdx.x == 0 && threadIdx.x < kTf32BlockM && i < M) {

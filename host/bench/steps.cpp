@@ -81,8 +81,8 @@ StepResult bench_model(const Device& device, const DevicePeak& peak, const Timin
   r.roofline_floor_us = floor_us(peak, c, r.launches_per_step);
   if (device.type == "sim" && kernel_tracing_built()) {
     // The same step counted on the traced kernels; the figures are modelled, not timed.
-    r.modelled_h100_us = profile_step(device, {.model = m.name, .gpu = "h100", .seed = o.seed}).modelled_step_us;
-    r.modelled_a100_us = profile_step(device, {.model = m.name, .gpu = "a100", .seed = o.seed}).modelled_step_us;
+    r.modelled_h100_us = profile_step(device, {.model = m.name, .gpu = "h100", .seed = o.seed, .precision = o.precision}).modelled_step_us;
+    r.modelled_a100_us = profile_step(device, {.model = m.name, .gpu = "a100", .seed = o.seed, .precision = o.precision}).modelled_step_us;
   }
   return r;
 }

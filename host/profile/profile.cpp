@@ -121,6 +121,10 @@ ProfileReport profile_step(const Device& device, const ProfileOptions& options) 
   const int arch = r.gpu == "h100" ? 90 : 80;
   std::string missing;
   r.assumptions = bench::gpu_spec_sources();
+  if (options.precision != Precision::FP32)
+    r.assumptions.push_back(std::string("precision ") + precision_name(options.precision) +
+                            ": the tensor-core GEMM's MMAs are not counted and the model has no tensor-core peak, "
+                            "so its rows show memory, shared-memory and launch time only (a lower bound)");
 
   // One row per op, kernel and launch shape, in first-launch order; each launch modelled on its own.
   std::map<std::string, std::size_t> row_of;
