@@ -220,7 +220,7 @@ TrainPlan resumed_plan(const TrainArgs& a, const std::shared_ptr<Communicator>& 
   // The GEMM precision is how the run computes, like the device: kept from the
   // checkpoint (fp32 when it records none) unless --precision changes it.
   const Checkpoint recorded_run = read_checkpoint(a.resume);
-  const auto kept = recorded_run.extra.find("precision");
+  const auto kept = recorded_run.extra.find("gemm_precision");
   const std::string precision = a.precision ? *a.precision : kept != recorded_run.extra.end() ? kept->second : "fp32";
   plan.options.precision = precision_flag(precision, plan.options.device,
                                           a.dtype ? parse_flag("--dtype", *a.dtype, parse_dtype) : DType::F32);
