@@ -124,7 +124,8 @@ ProfileReport profile_step(const Device& device, const ProfileOptions& options) 
   if (options.precision != Precision::FP32)
     r.assumptions.push_back(std::string("precision ") + precision_name(options.precision) +
                             ": the tensor-core GEMM's MMAs are not counted and the model has no tensor-core peak, "
-                            "so its rows show memory, shared-memory and launch time only (a lower bound)");
+                            "so its rows show memory, shared-memory and launch time only; the simulator's wmma "
+                            "loads and stores run in one lane, so their shared-memory counts are not the GPU's");
 
   // One row per op, kernel and launch shape, in first-launch order; each launch modelled on its own.
   std::map<std::string, std::size_t> row_of;

@@ -121,10 +121,11 @@ const std::vector<OptionCase>& option_cases() {
         {"train", "--precision", kDigits + "--device sim --precision tf32" + kTrainOut,
          both(field("/report/gemm_precision", "tf32"), differs("/report/train_loss")), kDigits + "--device sim" + kTrainOut},
         {"train", "--precision", kTrain + "--precision tf32" + kNo},  // the cpu device has no tensor-core GEMM
-        // --resume keeps the checkpoint's precision (fp32 here) unless --precision changes it.
-        {"train", "--precision", kDigits + "--device sim --epochs 2 --resume {d}/digits_run/checkpoint.safetensors --precision tf32" + kOut,
-         field("/report/gemm_precision", "tf32"),
-         kDigits + "--device sim --epochs 2 --resume {d}/digits_run/checkpoint.safetensors" + kOut},
+        // --resume keeps the checkpoint's precision (the base run: tf32) unless --precision changes it.
+        {"train", "--precision", "--json train --device sim --epochs 4 --resume {d}/xor_tf32_run/checkpoint.safetensors --precision fp32" + kOut,
+         both(field("/report/gemm_precision", "fp32"),
+              [](const Observed&, const Observed& base) { EXPECT_EQ(base["report"]["gemm_precision"], "tf32"); }),
+         "--json train --device sim --epochs 4 --resume {d}/xor_tf32_run/checkpoint.safetensors" + kOut},
         {"train", "--data-dir", "--json train --preset digits --device cpu --data-dir {d}/digits2" + kTrainOut,
          both(field("/report/data", "{d}/digits2/digits.csv.gz"), differs("/report/train_rows"))},
         {"train", "--data-dir", "--json train --preset xor --epochs 1 --data-dir {d}/digits" + kNo},
