@@ -62,6 +62,7 @@ class GpuBackend final : public Backend {
 
   std::string name() const override { return name_; }
   bool supports(DType dtype) const override { return dtype == DType::F32; }
+  void set_precision(Precision precision) override { precision_ = precision; }
 
   void* alloc(std::size_t bytes) override {
     enter();
@@ -171,26 +172,30 @@ class GpuBackend final : public Backend {
     require_f32(dt);
     enter();
     launches_ += launch_linear_act_forward(M, N, K, f(x), f(w), f(b), ep, f(y), f(y_drop), gemm_workspace(), lt(),
-                                           stream_);
+                                           stream_, precision_);
   }
   void linear_backward_data(DType dt, int64_t M, int64_t N, int64_t K, const void* dz, const void* w,
                             const void* y_prev, const Epilogue& ep, void* dz_prev) override {
     require_f32(dt);
     enter();
     launches_ += launch_linear_backward_data(M, N, K, f(dz), f(w), f(y_prev), ep, f(dz_prev), gemm_workspace(),
-                                             lt(), stream_);
+                                             lt(), stream_, precision_);
   }
   void linear_backward_weight(DType dt, int64_t M, int64_t N, int64_t K, const void* dz, const void* x, void* dw,
                               void* db) override {
     require_f32(dt);
     enter();
-    launches_ += launch_linear_backward_weight(M, N, K, f(dz), f(x), f(dw), f(db), gemm_workspace(), lt(), stream_);
+    launches_ += launch_linear_backward_weight(M, N, K, f(dz), f(x), f(dw), f(db), gemm_workspace(), lt(), stream_,
+                                               precision_);
   }
   // Both gradients in one launch of the own GEMM; with cuBLASLt enabled, the
   // two ops (either may go to cuBLASLt).
   void linear_backward(DType dt, int64_t M, int64_t N, int64_t K, const void* dz, const void* w, const void* x,
                        const void* y_prev, const Epilogue& ep, void* dw, void* db, void* dz_prev) override {
-    if (lt()) return Backend::linear_backward(dt, M, N, K, dz, w, x, y_prev, ep, dw, db, dz_prev);
+    // The grouped launch is the fp32 SIMT GEMM's: with cuBLASLt or a tensor-core
+    // precision the two products go their own ways (two ops).
+    if (lt() || precision_ != Precision::FP32)
+      return Backend::linear_backward(dt, M, N, K, dz, w, x, y_prev, ep, dw, db, dz_prev);
     require_f32(dt);
     enter();
     launches_ += launch_linear_backward(M, N, K, f(dz), f(w), f(x), f(y_prev), ep, f(dw), f(db), f(dz_prev),
@@ -299,6 +304,7 @@ class GpuBackend final : public Backend {
   Staging staging_[2];
   int next_staging_ = 0;
   cudaStream_t stream_ = nullptr;
+  Precision precision_ = Precision::FP32;  // of the linear ops' GEMMs (cuda/linear.cu)
   float* row_loss_ = nullptr;
   int64_t row_loss_rows_ = 0;
   GemmWorkspace gemm_ws_;
@@ -374,6 +380,7 @@ DeviceType cuda_device_type() {
   t.indexed = true;
   t.auto_rank = 2;
   t.dtypes = {DType::F32};
+  t.tensor_gemm = true;  // cuda/gemm_tf32.cuh
   t.count = gpu_count;
   t.unavailable = gpu_unavailable;
   t.describe = gpu_describe;
@@ -395,6 +402,7 @@ DeviceType sim_device_type() {
   t.name = "sim";
   t.summary = "the CUDA kernels run on the CPU by the SIMT simulator, f32";
   t.dtypes = {DType::F32};
+  t.tensor_gemm = true;  // cuda/gemm_tf32.cuh, through cuda/sim/wmma.h
   t.unavailable = [](int) { return std::string(); };
   t.describe = [](int, double*) { return std::string("SIMT simulator (the CUDA kernels on the CPU)"); };
   t.make = [](int) -> std::unique_ptr<Backend> { return std::make_unique<gpu::GpuBackend>("sim", 0); };

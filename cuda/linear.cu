@@ -8,6 +8,7 @@
 #include "cuda/linear.cuh"
 
 #include "cuda/gemm.cuh"
+#include "cuda/gemm_tf32.cuh"
 #include "host/shared/rng.h"
 #if defined(__CUDACC__)
 #include "cuda/lt_gemm.cuh"
@@ -142,6 +143,16 @@ __global__ void __launch_bounds__(kMaxRowThreads)
   }
 }
 
+// The GEMM of a precision: the fp32 kernel, or the tensor-core kernel for
+// TF32 / TF32x3. (cuBLASLt, fp32 only, is left out by the callers then.)
+template <bool kTransA, bool kTransB, class Epi>
+int launch_gemm_at(Precision precision, const GemmProblem<kTransA, kTransB, Epi>& p, const GemmWorkspace& ws,
+                   cudaStream_t stream) {
+  if (precision == Precision::FP32) return launch_gemm(p, ws, stream);
+  const Tf32Mode mode = precision == Precision::TF32x3 ? Tf32Mode::tf32x3 : Tf32Mode::tf32;
+  return launch_gemm_tf32<kTransA, kTransB>(mode, p.M, p.N, p.K, p.A, p.B, p.a_row_sums, p.epilogue, stream);
+}
+
 void check_shape(const char* op, int64_t M, int64_t N, int64_t K) {
   CUMLP_CHECK(M >= 0 && N >= 0 && K >= 0, op, ": negative size M=", M, " N=", N, " K=", K);
 }
@@ -178,7 +189,7 @@ GemmProblem<true, false, StoreEpilogue> weight_problem(int64_t M, int64_t N, int
 
 int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, const float* w, const float* b,
                               const Epilogue& ep, float* y, float* y_drop, const GemmWorkspace& ws, LtContext* lt,
-                              cudaStream_t stream) {
+                              cudaStream_t stream, Precision precision) {
   NvtxRange range("linear_act_forward", M, N, K);
   check_shape("linear_act_forward", M, N, K);
   CUMLP_CHECK(ep.act >= ops::kIdentity && ep.act <= ops::kSoftmax, "linear_act_forward: unknown activation ", ep.act);
@@ -189,7 +200,10 @@ int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, c
   float* gemm_drop = softmax || ep.dropout_p == 0 ? nullptr : y_drop;  // softmax drops after normalising
   ForwardEpilogue epi{b, y, gemm_drop, static_cast<int>(N), ep.act, static_cast<float>(ep.alpha), drop};
   epi.set_vec4();
-  auto gemm = [&] { return launch_gemm(make_gemm_problem<false, true>(M, N, K, x, w, nullptr, epi), ws, stream); };
+  auto gemm = [&] {
+    return launch_gemm_at(precision, make_gemm_problem<false, true>(M, N, K, x, w, nullptr, epi), ws, stream);
+  };
+  if (precision != Precision::FP32) lt = nullptr;
 #if defined(__CUDACC__)
   // cuBLASLt has bias and ReLU epilogues; dropout, softmax and the other activations stay fused in the own GEMM.
   const bool plain = ep.dropout_p == 0 && (ep.act == ops::kIdentity || ep.act == ops::kReLU);
@@ -211,9 +225,10 @@ int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, c
 
 int launch_linear_backward_data(int64_t M, int64_t N, int64_t K, const float* dz, const float* w,
                                 const float* y_prev, const Epilogue& ep, float* dz_prev, const GemmWorkspace& ws,
-                                LtContext* lt, cudaStream_t stream) {
+                                LtContext* lt, cudaStream_t stream, Precision precision) {
   NvtxRange range("linear_backward_data", M, N, K);
-  auto gemm = [&] { return launch_gemm(data_problem(M, N, K, dz, w, y_prev, ep, dz_prev), ws, stream); };
+  auto gemm = [&] { return launch_gemm_at(precision, data_problem(M, N, K, dz, w, y_prev, ep, dz_prev), ws, stream); };
+  if (precision != Precision::FP32) lt = nullptr;
 #if defined(__CUDACC__)
   // cuBLASLt's DEFAULT epilogue only when there is nothing to fuse. (ReLU would need DRELU with the
   // forward's RELU_AUX bitmask, a buffer per layer the executor does not keep.)
@@ -226,9 +241,11 @@ int launch_linear_backward_data(int64_t M, int64_t N, int64_t K, const float* dz
 }
 
 int launch_linear_backward_weight(int64_t M, int64_t N, int64_t K, const float* dz, const float* x, float* dw,
-                                  float* db, const GemmWorkspace& ws, LtContext* lt, cudaStream_t stream) {
+                                  float* db, const GemmWorkspace& ws, LtContext* lt, cudaStream_t stream,
+                                  Precision precision) {
   NvtxRange range("linear_backward_weight", M, N, K);
-  auto gemm = [&] { return launch_gemm(weight_problem(M, N, K, dz, x, dw, db), ws, stream); };
+  auto gemm = [&] { return launch_gemm_at(precision, weight_problem(M, N, K, dz, x, dw, db), ws, stream); };
+  if (precision != Precision::FP32) lt = nullptr;
 #if defined(__CUDACC__)
   if (lt) return lt->run(true, LtCall::backward_weight(M, N, K, dz, x, dw, db), stream, gemm);  // db: BGRADB
 #else

@@ -6,6 +6,8 @@
 // context, nvcc build only; null: the own GEMM only) takes the wide products
 // whose epilogue cuBLASLt has: see cuda/lt_gemm.cuh. `ws` is the backend's
 // split-K workspace (cuda/gemm_rule.cuh), used by products the tile rule splits.
+// `precision` picks the GEMM: the fp32 kernel (cuda/gemm.cuh, and cuBLASLt) for
+// FP32, the tensor-core kernel (cuda/gemm_tf32.cuh) for TF32 and TF32x3.
 #pragma once
 
 #include "cuda/common.cuh"
@@ -20,18 +22,19 @@ class LtContext;  // cuda/lt_gemm.cuh; never defined in the simulator build, whe
 /// Softmax (the output layer's row op) adds a row kernel after the GEMM.
 int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, const float* w, const float* b,
                               const Epilogue& ep, float* y, float* y_drop, const GemmWorkspace& ws, LtContext* lt,
-                              cudaStream_t stream);
+                              cudaStream_t stream, Precision precision = Precision::FP32);
 
 /// dz_prev = (dz w) * keep/(1 - p) * act'(y_prev) for the previous layer's ep.
 int launch_linear_backward_data(int64_t M, int64_t N, int64_t K, const float* dz, const float* w,
                                 const float* y_prev, const Epilogue& ep, float* dz_prev, const GemmWorkspace& ws,
-                                LtContext* lt, cudaStream_t stream);
+                                LtContext* lt, cudaStream_t stream, Precision precision = Precision::FP32);
 
 /// dw = dz^T x; db (may be null) = column sums of dz in row order.
 int launch_linear_backward_weight(int64_t M, int64_t N, int64_t K, const float* dz, const float* x, float* dw,
-                                  float* db, const GemmWorkspace& ws, LtContext* lt, cudaStream_t stream);
+                                  float* db, const GemmWorkspace& ws, LtContext* lt, cudaStream_t stream,
+                                  Precision precision = Precision::FP32);
 
-/// Both gradients of one layer in one launch (the own GEMM, two problems):
+/// Both gradients of one layer in one launch (the own fp32 GEMM, two problems):
 /// dw, db as linear_backward_weight and dz_prev as linear_backward_data.
 int launch_linear_backward(int64_t M, int64_t N, int64_t K, const float* dz, const float* w, const float* x,
                            const float* y_prev, const Epilogue& ep, float* dw, float* db, float* dz_prev,

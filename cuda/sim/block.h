@@ -84,6 +84,7 @@ class BlockRunner {
   void block(SimThread& self);   // suspends until the scheduler resumes it
   void on_exit(SimThread& self);
   bool try_complete(Warp& warp, std::size_t index);
+  void run_matrix(const PendingWarpOp& p, unsigned first);  // a WarpOp::matrix all lanes reached
   void fail(std::exception_ptr error);
   void cancel_suspended();
   [[noreturn]] void report_deadlock();

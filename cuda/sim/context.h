@@ -29,7 +29,15 @@ struct ThreadContext {
 inline thread_local ThreadContext* current_thread = nullptr;
 
 enum class BarrierOp { sync, count, all, any };
-enum class WarpOp { sync, shfl_idx, shfl_up, shfl_down, shfl_xor, ballot, any, all };
+enum class WarpOp { sync, shfl_idx, shfl_up, shfl_down, shfl_xor, ballot, any, all, matrix };
+
+/// One lane's part of a warp-wide matrix operation (nvcuda::wmma, cuda/sim/wmma.h).
+/// Every lane of the warp passes its own; once all 32 lanes have arrived at the
+/// same call site, `run` is called once with the 32 calls in lane order.
+struct WarpMatrixCall {
+  void (*run)(WarpMatrixCall* const* lanes) = nullptr;
+  const char* name = "";
+};
 
 /// __syncthreads and its predicate variants: blocks the calling fiber until every
 /// thread of the block arrives at the same barrier; returns the reduced predicate.
@@ -40,6 +48,12 @@ int block_barrier(BarrierOp op, int predicate, const std::source_location& site)
 /// (the shuffled value's bits, or the vote).
 std::uint64_t warp_collective(WarpOp op, unsigned mask, std::uint64_t value, int lane_arg, int width,
                               const std::source_location& site);
+
+/// A warp-wide matrix operation: blocks until all 32 lanes of the warp call it
+/// from the same site with the same operation, then runs it once. Throws
+/// cumlp::Error for a warp with fewer than 32 live lanes (a partial warp, or a
+/// lane that exited) or lanes at different operations (a diverged warp).
+void warp_matrix(WarpMatrixCall& call, const std::source_location& site);
 
 /// Lanes of the caller's warp that exist and have not exited.
 unsigned active_lanes();

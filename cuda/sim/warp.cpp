@@ -2,6 +2,7 @@
 // semantics of the PTX shfl.sync / vote.sync / bar.warp.sync instructions, plus
 // the kernel-facing entry points declared in context.h.
 #include <sstream>
+#include <string_view>
 
 #include "cuda/sim/block.h"
 #include "host/shared/error_macros.h"
@@ -19,8 +20,15 @@ const char* op_name(WarpOp op) {
     case WarpOp::ballot: return "__ballot_sync";
     case WarpOp::any: return "__any_sync";
     case WarpOp::all: return "__all_sync";
+    case WarpOp::matrix: return "nvcuda::wmma";
   }
   return "?";
+}
+
+unsigned first_set_lane(unsigned mask) {
+  for (unsigned lane = 0; lane < 32; ++lane)
+    if (mask >> lane & 1) return lane;
+  return 0;
 }
 
 bool is_shuffle(WarpOp op) {
@@ -107,6 +115,12 @@ bool BlockRunner::try_complete(Warp& warp, std::size_t index) {
   const unsigned required = p.mask & warp.alive;
   if ((p.arrived & required) != required) return false;
   const unsigned first = unsigned(&warp - warps_.data()) * 32;
+  if (p.op == WarpOp::matrix) {
+    run_matrix(p, first);
+    for (unsigned lane = 0; lane < 32; ++lane) threads_[first + lane].state = SimThread::State::runnable;
+    warp.pending.erase(warp.pending.begin() + std::ptrdiff_t(index));
+    return true;
+  }
   unsigned ballot = 0;
   for (unsigned lane = 0; lane < 32; ++lane)
     if ((p.arrived >> lane & 1) && p.value[lane]) ballot |= 1u << lane;
@@ -131,6 +145,31 @@ bool BlockRunner::try_complete(Warp& warp, std::size_t index) {
   }
   warp.pending.erase(warp.pending.begin() + std::ptrdiff_t(index));
   return true;
+}
+
+// nvcuda::wmma is warp-collective with no mask: the whole warp, converged at
+// one call, or the behaviour is undefined on a GPU; here it is an error.
+void BlockRunner::run_matrix(const PendingWarpOp& p, unsigned first) {
+  WarpMatrixCall* calls[32];
+  for (unsigned lane = 0; lane < 32; ++lane) calls[lane] = reinterpret_cast<WarpMatrixCall*>(p.value[lane]);
+  const WarpMatrixCall& c0 = *calls[first_set_lane(p.arrived)];
+  CUMLP_CHECK(p.arrived == 0xffffffffu, describe(threads_[first]), ": ", c0.name, " at ", site_text(p.site),
+              " needs all 32 lanes of the warp, but only lanes ", hex(p.arrived),
+              " reach it (the others exited or do not exist: a partial warp)");
+  for (unsigned lane = 1; lane < 32; ++lane) {
+    const SimThread& t = threads_[first + lane];
+    CUMLP_CHECK(calls[lane]->run == c0.run && t.wait_site.line() == threads_[first].wait_site.line() &&
+                    std::string_view(t.wait_site.file_name()) == threads_[first].wait_site.file_name(),
+                "diverged warp: ", describe(t), " calls ", calls[lane]->name, " at ", site_text(t.wait_site),
+                " while lane 0 calls ", c0.name, " at ", site_text(threads_[first].wait_site),
+                "; nvcuda::wmma needs the whole warp at one call");
+  }
+  c0.run(calls);
+}
+
+void warp_matrix(WarpMatrixCall& call, const std::source_location& site) {
+  SimThread& self = self_or_throw(call.name);
+  self.runner->warp_op(self, WarpOp::matrix, 0xffffffffu, reinterpret_cast<std::uintptr_t>(&call), 0, 32, site);
 }
 
 int block_barrier(BarrierOp op, int predicate, const std::source_location& site) {

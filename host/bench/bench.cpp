@@ -94,9 +94,10 @@ BenchReport run_benchmarks(const Device& device, const BenchOptions& options) {
   CUMLP_CHECK(t.samples >= 1, "bench needs at least one sample, got ", options.samples);
   bench::check_models(options.models);
   std::unique_ptr<Backend> backend = make_backend(device);
+  backend->set_precision(options.precision);
   BenchReport r;
   r.peak = bench::measure_peak(device, *backend, t, options.quick);
-  if (options.kernels) r.kernels = bench::bench_kernels(*backend, r.peak, t);
+  if (options.kernels) r.kernels = bench::bench_kernels(*backend, r.peak, t, options.precision);
   r.steps = bench::bench_steps(device, r.peak, t, options);
   return r;
 }

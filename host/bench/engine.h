@@ -61,7 +61,8 @@ std::pair<Tensor, Tensor> synthetic_batch(const SeedModel& m, uint64_t seed);
 
 DevicePeak measure_peak(const Device& device, Backend& backend, const Timing& t, bool quick);
 /// The op table's seed-model rows on `device`: validated, then timed.
-std::vector<KernelResult> bench_kernels(Backend& device, const DevicePeak& peak, const Timing& t);
+std::vector<KernelResult> bench_kernels(Backend& device, const DevicePeak& peak, const Timing& t,
+                                        Precision precision = Precision::FP32);
 /// Throws Error unless every name is a seed model (A, B, C, D).
 void check_models(const std::vector<std::string>& names);
 std::vector<StepResult> bench_steps(const Device& device, const DevicePeak& peak, const Timing& t,

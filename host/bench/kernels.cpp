@@ -33,10 +33,10 @@ Cost cost_of(const opcheck::OpCase& c) {
 
 }  // namespace
 
-std::vector<KernelResult> bench_kernels(Backend& device, const DevicePeak& peak, const Timing& t) {
+std::vector<KernelResult> bench_kernels(Backend& device, const DevicePeak& peak, const Timing& t, Precision precision) {
   std::unique_ptr<Backend> ref = make_reference_backend();
   std::vector<KernelResult> out;
-  for (const opcheck::OpCase& c : opcheck::op_cases(device)) {
+  for (const opcheck::OpCase& c : opcheck::op_cases(device, precision)) {
     if (!c.large() || c.dtype != DType::F32 || c.op == Op::replayed_step) continue;
     opcheck::CaseRun run(c, device);
     run.issue();

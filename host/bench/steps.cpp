@@ -39,7 +39,7 @@ Dataset synthetic_data(const SeedModel& m, int64_t batches, uint64_t seed) {
 
 StepResult bench_model(const Device& device, const DevicePeak& peak, const Timing& t, const BenchOptions& o,
                        const SeedModel& m) {
-  Network net(m.spec, m.optimizer, {.device = device, .dtype = DType::F32, .seed = o.seed, .max_batch = m.batch});
+  Network net(m.spec, m.optimizer, {.device = device, .dtype = DType::F32, .seed = o.seed, .max_batch = m.batch, .precision = o.precision});
   // The path Trainer::fit takes: the data set on the device, each batch's
   // rows gathered there (four batches in turn, as a shuffled epoch would).
   constexpr int64_t kBatches = 4;
@@ -81,8 +81,8 @@ StepResult bench_model(const Device& device, const DevicePeak& peak, const Timin
   r.roofline_floor_us = floor_us(peak, c, r.launches_per_step);
   if (device.type == "sim" && kernel_tracing_built()) {
     // The same step counted on the traced kernels; the figures are modelled, not timed.
-    r.modelled_h100_us = profile_step(device, {.model = m.name, .gpu = "h100", .seed = o.seed}).modelled_step_us;
-    r.modelled_a100_us = profile_step(device, {.model = m.name, .gpu = "a100", .seed = o.seed}).modelled_step_us;
+    r.modelled_h100_us = profile_step(device, {.model = m.name, .gpu = "h100", .seed = o.seed, .precision = o.precision}).modelled_step_us;
+    r.modelled_a100_us = profile_step(device, {.model = m.name, .gpu = "a100", .seed = o.seed, .precision = o.precision}).modelled_step_us;
   }
   return r;
 }

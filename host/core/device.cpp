@@ -21,6 +21,15 @@ std::string device_choices() {
   return s;
 }
 
+void check_precision(const Device& device, DType dtype, Precision precision) {
+  if (precision == Precision::FP32) return;
+  const DeviceType* t = find_device_type(device.type);
+  CUMLP_CHECK(t && t->tensor_gemm, "precision ", precision_name(precision),
+              " needs a cuda or sim device (a tensor-core GEMM); device ", device.name(), " computes in fp32 only");
+  CUMLP_CHECK(dtype == DType::F32, "precision ", precision_name(precision),
+              " needs dtype f32 (it rounds fp32 GEMM operands), got ", dtype_name(dtype));
+}
+
 Device Device::best(DType dtype) {
   const DeviceType* pick = nullptr;
   int pick_index = 0;

@@ -31,6 +31,15 @@ Tensor initial_parameters(const Plan& plan, uint64_t seed, DType dtype) {
   return flat;
 }
 
+// The device's backend set to the options' GEMM precision (which it refuses
+// when it has no tensor-core GEMM).
+std::unique_ptr<Backend> backend_for(const NetworkOptions& o) {
+  check_precision(o.device, o.dtype, o.precision);
+  std::unique_ptr<Backend> backend = make_backend(o.device);
+  backend->set_precision(o.precision);
+  return backend;
+}
+
 }  // namespace
 
 struct Network::Impl {
@@ -42,7 +51,7 @@ struct Network::Impl {
 
   Impl(const ModelSpec& s, const Optimizer& o, const NetworkOptions& opt)
       : spec(s), optimizer(o), options(opt),
-        exec(Plan::compile(s), o, make_backend(opt.device), opt.dtype, opt.seed, opt.max_batch,
+        exec(Plan::compile(s), o, backend_for(opt), opt.dtype, opt.seed, opt.max_batch,
              opt.communicator.get()) {}
 
   // Data parallelism: this rank's rows of a global batch of `rows`.
@@ -153,6 +162,7 @@ const ModelSpec& Network::spec() const { return impl_->spec; }
 const Optimizer& Network::optimizer() const { return impl_->optimizer; }
 Device Network::device() const { return impl_->options.device; }
 DType Network::dtype() const { return impl_->options.dtype; }
+Precision Network::precision() const { return impl_->options.precision; }
 uint64_t Network::seed() const { return impl_->options.seed; }
 const std::shared_ptr<Communicator>& Network::communicator() const { return impl_->options.communicator; }
 

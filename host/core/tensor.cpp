@@ -16,6 +16,21 @@ DType parse_dtype(const std::string& name) {
   CUMLP_THROW("unknown dtype '", name, "' (expected f32 or f64)");
 }
 
+const char* precision_name(Precision p) {
+  switch (p) {
+    case Precision::FP32: return "fp32";
+    case Precision::TF32: return "tf32";
+    case Precision::TF32x3: return "tf32x3";
+  }
+  return "?";
+}
+
+Precision parse_precision(const std::string& name) {
+  for (Precision p : {Precision::FP32, Precision::TF32, Precision::TF32x3})
+    if (name == precision_name(p)) return p;
+  CUMLP_THROW("unknown precision '", name, "' (expected fp32, tf32 or tf32x3)");
+}
+
 namespace {
 int64_t count_elements(const std::vector<int64_t>& shape) {
   int64_t n = 1;

@@ -20,8 +20,8 @@ void fail(Comparison& c, const std::string& what) {
 }
 
 void compare(Comparison& c, const std::string& what, const std::vector<double>& got, const std::vector<double>& ref,
-             const Tolerance& tol) {
-  if (got.size() != ref.size()) {
+             const Tolerance& tol, const std::vector<double>* allowance) {
+  if (got.size() != ref.size() || (allowance && allowance->size() != ref.size())) {
     fail(c, what + ": " + std::to_string(got.size()) + " values, the reference has " + std::to_string(ref.size()));
     return;
   }
@@ -33,7 +33,7 @@ void compare(Comparison& c, const std::string& what, const std::vector<double>& 
     } else if (!std::isfinite(g) || !std::isfinite(r)) {
       ok = !std::isnan(g) && g == r;
     } else {
-      ok = std::fabs(g - r) <= tol.atol + tol.rtol * std::fabs(r);
+      ok = std::fabs(g - r) <= tol.atol + tol.rtol * std::fabs(r) + (allowance ? (*allowance)[i] : 0.0);
     }
     if (std::isfinite(g) && std::isfinite(r)) {
       const double err = std::fabs(g - r);

@@ -29,9 +29,10 @@ struct Comparison {
   }
 };
 
-/// Adds the comparison of output `what` to c.
+/// Adds the comparison of output `what` to c. allowance (when given, one
+/// per element) adds to the tolerance's atol element by element.
 void compare(Comparison& c, const std::string& what, const std::vector<double>& got, const std::vector<double>& ref,
-             const Tolerance& tol);
+             const Tolerance& tol, const std::vector<double>* allowance = nullptr);
 
 /// Adds a failure that is not an element (a size mismatch, an exception).
 void fail(Comparison& c, const std::string& what);

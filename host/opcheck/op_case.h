@@ -20,10 +20,14 @@ enum class Op { forward, backward_data, backward_weight, backward, loss, gather,
 
 /// |got - ref| <= atol + rtol |ref| for every element, after NaN/Inf (which
 /// must match the reference's exactly). exact: the same bits.
+/// At a TF32 precision the linear ops also allow, per element, per_term x
+/// sum over k of |a_k b_k| (the operands' magnitudes: what the rounding of
+/// each operand scales with) x the epilogue's Lipschitz bound.
 struct Tolerance {
   double atol = 0, rtol = 0;
   bool exact = false;
   std::string reason;
+  double per_term = 0;
 };
 
 struct OpCase {
@@ -31,6 +35,7 @@ struct OpCase {
   std::string name;   // what the row checks: "linear_act_forward relu", "loss cross-entropy", "gather_batch u8 labels"
   std::string model;  // seed model layer it has the shape of ("B.3"), empty for the small and odd shapes
   DType dtype = DType::F32;
+  Precision precision = Precision::FP32;  // of the device's GEMMs (linear ops)
   // forward/backward: batch M, outputs N, inputs K. loss: M rows, N cols.
   // gather: M rows gathered from K dataset rows of N features. optimizer: N parameters.
   int64_t M = 0, N = 0, K = 0;
@@ -50,12 +55,16 @@ struct OpCase {
   bool large() const { return !model.empty(); }
 };
 
-/// The tolerance of op in dtype, with its reason (one statement per op).
-Tolerance tolerance(Op op, DType dtype);
+/// The tolerance of op in dtype at a GEMM precision, with its reason (one
+/// statement per op and precision).
+Tolerance tolerance(Op op, DType dtype, Precision precision = Precision::FP32);
 
 /// Every case the backend can run: dtypes it supports; replayed steps only
-/// where it records.
-std::vector<OpCase> op_cases(const Backend& device);
+/// where it records. At TF32 / TF32x3 (the backend set to it): the f32
+/// linear-op cases only, the ones the precision changes, less the step
+/// activation's forward (a discontinuity: a pre-activation within the
+/// rounding error of 0 may flip, so no tolerance bounds it).
+std::vector<OpCase> op_cases(const Backend& device, Precision precision = Precision::FP32);
 
 /// The seed of every case's inputs (printed with failures).
 constexpr uint64_t kSeed = 20261206;

@@ -15,8 +15,34 @@ namespace cumlp::opcheck {
 // f32 against the double reference; f64 (the cpu device) to 1e-12 in every
 // op: a K-term double sum errs by at most ~K eps ~ 1437 * 1.1e-16 ~ 2e-13 of
 // its terms, which the inputs keep O(1).
-Tolerance tolerance(Op op, DType dtype) {
+// TF32 (u = 2^-11, the unit roundoff of a 10-bit mantissa under cvt.rna):
+// each operand is rounded once, a' = a(1 + d), |d| <= u, so each product errs
+// by at most (2u + u^2)|a b|, and the K products (exact in fp32) are summed in
+// fp32 as on the fp32 path. Hence |err| <= (2u + u^2) sum_k |a_k b_k| plus the
+// fp32 tolerance for the summation: a worst-case bound per element, not a
+// K-fold growth (the rounding errors do not compound through the sum; typically
+// they partly cancel, ~u sqrt(K) rms|ab|). TF32x3: a = big + small + r with
+// |r| <= u |small| <= u^2 |a|, and the dropped small_a small_b <= u^2 |a b|,
+// so a product errs by at most ~3u^2 |a b| (+ higher order): 4u^2 ~ 9.5e-7
+// per unit of sum |a b|, on top of the fp32 tolerance of 3K summed terms.
+// The epilogue scales the error by at most its Lipschitz bound (activations
+// <= 1, softmax <= 1 on the row's largest term, dropout 1/(1-p)), applied in
+// the runner.
+constexpr double kTf32Unit = 1.0 / 2048;  // 2^-11
+
+Tolerance tolerance(Op op, DType dtype, Precision precision) {
   const bool f64 = dtype == DType::F64;
+  const bool linear = op == Op::forward || op == Op::backward_data || op == Op::backward_weight;
+  if (linear && !f64 && precision == Precision::TF32)
+    return {1e-4, 1e-4, false,
+            "tf32: each operand rounded (u = 2^-11): |err| <= (2u + u^2) sum|a b| per element x the epilogue's "
+            "Lipschitz bound, plus fp32's 1e-4 for the fp32 sum of the exact products",
+            2 * kTf32Unit + kTf32Unit * kTf32Unit};
+  if (linear && !f64 && precision == Precision::TF32x3)
+    return {1e-4, 1e-4, false,
+            "tf32x3: big + small parts, small*small dropped: |err| <= 4u^2 sum|a b| (u = 2^-11, ~9.5e-7) x the "
+            "epilogue's Lipschitz bound, plus fp32's 1e-4 for the fp32 sum of 3K products",
+            4 * kTf32Unit * kTf32Unit};
   switch (op) {
     case Op::forward:
     case Op::backward_data:
@@ -183,7 +209,7 @@ void seed_model_cases(std::vector<OpCase>& out) {
 
 }  // namespace
 
-std::vector<OpCase> op_cases(const Backend& device) {
+std::vector<OpCase> op_cases(const Backend& device, Precision precision) {
   std::vector<OpCase> base;
   small_cases(base);
   seed_model_cases(base);
@@ -191,6 +217,15 @@ std::vector<OpCase> op_cases(const Backend& device) {
   replay.op = Op::replayed_step;
   replay.name = "replayed_step dropout adam, against the op-by-op step";
   std::vector<OpCase> out;
+  if (precision != Precision::FP32) {
+    for (OpCase c : base) {
+      const bool linear = c.op == Op::forward || c.op == Op::backward_data || c.op == Op::backward_weight;
+      if (!linear || (c.op == Op::forward && c.act == ops::kStep)) continue;
+      c.precision = precision;
+      out.push_back(std::move(c));
+    }
+    return out;
+  }
   for (DType dt : {DType::F32, DType::F64}) {
     if (!device.supports(dt)) continue;
     for (OpCase c : base) {

@@ -55,14 +55,15 @@ OpCheck check_case(const opcheck::OpCase& c, Backend& device, Backend& reference
 
 }  // namespace
 
-std::vector<OpCheck> check_ops(const Device& device) {
+std::vector<OpCheck> check_ops(const Device& device, Precision precision) {
   std::unique_ptr<Backend> be = make_backend(device), ref = make_reference_backend();
+  be->set_precision(precision);
   PathFn path = nullptr;
 #if defined(CUMLP_HAVE_CUDA)
   if (device.name().rfind("cuda", 0) == 0) path = &cuda_linear_last_path;
 #endif
   std::vector<OpCheck> out;
-  for (const opcheck::OpCase& c : opcheck::op_cases(*be)) {
+  for (const opcheck::OpCase& c : opcheck::op_cases(*be, precision)) {
     try {
       out.push_back(check_case(c, *be, *ref, device, path));
     } catch (const Error& e) {  // a device error is a failed row, with what and where

@@ -28,8 +28,10 @@ const SeedModel& find_model(const std::vector<SeedModel>& all, const std::string
 }
 
 // Runs one step of `m` on the traced backend and returns its launches in order.
-std::vector<KernelCounters> traced_step(const SeedModel& m, uint64_t seed) {
-  Executor exec(Plan::compile(m.spec), m.optimizer, make_traced_sim_backend(), DType::F32, seed, m.batch);
+std::vector<KernelCounters> traced_step(const SeedModel& m, uint64_t seed, Precision precision) {
+  std::unique_ptr<Backend> backend = make_traced_sim_backend();
+  backend->set_precision(precision);
+  Executor exec(Plan::compile(m.spec), m.optimizer, std::move(backend), DType::F32, seed, m.batch);
   const auto [x, y] = bench::synthetic_batch(m, seed);
   std::vector<int32_t> classes;
   if (loss_takes_classes(m.spec.loss_kind()))
@@ -122,11 +124,16 @@ ProfileReport profile_step(const Device& device, const ProfileOptions& options) 
   const int arch = r.gpu == "h100" ? 90 : 80;
   std::string missing;
   r.assumptions = bench::gpu_spec_sources();
+  if (options.precision != Precision::FP32)
+    r.assumptions.push_back(std::string("precision ") + precision_name(options.precision) +
+                            ": the tensor-core GEMM's MMAs are not counted and the model has no tensor-core peak, "
+                            "so its rows show memory, shared-memory and launch time only; the simulator's wmma "
+                            "loads and stores run in one lane, so their shared-memory counts are not the GPU's");
 
   // One row per op, op shape, kernel and launch shape, in first-launch order; each launch modelled on its own.
   std::map<std::string, std::size_t> row_of;
   std::vector<KernelCounters> totals;
-  for (const KernelCounters& k : traced_step(m, options.seed)) {
+  for (const KernelCounters& k : traced_step(m, options.seed, options.precision)) {
     const int threads = static_cast<int>(k.block[0] * k.block[1] * k.block[2]);
     const KernelResources* res = resources_of(k, arch);
     if (!res && !compiled_kernel_resources().empty() && missing.find(" " + kernel_name(k)) == std::string::npos)

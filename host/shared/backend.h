@@ -162,6 +162,13 @@ class Backend {
   /// (called when the batch buffers grow, never while recording).
   virtual void reserve_rows(int64_t /*rows*/) {}
 
+  /// The arithmetic of the linear ops' GEMMs from now on. Backends without a
+  /// tensor-core GEMM keep this default, which refuses anything but FP32.
+  virtual void set_precision(Precision precision) {
+    CUMLP_CHECK(precision == Precision::FP32, "precision ", precision_name(precision),
+                " needs a cuda or sim device (a tensor-core GEMM); device ", name(), " computes in fp32 only");
+  }
+
   // ---- recording (CUDA graphs) ------------------------------------------------------
   /// Whether ops can be recorded and replayed. Such a backend honours the
   /// StepRecord fields of the op arguments; the others never see them set.

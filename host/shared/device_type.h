@@ -20,6 +20,8 @@ struct DeviceType {
   bool indexed = false;   // instances are named name:N ("cuda:1"); the bare name means name:0
   int auto_rank = 0;      // `auto` picks the usable type of highest rank that supports the dtype; 0: never
   std::vector<DType> dtypes;  // what its backend computes in
+  /// Its backend has the tensor-core GEMM: Backend::set_precision takes TF32 and TF32x3 (for F32).
+  bool tensor_gemm = false;
   /// Instances on this machine (GPUs found); types that are not indexed have 1.
   std::function<int()> count = [] { return 1; };
   /// Why instance `index` cannot be used in this build or on this machine; "" when it can.

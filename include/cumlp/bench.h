@@ -40,6 +40,10 @@ struct BenchOptions {
   int samples = 15;             // timed samples per op / step (quick: 5)
   double min_sample_us = 2000;  // each sample repeats until it lasts this long (quick: 300)
   uint64_t seed = 777;          // training steps: inputs, targets and network init (kernel rows use the table's seed)
+  /// The GEMM arithmetic of the kernel rows and the steps (cumlp/tensor.h);
+  /// TF32 / TF32x3 only on cuda and sim (else run_benchmarks throws Error),
+  /// whose kernel rows are then the linear ops at that precision.
+  Precision precision = Precision::FP32;
   bool kernels = true;          // false: only the peak probes and the training steps
   /// Models to run, from "A", "B", "C", "D" (empty: all four).
   std::vector<std::string> models;

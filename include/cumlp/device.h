@@ -46,6 +46,11 @@ struct CUMLP_API DeviceInfo {
 /// reason when none is usable).
 CUMLP_API std::vector<DeviceInfo> list_devices();
 
+/// Throws Error unless `device` computes the Linear layers' GEMMs in
+/// `precision` for `dtype`: FP32 everywhere; TF32 and TF32x3 on the devices
+/// with a tensor-core GEMM (cuda, sim) in F32 only.
+CUMLP_API void check_precision(const Device& device, DType dtype, Precision precision);
+
 /// The accepted --device values, for help texts: "auto, cpu, sim, cuda, cuda:N".
 CUMLP_API std::string device_choices();
 

@@ -42,6 +42,10 @@ struct NetworkOptions {
   /// the update. Every rank must build the same spec, optimizer, dtype and
   /// seed (checked here: Error naming the rank that differs). Null: alone.
   std::shared_ptr<Communicator> communicator = nullptr;
+  /// The arithmetic of the Linear layers' GEMMs (cumlp/tensor.h): TF32 and
+  /// TF32x3 need a cuda or sim device and dtype F32 (check_precision), else
+  /// the constructor throws.
+  Precision precision = Precision::FP32;
 };
 
 /// Batch losses of training steps, summed on the device as the steps run.
@@ -67,6 +71,8 @@ class CUMLP_API Network {
   const Optimizer& optimizer() const;
   Device device() const;
   DType dtype() const;
+  /// The GEMM arithmetic given in the options.
+  Precision precision() const;
   /// The seed of init and dropout masks.
   uint64_t seed() const;
   /// The communicator given in the options (null: this process trains alone).

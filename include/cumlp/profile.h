@@ -24,6 +24,8 @@ struct ProfileOptions {
   std::string model = "A";   ///< seed model: A, B, C or D (see cumlp/bench.h)
   std::string gpu = "h100";  ///< the modelled GPU: h100 or a100
   uint64_t seed = 1;         ///< synthetic batch and initial weights
+  /// The GEMM arithmetic of the profiled step (cumlp/tensor.h).
+  Precision precision = Precision::FP32;
 };
 
 /// One kernel of the step: every launch of the same op, op shape, kernel and launch shape.

@@ -25,6 +25,22 @@ CUMLP_API DType parse_dtype(const std::string& name);
 /// Bytes per element: 4 or 8.
 CUMLP_API std::size_t dtype_size(DType dtype);
 
+/// The arithmetic of the f32 matrix products (every Linear layer's GEMMs):
+///   FP32    fp32 multiply-add (the default; the reference's tolerances).
+///   TF32    tensor cores: each operand rounded to TF32 (10-bit mantissa,
+///           unit roundoff 2^-11), products accumulated in fp32. Faster on
+///           sm_80+, about 3 decimal digits per operand.
+///   TF32x3  tensor cores, each operand split into two TF32 parts (big +
+///           small) and three products summed: close to fp32 accuracy.
+/// Only the cuda and sim devices (whose kernels have the tensor-core GEMM)
+/// and dtype f32 accept anything but FP32; the others refuse it with an Error.
+enum class Precision { FP32, TF32, TF32x3 };
+
+/// "fp32" / "tf32" / "tf32x3".
+CUMLP_API const char* precision_name(Precision precision);
+/// The inverse of precision_name; throws Error naming the value and listing the valid ones.
+CUMLP_API Precision parse_precision(const std::string& name);
+
 class CUMLP_API Tensor {
  public:
   /// An empty tensor: shape {0}, F32.

@@ -118,6 +118,14 @@ const std::vector<OptionCase>& option_cases() {
          both(field("/report/seed", 5), differs("/report/train_loss"))},
         {"train", "--device", kDigits + "--device sim" + kTrainOut, field("/report/device", "sim")},
         {"train", "--dtype", kTrain + "--dtype f64" + kTrainOut, field("/report/dtype", "f64")},
+        {"train", "--precision", kDigits + "--device sim --precision tf32" + kTrainOut,
+         both(field("/report/gemm_precision", "tf32"), differs("/report/train_loss")), kDigits + "--device sim" + kTrainOut},
+        {"train", "--precision", kTrain + "--precision tf32" + kNo},  // the cpu device has no tensor-core GEMM
+        // --resume keeps the checkpoint's precision (the base run: tf32) unless --precision changes it.
+        {"train", "--precision", "--json train --device sim --epochs 4 --resume {d}/xor_tf32_run/checkpoint.safetensors --precision fp32" + kOut,
+         both(field("/report/gemm_precision", "fp32"),
+              [](const Observed&, const Observed& base) { EXPECT_EQ(base["report"]["gemm_precision"], "tf32"); }),
+         "--json train --device sim --epochs 4 --resume {d}/xor_tf32_run/checkpoint.safetensors" + kOut},
         {"train", "--data-dir", "--json train --preset digits --device cpu --data-dir {d}/digits2" + kTrainOut,
          both(field("/report/data", "{d}/digits2/digits.csv.gz"), differs("/report/train_rows"))},
         {"train", "--data-dir", "--json train --preset xor --epochs 1 --data-dir {d}/digits" + kNo},
@@ -171,6 +179,10 @@ const std::vector<OptionCase>& option_cases() {
          field("/report/plot", "{d}/p/l2.png")},
 
         {"check", "--device", "--json check --device sim", field("/report/device", "sim")},
+        {"check", "--precision", "--json check --device sim --precision tf32x3",
+         both(field("/report/precision", "tf32x3"), field("/report/checks/0/precision", "tf32x3")),
+         "--json check --device sim"},
+        {"check", "--precision", "--json check --device cpu --precision tf32"},
 
         // profile runs on sim only (its default): the option's one effect is to refuse other devices.
         {"profile", "--device", "--json profile --model C --device cpu"},
@@ -178,6 +190,8 @@ const std::vector<OptionCase>& option_cases() {
         {"profile", "--gpu", "--json profile --model C --gpu a100",
          both(field("/report/gpu", "a100"), differs("/report/modelled_step_us"))},
         {"profile", "--seed", "--json profile --model C --seed 5", field("/report/seed", 5)},
+        {"profile", "--precision", "--json profile --model C --precision tf32",
+         both(field("/report/precision", "tf32"), differs("/report/kernels"))},
         {"bench", "--device", kBenchAt + " --device sim", field("/report/device", "sim")},
         {"bench", "--quick", "--json bench --device cpu --steps-only --models A --samples 1 --quick",
          field("/report/quick", true), "--json bench --device cpu --steps-only --models A --samples 1"},
@@ -185,6 +199,9 @@ const std::vector<OptionCase>& option_cases() {
          field("/report/kernels", nlohmann::json::array()), "--json bench --device cpu --quick --models A --samples 1"},
         {"bench", "--samples", kBench + " --samples 2", field("/report/samples", 2)},
         {"bench", "--samples", kBench + " --samples 9"},  // --quick takes at most 5
+        {"bench", "--precision", kBenchAt + " --device sim --precision tf32",
+         both(field("/report/precision", "tf32"), differs("/report/steps/0/modelled/h100_us")), kBenchAt + " --device sim"},
+        {"bench", "--precision", kBench + " --precision tf32x3"},
         {"bench", "--models", "--json bench --device cpu --quick --steps-only --models B",
          field("/report/steps/0/model", "B")},
     };

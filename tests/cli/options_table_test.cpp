@@ -76,6 +76,8 @@ class OptionTable : public ::testing::Test {
           "--preset xor --epochs 3 --out " + (d / "xor_run"),
           "--layers 784-4-10 --dataset mnist --data-dir " + (d / "mnist") + " --epochs 1 --batch-size 10 --out " + (d / "mnist_run")})
       run_json("--json train --device cpu --quiet " + args);
+    // A run at tf32, for --resume's precision rule.
+    run_json("--json train --device sim --precision tf32 --quiet --preset xor --epochs 3 --out " + (d / "xor_tf32_run"));
   }
   static void TearDownTestSuite() { delete dir; }
 

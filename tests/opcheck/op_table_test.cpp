@@ -3,7 +3,9 @@
 // (the seed models' shapes under the first only: all four schedules made the
 // sim suite ~20 s instead of ~9 s on two busy cores, and the small and odd shapes
 // already run every kernel path under each), where every schedule must give
-// the same bits.
+// the same bits. CUMLP_OPCHECK_PRECISION (tf32, tf32x3; default fp32) runs
+// the rows of that GEMM precision (the linear ops) with its tolerances, as
+// tests CUMLP_OPCHECK_PREFIX (default: the device's name).
 #include <gtest/gtest.h>
 
 #include <cctype>
@@ -35,7 +37,16 @@ const Device& device() {
   return d;
 }
 
-std::vector<OpCase> cases() { return op_cases(*make_backend(device())); }
+#if defined(CUMLP_OPCHECK_PRECISION)
+const Precision kPrecision = parse_precision(CUMLP_EXPAND_STRING(CUMLP_OPCHECK_PRECISION));
+#else
+const Precision kPrecision = Precision::FP32;
+#endif
+#if !defined(CUMLP_OPCHECK_PREFIX)
+#define CUMLP_OPCHECK_PREFIX CUMLP_OPCHECK_ON
+#endif
+
+std::vector<OpCase> cases() { return op_cases(*make_backend(device()), kPrecision); }
 
 // Runs body once per simulator schedule on sim (the seed models' shapes
 // under the first only), else once; body gets the schedule's label.
@@ -73,6 +84,7 @@ class OpTable : public ::testing::TestWithParam<OpCase> {};
 TEST_P(OpTable, MatchesTheReference) {
   const OpCase& c = GetParam();
   std::unique_ptr<Backend> dev = make_backend(device()), ref = make_reference_backend();
+  dev->set_precision(c.precision);
   std::vector<std::vector<double>> first;
   for_each_schedule(c, [&](const std::string& where) {
     Result r;
@@ -99,7 +111,7 @@ std::string test_name(const ::testing::TestParamInfo<OpCase>& info) {
   return s;
 }
 
-INSTANTIATE_TEST_SUITE_P(CUMLP_OPCHECK_ON, OpTable, ::testing::ValuesIn(cases()), test_name);
+INSTANTIATE_TEST_SUITE_P(CUMLP_OPCHECK_PREFIX, OpTable, ::testing::ValuesIn(cases()), test_name);
 
 }  // namespace
 }  // namespace cumlp::opcheck

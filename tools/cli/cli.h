@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cumlp/device.h"
+#include "cumlp/error.h"
 
 namespace cumlp::cli {
 
@@ -27,6 +28,24 @@ struct Output {
 
 /// The help text of every --device option: the registered devices, from the library.
 inline std::string device_help() { return device_choices() + " (cumlp info lists what is usable here)"; }
+
+/// The help text of every --precision option.
+inline const char* precision_help() {
+  return "GEMM arithmetic: fp32 (default), tf32 (tensor cores, operands rounded to 10-bit mantissas) or tf32x3 "
+         "(split operands, near fp32); tf32 and tf32x3 on cuda and sim only";
+}
+
+/// The --precision value for a run on `device` in `dtype`; Error naming the
+/// flag when it is unknown or the device cannot compute in it.
+inline Precision precision_flag(const std::string& text, const Device& device, DType dtype = DType::F32) {
+  try {
+    const Precision p = parse_precision(text);
+    check_precision(device, dtype, p);
+    return p;
+  } catch (const Error& e) {
+    throw Error("--precision " + text + ": " + e.message());
+  }
+}
 
 /// A function that adds one subcommand (and its callback) to the app.
 using CommandAdder = void (*)(CLI::App& app, Output& out);

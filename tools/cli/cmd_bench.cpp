@@ -42,6 +42,7 @@ struct BenchArgs {
   bool quick = false, steps_only = false;
   std::optional<int> samples;  // default 15, or 5 with --quick
   std::vector<std::string> models;
+  std::string precision = "fp32";
 };
 
 nlohmann::json to_json(const BenchReport& r) {
@@ -115,6 +116,7 @@ void add_bench(CLI::App& app, Output& out) {
   cmd->add_option("--samples", a.samples, "Timed samples per kernel and step (default 15; with --quick 5, at most 5)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--models", a.models, "Seed models to run: A, B, C, D (default: all)")->delimiter(',');
+  cmd->add_option("--precision", a.precision, precision_help())->capture_default_str();
   cmd->callback([&out] {
     BenchOptions o;
     o.quick = a.quick;
@@ -124,8 +126,11 @@ void add_bench(CLI::App& app, Output& out) {
     o.samples = a.samples.value_or(a.quick ? 5 : 15);
     o.models = a.models;
     o.heap_allocations = heap_allocations;
-    const BenchReport r = run_benchmarks(Device::parse(a.device), o);
+    const Device d = Device::parse(a.device);
+    o.precision = precision_flag(a.precision, d);
+    const BenchReport r = run_benchmarks(d, o);
     out.report = to_json(r);
+    out.report["precision"] = precision_name(o.precision);
     out.report["quick"] = a.quick;
     out.report["samples"] = o.samples;
     print_table(r, out.human());

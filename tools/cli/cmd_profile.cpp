@@ -15,6 +15,7 @@ namespace {
 
 struct ProfileArgs {
   std::string device = "sim";
+  std::string precision = "fp32";
   ProfileOptions options;
 };
 
@@ -96,14 +97,17 @@ void add_profile(CLI::App& app, Output& out) {
   cmd->add_option("--device", a.device, "Only sim: the simulator counts every access")->capture_default_str();
   cmd->add_option("--model", a.options.model, "Seed model: A, B, C or D")->capture_default_str();
   cmd->add_option("--gpu", a.options.gpu, "The modelled GPU: h100 or a100")->capture_default_str();
+  cmd->add_option("--precision", a.precision, precision_help())->capture_default_str();
   cmd->add_option("--seed", a.options.seed, "Seed of the synthetic batch and the weights (the counts depend on the shapes only)")->capture_default_str();
   cmd->callback([&out] {
     const Device device = Device::parse(a.device);
     if (device.type != "sim")
       throw cumlp::Error("--device " + a.device + ": profile counts every memory access on the simulator; use --device sim");
+    a.options.precision = precision_flag(a.precision, device);
     const ProfileReport r = profile_step(device, a.options);
     out.report = to_json(r);
     out.report["device"] = device.name();
+    out.report["precision"] = precision_name(a.options.precision);
     out.report["seed"] = a.options.seed;  // the counts do not depend on the values, only on the shapes
     print_table(r, out.human());
   });

@@ -99,6 +99,7 @@ nlohmann::json plan_json(const TrainArgs& a, const TrainPlan& plan, const Networ
           {"patience", p.patience},
           {"seed", net.seed()},
           {"dtype", dtype_name(net.dtype())},
+          {"gemm_precision", precision_name(net.precision())},  // "precision" is the per-class metric
           {"optimizer_settings",
            {{"kind", optimizer_name(o.kind)}, {"lr", o.lr}, {"weight_decay", o.weight_decay}, {"l1", o.l1},
             {"momentum", o.momentum}, {"nesterov", o.nesterov}}},
@@ -133,6 +134,7 @@ void train(const TrainArgs& a, Output& out, const std::shared_ptr<Communicator>&
   config.patience = p.patience;
   config.seed = opts.seed;
   config.checkpoint_extra = recipe_metadata(p);
+  config.checkpoint_extra["gemm_precision"] = precision_name(net->precision());
   // The scale in round-trip form (std::to_string would keep 6 decimals: 1/255
   // became 0.003922, and predict then scaled inputs unlike training did).
   config.checkpoint_extra["input_scale"] = nlohmann::json(data.train.scale()).dump();
@@ -206,7 +208,7 @@ void add_train(CLI::App& app, Output& out) {
                           "data set, batch size, validation split): those options may be repeated but not changed. "
                           "Only ") + kResumeMayChange + " may change.\n"
               "Every option shows in report.json (and --json): preset, dataset, data, model_spec, targets, "
-              "optimizer_settings, epochs, batch_size, valid_fraction, patience, seed, dtype, device, out, "
+              "optimizer_settings, epochs, batch_size, valid_fraction, patience, seed, dtype, gemm_precision, device, out, "
               "checkpoint_seconds, checkpoints_saved, resumed_from.");
   cmd->add_option("--preset", a.preset, "One of: " + preset_names());
   cmd->add_option("--layers", a.layers, "Layer sizes, e.g. 784-100-100-10 (with --dataset; not with --preset)");
@@ -230,6 +232,7 @@ void add_train(CLI::App& app, Output& out) {
   cmd->add_option("--seed", a.seed, "Seed of init, split, shuffles and dropout (default 777; --resume keeps the run's)");
   cmd->add_option("--device", a.device, device_help())->capture_default_str();
   cmd->add_option("--dtype", a.dtype, "f32 (default) or f64 (cpu only)")->check(CLI::IsMember({"f32", "f64"}));
+  cmd->add_option("--precision", a.precision, std::string(precision_help()) + " (--resume keeps the run's unless given)");
   cmd->add_option("--data-dir", a.data_dir, "Folder with the dataset files (refused for xor, which is built in)");
   cmd->add_option("--out", a.out, "Run folder (default runs/<preset>)");
   cmd->add_option("--resume", a.resume, "Continue from a checkpoint.safetensors written by cumlp train");

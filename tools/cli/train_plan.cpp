@@ -1,5 +1,7 @@
 #include "train_plan.h"
 
+#include "cli.h"
+
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
@@ -152,6 +154,7 @@ TrainPlan fresh_plan(const TrainArgs& a, const std::shared_ptr<Communicator>& co
   const DType dtype = parse_dtype(a.dtype.value_or("f32"));
   plan.options = NetworkOptions{Device::parse(a.device, dtype), dtype, a.seed.value_or(777),
                                 p.batch_size ? std::min<int64_t>(p.batch_size, 256) : 256};
+  plan.options.precision = precision_flag(a.precision.value_or("fp32"), plan.options.device, dtype);
   join(plan.options, comm);
   return plan;
 }
@@ -213,8 +216,14 @@ void legacy_recipe(const TrainArgs& a, const Checkpoint& c, Preset& p) {
 TrainPlan resumed_plan(const TrainArgs& a, const std::shared_ptr<Communicator>& comm) {
   TrainPlan plan;
   Checkpoint& c = plan.checkpoint;
+  const Checkpoint recorded_run = read_checkpoint(a.resume);
   // The file's dtype picks `auto`'s device (an f64 checkpoint stays off f32-only GPUs).
-  plan.options = NetworkOptions{Device::parse(a.device, read_checkpoint(a.resume).dtype)};
+  plan.options = NetworkOptions{Device::parse(a.device, recorded_run.dtype)};
+  // The GEMM precision is how the run computes, like the device: kept from the
+  // checkpoint (fp32 when it records none) unless --precision changes it.
+  const auto kept = recorded_run.extra.find("gemm_precision");
+  const std::string precision = a.precision ? *a.precision : kept != recorded_run.extra.end() ? kept->second : "fp32";
+  plan.options.precision = precision_flag(precision, plan.options.device, recorded_run.dtype);
   join(plan.options, comm);
   plan.resumed.emplace(load_network(a.resume, plan.options, &c));
   const Network& net = *plan.resumed;

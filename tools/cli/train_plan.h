@@ -19,7 +19,7 @@ namespace cumlp::cli {
 /// The flags of `cumlp train`, as given (std::nullopt / empty: not given).
 struct TrainArgs {
   std::string preset, layers, dataset, data_dir, out, device = "auto", resume;
-  std::optional<std::string> activation, loss, optimizer, dtype;
+  std::optional<std::string> activation, loss, optimizer, dtype, precision;
   std::optional<int> epochs, patience;
   std::optional<int64_t> batch_size;
   std::optional<double> lr, weight_decay, l1, dropout, valid_fraction, momentum;
@@ -33,7 +33,7 @@ struct TrainArgs {
 
 /// The flags a resumed run may change, for --help and the conflict messages.
 inline constexpr const char* kResumeMayChange =
-    "--epochs, --lr, --patience, --device, --out, --data-dir, --checkpoint-seconds, --quiet";
+    "--epochs, --lr, --patience, --device, --precision, --out, --data-dir, --checkpoint-seconds, --quiet";
 
 /// A decided training run.
 struct TrainPlan {
@@ -50,7 +50,8 @@ struct TrainPlan {
 TrainPlan plan_training(const TrainArgs& a, const std::shared_ptr<Communicator>& comm = nullptr);
 
 /// The recipe as checkpoint metadata (preset, dataset, epochs, batch_size,
-/// valid_fraction, patience), so that --resume can keep it.
+/// valid_fraction, patience), so that --resume can keep it. (cmd_train adds
+/// the run's precision, which --resume keeps unless --precision is given.)
 std::map<std::string, std::string> recipe_metadata(const Preset& p);
 
 }  // namespace cumlp::cli
