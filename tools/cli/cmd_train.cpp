@@ -241,7 +241,8 @@ void add_train(CLI::App& app, Output& out) {
   cmd->add_flag("--quiet", a.quiet, "No progress output");
   add_dist_options(*cmd, a.dist_init, a.dist_timeout);
   cmd->callback([&out] {
-    const std::shared_ptr<Communicator> comm = join_ranks(a.dist_init, a.dist_timeout, out);
+    const std::shared_ptr<Communicator> comm =
+        join_ranks(a.dist_init, a.dist_timeout, a.device, parse_dtype(a.dtype.value_or("f32")), out);
     run_as_rank(comm, [] { return g_stop_signal != 0; }, [&] { train(a, out, comm); });
   });
 }
