@@ -2,7 +2,7 @@
 // that mpirun (or srun --mpi=pmix) started, and a Network given one in
 // NetworkOptions::communicator trains on the global batch split across them.
 //
-//   auto comm = cumlp::connect_ranks({.timeout_seconds = 60});  // null when not launched as several ranks
+//   auto comm = cumlp::connect_ranks({.timeout_seconds = 60, .device = "cpu"});  // null when launched alone
 //   cumlp::Network net(spec, opt, {.device = dev, .seed = 777, .communicator = comm});
 //   net.train_step(x, y);  // x, y: the GLOBAL batch; this rank computes its rows only
 //

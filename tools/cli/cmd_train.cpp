@@ -178,7 +178,8 @@ void train(const TrainArgs& a, Output& out, const std::shared_ptr<Communicator>&
                       {"train_rows", r.train_rows}, {"valid_rows", r.valid_rows}, {"seconds", r.seconds},
                       {"samples_per_second", r.samples_per_second}, {"launches_per_step", net->launches_per_step()},
                       {"model", model_path}, {"plots", {{"loss", dir + "/loss.png"}}},
-                      {"world_size", r.world_size}, {"dist_timeout", a.dist_timeout}};
+                      {"world_size", r.world_size}, {"dist_timeout", a.dist_timeout},
+                      {"communicator", comm ? nlohmann::json(comm->kind()) : nlohmann::json()}};
   j.update(plan_json(a, plan, *net, data, r));
   j["checkpoint"] = config.checkpoint;
   j["out"] = dir;
