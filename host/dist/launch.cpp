@@ -53,12 +53,12 @@ LaunchInfo detect_launch() {
     l.launcher = "pmi";
     l.size = env_int("PMI_SIZE", 1);
     l.rank = env_int("PMI_RANK", 0);
-    l.local_rank = env_int("MPI_LOCALRANKID", env_int("PMI_LOCAL_RANK", 0));
+    l.local_rank = env_int("MPI_LOCALRANKID", env_int("PMI_LOCAL_RANK", env_int("LOCAL_RANK", 0)));
   } else if (env_set("SLURM_NTASKS") && env_set("SLURM_PROCID")) {  // srun (with or without --mpi=pmix)
     l.launcher = "srun";
     l.size = env_int("SLURM_NTASKS", 1);
     l.rank = env_int("SLURM_PROCID", 0);
-    l.local_rank = env_int("SLURM_LOCALID", 0);
+    l.local_rank = env_int("SLURM_LOCALID", env_int("LOCAL_RANK", 0));
   }
   return l;
 }

@@ -204,6 +204,7 @@ class NcclCommunicator final : public Communicator, public DeviceSum {
 
  private:
   void* scratch(std::size_t bytes) {
+    cuda_check(cudaSetDevice(joined_.local_rank), "cudaSetDevice(local rank)");  // the copies run on this GPU
     if (bytes > scratch_bytes_) {
       cudaFree(scratch_);
       scratch_ = nullptr;

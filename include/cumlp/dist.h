@@ -32,7 +32,7 @@ struct LaunchInfo {
   std::string launcher;  ///< "mpirun" (OMPI_COMM_WORLD_*), "pmi" (PMI_*/PMIX_*), "srun" (SLURM_*), "" alone
   int rank = 0;          ///< this process's rank in [0, size)
   int size = 1;          ///< number of ranks
-  int local_rank = 0;    ///< rank among the ranks on this node (picks cuda:local_rank)
+  int local_rank = 0;    ///< rank on this node (OMPI_COMM_WORLD_LOCAL_RANK, SLURM_LOCALID, else LOCAL_RANK): cuda:local_rank
 };
 
 /// Reads the launcher's environment; {"" , 0, 1, 0} for a process started alone.

@@ -70,6 +70,12 @@ TEST(Launch, AloneIsRankZeroOfOneAndConnectsToNothing) {
   ::setenv("SLURM_PROCID", "0", 1);
   EXPECT_EQ(detect_launch().launcher, "srun");
   EXPECT_EQ(connect_ranks(), nullptr);
+  ::setenv("LOCAL_RANK", "3", 1);  // the local rank when the launcher gives none (SLURM_LOCALID unset)
+  EXPECT_EQ(detect_launch().local_rank, 3);
+  ::setenv("SLURM_LOCALID", "1", 1);
+  EXPECT_EQ(detect_launch().local_rank, 1);
+  ::unsetenv("SLURM_LOCALID");
+  ::unsetenv("LOCAL_RANK");
   ::unsetenv("SLURM_NTASKS");
   ::unsetenv("SLURM_PROCID");
 }
