@@ -205,7 +205,7 @@ TrainLosses Network::take_losses() { return impl_->exec.take_losses(); }
 
 double Network::compute_gradients(const Tensor& x, const Tensor& target) {
   CUMLP_CHECK(!impl_->exec.distributed(), "compute_gradients gives one process's gradient; a network with a "
-              "communicator of several ranks trains with train_step or queue_train_step");
+              "communicator trains with train_step or queue_train_step");
   impl_->load(x, target);
   return impl_->exec.loss(x.dim(0), /*train=*/true, /*backward=*/true);
 }
