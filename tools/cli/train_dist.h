@@ -32,13 +32,14 @@ inline void add_dist_options(CLI::App& cmd, std::string& init, double& timeout) 
 inline std::shared_ptr<Communicator> join_ranks(const std::string& init, double timeout, const std::string& device,
                                                 DType dtype, Output& out) {
   // Ranks other than 0 stay silent even when joining fails (each would print
-  // the same refusal), except for a failure of their own: a missing peer.
+  // the same refusal); when rank 0 is the one missing (say, no --dist-init
+  // file from it), rank 1 alone speaks for it.
   const int rank = detect_launch().rank;
   out.silent = rank != 0;
   try {
     return connect_ranks({init, timeout, Device::parse(device, dtype).type});
   } catch (const RankError& e) {
-    if (rank != 0) std::fprintf(stderr, "error: %s\n", e.what());
+    if (rank == 1 && e.peer() == 0) std::fprintf(stderr, "error: %s\n", e.what());
     throw;
   }
 }
