@@ -11,7 +11,10 @@
 # Release for sm_80 and sm_90 (build-gpu/, every option stated); DIR/lib:
 # libcumlp.so and every shared library they load that is neither glibc, the
 # dynamic loader, nor part of the CUDA driver or toolkit (the GPU machine has
-# those); DIR/data: the digits CSV the checks train on. The programs find
+# those; libnccl.so.2 is not linked but dlopen'd, and never bundled: it is
+# 208 MiB, 182 MiB xz-packed, past what the device tool carries, so
+# gpu_check.sh finds it on the GPU machine); DIR/data: the digits CSV the
+# checks train on. The programs find
 # DIR/lib through an $ORIGIN rpath. Without nvcc the bundle holds the sim
 # build (a bundle for a sim-only check, said in DIR/BUILD).
 set -euo pipefail
@@ -59,7 +62,10 @@ cp /usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz "$dir/data
 cp bench/baselines/torch_mlp.py "$dir/"
 
 # Shared libraries the programs load, less glibc, the loader and CUDA's own.
-skip='^(linux-vdso|ld-linux|libc\.so|libm\.so|libdl\.so|libpthread\.so|librt\.so|libutil\.so|libresolv\.so|libcuda\.so|libcudart|libcublas|libcublasLt|libnvidia|libnccl|libmpi|libopen-)'
+# OpenMPI's libraries travel (~3 MiB): cumlp links libmpi, and the GPU machine
+# may have no OpenMPI; a process started alone never initializes MPI. mpirun does
+# not travel, so gpu_check.sh's NCCL rank takes the file route.
+skip='^(linux-vdso|ld-linux|libc\.so|libm\.so|libdl\.so|libpthread\.so|librt\.so|libutil\.so|libresolv\.so|libcuda\.so|libcudart|libcublas|libcublasLt|libnvidia|libnccl)'
 for f in "$dir"/bin/*; do
   ldd "$f" | awk '/=> \//{print $1, $3}'
 done | sort -u | while read -r name path; do
@@ -75,6 +81,7 @@ fi
 {
   echo "built $(date -u +%FT%TZ) from $(git rev-parse --short HEAD)$(git diff --quiet || echo '+changes')"
   echo "cuda=$cuda architectures=$(sed -n 's/^CUMLP_CUDA_ARCHITECTURES:STRING=//p' "$build/CMakeCache.txt")"
+  echo "nccl=$(sed -n 's/^CUMLP_NCCL:BOOL=//p' "$build/CMakeCache.txt")"
   echo "tests: ${tests[*]##*/}"
 } > "$dir/BUILD"
 # OpenBLAS alone is ~35 MiB: past 40 MiB the libraries travel xz-packed

@@ -8,8 +8,10 @@
 # check` (the op table) with cuBLASLt off (the default) and on; the test programs labelled
 # cuda; compute-sanitizer memcheck, racecheck and synccheck on a short
 # training run (when compute-sanitizer is there); two identical training runs
-# compared bit for bit; `cumlp bench --json`; the PyTorch baseline (when torch
-# imports). Writes report.json and report.md under $OUT when set (else
+# compared bit for bit; a 1-rank NCCL run (the --dist-init file: route, with
+# the variables srun -n 1 would set) against the same run alone, when the
+# build has NCCL and a libnccl.so.2 is found; `cumlp bench --json`; the
+# PyTorch baseline (when torch imports). Writes report.json and report.md under $OUT when set (else
 # DIR/report) and exits 0 when every check that could run passed.
 #
 # Without a usable GPU it says so in one line and runs the same checks on the
@@ -107,6 +109,45 @@ print("same model bytes and loss curve:", a["train_loss"])
 EOF
 }
 check same_bits_twice same_bits
+
+# NCCL: libnccl.so.2 is loaded at run time and never bundled (208 MiB; 182
+# MiB xz-packed, past what the device tool carries). It is taken from the
+# system, else from PyTorch's nvidia-nccl wheel when python3 has one.
+nccl_dir=""
+if ! ldconfig -p 2> /dev/null | grep -q 'libnccl\.so\.2 '; then
+  nccl_dir=$(python3 -c 'import nvidia.nccl, os, sys
+for p in nvidia.nccl.__path__:
+    if os.path.exists(os.path.join(p, "lib", "libnccl.so.2")): print(os.path.join(p, "lib")); break' 2> /dev/null)
+fi
+# One rank through the nccl communicator (the file rendezvous, the gradient
+# sum on the GPU, the loss over NCCL) against the same run alone: a 1-rank sum
+# scales by 1 and adds nothing, so the loss curves agree to 1e-5 relative (the
+# distributed step is issued op by op, the lone one replays its recording).
+nccl_one_rank() {
+  "$cumlp" train "${train[@]}" --device "$device" --out "$work/alone" > "$work/alone.json" &&
+    env ${nccl_dir:+LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$nccl_dir"} SLURM_JOB_ID="gpucheck$$" SLURM_STEP_ID=0 \
+      SLURM_NTASKS=1 SLURM_PROCID=0 SLURM_LOCALID=0 "$cumlp" train "${train[@]}" --device "$device" \
+      --dist-init "file:$work/nccl-id" --dist-timeout 60 --out "$work/nccl1" > "$work/nccl1.json" &&
+    python3 - "$work/alone.json" "$work/nccl1.json" << 'EOF'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+assert b["communicator"] == "nccl" and b["world_size"] == 1, (b["communicator"], b["world_size"])
+assert len(a["train_loss"]) == len(b["train_loss"])
+for x, y in zip(a["train_loss"], b["train_loss"]):
+    assert abs(x - y) <= 1e-5 * abs(x), (a["train_loss"], b["train_loss"])
+print("nccl, 1 rank: loss curve", b["train_loss"], "alone:", a["train_loss"],
+      "(bit-identical)" if a["train_loss"] == b["train_loss"] else "(within 1e-5)")
+EOF
+}
+if [[ -z "$gpu" ]]; then
+  skip nccl_one_rank "no GPU"
+elif ! grep -q '^nccl=ON' "$dir/BUILD" 2> /dev/null; then
+  skip nccl_one_rank "the bundle was built without NCCL (CUMLP_NCCL)"
+elif [[ -z "$nccl_dir" ]] && ! ldconfig -p 2> /dev/null | grep -q 'libnccl\.so\.2 '; then
+  skip nccl_one_rank "no libnccl.so.2 here (system or python3's nvidia-nccl wheel)"
+else
+  check nccl_one_rank nccl_one_rank
+fi
 
 if [[ -n "$quick" ]]; then
   check bench json_to "$report/bench.json" "$cumlp" bench --device "$device" --json --quick --steps-only --models A

@@ -217,7 +217,7 @@ TrainLosses Network::peek_losses() { return impl_->exec.peek_losses(); }
 
 double Network::compute_gradients(const Tensor& x, const Tensor& target) {
   CUMLP_CHECK(!impl_->exec.distributed(), "compute_gradients gives one process's gradient; a network with a "
-              "communicator of several ranks trains with train_step or queue_train_step");
+              "communicator trains with train_step or queue_train_step");
   impl_->load(x, target);
   return impl_->exec.loss(x.dim(0), /*train=*/true, /*backward=*/true);
 }

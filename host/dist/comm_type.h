@@ -19,8 +19,13 @@ struct CommType {
   /// Why it cannot be used in this build; "" when it can.
   std::function<std::string()> unavailable;
   /// Joins the ranks `launch` describes (called only when usable).
-  std::function<std::shared_ptr<Communicator>(const LaunchInfo& launch, double timeout_seconds)> connect;
+  std::function<std::shared_ptr<Communicator>(const LaunchInfo& launch, const DistOptions& options)> connect;
 };
+
+// Each communicator that is built defines its entry: host/dist/mpi_comm.cpp
+// (CUMLP_MPI), host/dist/nccl_comm.cpp (CUMLP_NCCL).
+CommType mpi_comm_type();
+CommType nccl_comm_type();
 
 /// Every communicator kind, in the order connect_ranks() tries them.
 const std::vector<CommType>& comm_types();

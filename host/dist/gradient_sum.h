@@ -1,9 +1,12 @@
 // The data-parallel hook of the executor: the all-reduce of the flat gradient
 // buffer (and the step's loss) between backward and the single optimizer
-// launch. The buffer is staged through host memory (cpu, sim and cuda ranks
-// over MPI): each rank's mean gradient over its rows is weighted by those
-// rows, the ranks' parts are summed in rank order, then scaled by 1/global
-// rows, which gives the mean gradient over the global batch on every rank.
+// launch. Over mpi (cpu and sim ranks) the buffer is staged through host
+// memory: each rank's mean gradient over its rows is weighted by those rows,
+// the ranks' parts are summed in rank order, then scaled by 1/global rows,
+// which gives the mean gradient over the global batch on every rank. Over
+// nccl (cuda ranks, a communicator that is also a DeviceSum) the buffer stays
+// on the GPU: each rank's part is scaled by rows/global rows inside NCCL's
+// all-reduce (so f32 results differ from the mpi path's in the last bits).
 #pragma once
 
 #include <cstdint>
@@ -11,6 +14,7 @@
 
 #include "cumlp/dist.h"
 #include "cumlp/tensor.h"
+#include "host/dist/device_sum.h"
 #include "host/shared/backend.h"
 
 namespace cumlp {
@@ -25,12 +29,15 @@ class GradientSum {
   double reduce(void* grads, double local_loss, int64_t local_rows, int64_t global_rows);
 
  private:
+  double reduce_on_device(void* grads, double local_loss, int64_t local_rows, int64_t global_rows);
+
   Communicator& comm_;
   Backend& backend_;
+  DeviceSum* device_sum_;  // null: staged through host memory
   DType dtype_;
   int64_t count_;
-  std::vector<double> sum_;            // count_ gradients, then the loss
-  std::vector<unsigned char> staged_;  // the gradients in dtype_
+  std::vector<double> sum_;            // count_ gradients, then the loss (host staging only)
+  std::vector<unsigned char> staged_;  // the gradients in dtype_ (host staging only)
 };
 
 }  // namespace cumlp

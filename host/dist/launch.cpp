@@ -1,5 +1,6 @@
 // How this process was started (detect_launch), joining the ranks
 // (connect_ranks) and the split of a global batch (shard_of).
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <string>
@@ -52,12 +53,12 @@ LaunchInfo detect_launch() {
     l.launcher = "pmi";
     l.size = env_int("PMI_SIZE", 1);
     l.rank = env_int("PMI_RANK", 0);
-    l.local_rank = env_int("MPI_LOCALRANKID", env_int("PMI_LOCAL_RANK", 0));
+    l.local_rank = env_int("MPI_LOCALRANKID", env_int("PMI_LOCAL_RANK", env_int("LOCAL_RANK", 0)));
   } else if (env_set("SLURM_NTASKS") && env_set("SLURM_PROCID")) {  // srun (with or without --mpi=pmix)
     l.launcher = "srun";
     l.size = env_int("SLURM_NTASKS", 1);
     l.rank = env_int("SLURM_PROCID", 0);
-    l.local_rank = env_int("SLURM_LOCALID", 0);
+    l.local_rank = env_int("SLURM_LOCALID", env_int("LOCAL_RANK", 0));
   }
   return l;
 }
@@ -65,21 +66,29 @@ LaunchInfo detect_launch() {
 std::shared_ptr<Communicator> connect_ranks(const DistOptions& o) {
   CUMLP_CHECK(std::isfinite(o.timeout_seconds) && o.timeout_seconds > 0, "--dist-timeout must be > 0 seconds, got ",
               o.timeout_seconds);
-  if (o.init.rfind("file:", 0) == 0)
-    CUMLP_THROW("--dist-init ", o.init, " bootstraps NCCL through a shared folder, which this version does not have "
-                "(nccl: not implemented); launch with mpirun or srun --mpi=pmix and --dist-init env");
-  CUMLP_CHECK(o.init == "env", "--dist-init must be env or file:PATH, got '", o.init, "'");
+  const bool by_file = o.init.rfind("file:", 0) == 0;
+  CUMLP_CHECK(o.init == "env" || by_file, "--dist-init must be env or file:PATH, got '", o.init, "'");
+  const std::string device = o.device.empty() ? "cpu" : o.device;
+  if (by_file) {
+    CUMLP_CHECK(o.init.size() > 5, "--dist-init file:PATH needs a path (a file in a folder every rank sees)");
+    CUMLP_CHECK(device == "cuda", "--dist-init ", o.init, " bootstraps NCCL, which serves cuda ranks only; ",
+                device, " ranks join over MPI: launch with mpirun or srun --mpi=pmix and --dist-init env");
+  }
   const LaunchInfo l = detect_launch();
-  if (l.size <= 1) return nullptr;
+  // Alone there is nothing to join, except that file: asks for NCCL by name
+  // (a communicator of one rank: how one GPU exercises the NCCL path).
+  if (l.size <= 1 && !by_file) return nullptr;
   CUMLP_CHECK(l.rank < l.size, l.launcher, " says rank ", l.rank, " of ", l.size, " ranks");
   std::string why_not;
   for (const CommType& t : comm_types()) {
+    if (std::find(t.devices.begin(), t.devices.end(), device) == t.devices.end()) continue;
     const std::string why = t.unavailable();
-    if (why.empty()) return t.connect(l, o.timeout_seconds);
+    if (why.empty()) return t.connect(l, o);
     why_not += "; " + t.name + ": " + why;
   }
-  CUMLP_THROW("started by ", l.launcher, " as rank ", l.rank, " of ", l.size, ", but this build cannot join ranks",
-              why_not, "; refusing to train ", l.size, " separate models");
+  CUMLP_THROW("started ", l.launcher.empty() ? std::string("alone") : "by " + l.launcher, " as rank ", l.rank,
+              " of ", l.size, ", but this build cannot join ranks", why_not.empty() ? "; no communicator serves " +
+              device + " ranks" : why_not, "; refusing to train ", l.size, " separate models");
 }
 
 Shard shard_of(int64_t rows, int rank, int size) {

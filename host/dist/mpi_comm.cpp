@@ -194,10 +194,10 @@ CommType mpi_comm_type() {
   CommType t;
   t.name = "mpi";
   t.summary = "MPI (OpenMPI) collectives; gradients staged through host memory";
-  t.devices = {"cpu", "sim", "cuda"};
+  t.devices = {"cpu", "sim"};
   t.unavailable = [] { return std::string(); };
-  t.connect = [](const LaunchInfo& launch, double timeout) -> std::shared_ptr<Communicator> {
-    return std::make_shared<MpiCommunicator>(launch, timeout);
+  t.connect = [](const LaunchInfo& launch, const DistOptions& o) -> std::shared_ptr<Communicator> {
+    return std::make_shared<MpiCommunicator>(launch, o.timeout_seconds);
   };
   return t;
 }

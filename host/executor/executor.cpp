@@ -27,8 +27,12 @@ Executor::Executor(Plan plan, Optimizer opt, std::unique_ptr<Backend> backend, D
   if (opt_.kind != OptimizerKind::SGD || opt_.momentum != 0) m_ = allocate(param_bytes(), fixed_allocs_);  // moment / velocity
   if (opt_.kind != OptimizerKind::SGD) v_ = allocate(param_bytes(), fixed_allocs_);
   loss_ = allocate(elem_, fixed_allocs_);
-  if (comm && comm->size() > 1)
-    gradient_sum_ = std::make_unique<GradientSum>(*comm, *backend_, dtype_, plan_.param_count);
+  // Any communicator, even of one rank (a 1-rank nccl communicator is how one GPU checks the NCCL path).
+  if (comm) gradient_sum_ = std::make_unique<GradientSum>(*comm, *backend_, dtype_, plan_.param_count);
+  // Distributed steps are not recorded: their gradient sum waits on the host
+  // (mpi: host messages; nccl: the all-reduce on its own stream, polled
+  // against --dist-timeout), and the loss a recorded step adds to StepRecord
+  // would be this rank's, not the global batch's.
   if (backend_->can_record() && !gradient_sum_) {
     record_ = static_cast<StepRecord*>(allocate(sizeof(StepRecord), fixed_allocs_));
     record_host_.optim = OptimSettings::from(opt_, 1);

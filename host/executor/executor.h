@@ -33,8 +33,8 @@ namespace cumlp {
 
 class Executor {
  public:
-  /// With a communicator of several ranks (data parallelism) steps are issued
-  /// op by op, never recorded: the gradient sum runs between backward and the update.
+  /// With a communicator (data parallelism) steps are issued op by op, never
+  /// recorded: the gradient sum runs between backward and the update.
   Executor(Plan plan, Optimizer opt, std::unique_ptr<Backend> backend, DType dtype, uint64_t seed, int64_t capacity,
            Communicator* comm = nullptr);
   ~Executor();

@@ -2,16 +2,17 @@
 // that mpirun (or srun --mpi=pmix) started, and a Network given one in
 // NetworkOptions::communicator trains on the global batch split across them.
 //
-//   auto comm = cumlp::connect_ranks({.timeout_seconds = 60});  // null when not launched as several ranks
+//   auto comm = cumlp::connect_ranks({.timeout_seconds = 60, .device = "cpu"});  // null when launched alone
 //   cumlp::Network net(spec, opt, {.device = dev, .seed = 777, .communicator = comm});
 //   net.train_step(x, y);  // x, y: the GLOBAL batch; this rank computes its rows only
 //
 // Each rank computes the gradient of its shard of the batch; the shards'
-// gradients are summed, weighted by their rows, in a fixed order (rank 0,
-// 1, ...) so a fixed world size gives the same bits run to run, and every rank
-// applies the same update. Communicators register beside the devices
-// (host/dist/comm_registry.cpp): `mpi` serves cpu, sim and cuda ranks
-// (gradients staged through host memory).
+// gradients are summed, weighted by their rows, in a fixed order so a fixed
+// world size gives the same bits run to run, and every rank applies the same
+// update. Communicators register beside the devices
+// (host/dist/comm_registry.cpp): `nccl` serves cuda ranks (NCCL, loaded at
+// run time; the gradients stay on the GPU), `mpi` serves cpu and sim ranks
+// (gradients staged through host memory, summed in rank order).
 #pragma once
 
 #include <cstdint>
@@ -31,7 +32,7 @@ struct LaunchInfo {
   std::string launcher;  ///< "mpirun" (OMPI_COMM_WORLD_*), "pmi" (PMI_*/PMIX_*), "srun" (SLURM_*), "" alone
   int rank = 0;          ///< this process's rank in [0, size)
   int size = 1;          ///< number of ranks
-  int local_rank = 0;    ///< rank among the ranks on this node (picks cuda:local_rank)
+  int local_rank = 0;    ///< rank on this node (OMPI_COMM_WORLD_LOCAL_RANK, SLURM_LOCALID, else LOCAL_RANK): cuda:local_rank
 };
 
 /// Reads the launcher's environment; {"" , 0, 1, 0} for a process started alone.
@@ -55,7 +56,7 @@ class CUMLP_API RankError : public Error {
 class CUMLP_API Communicator {
  public:
   virtual ~Communicator();
-  /// The registered kind ("mpi").
+  /// The registered kind ("mpi", "nccl").
   virtual std::string kind() const = 0;
   virtual int rank() const = 0;
   virtual int size() const = 0;
@@ -63,8 +64,9 @@ class CUMLP_API Communicator {
   virtual int local_rank() const = 0;
   /// Seconds a collective waits for a peer before it throws.
   virtual double timeout_seconds() const = 0;
-  /// Element-wise sum over the ranks, in place, added in rank order 0, 1, ...
-  /// so every rank gets the same bits and a run repeats bit for bit.
+  /// Element-wise sum over the ranks, in place, in a fixed order (mpi: rank
+  /// order 0, 1, ...; nccl: NCCL's ring or tree, fixed for a world size and
+  /// topology) so every rank gets the same bits and a run repeats bit for bit.
   virtual void sum(std::span<double> values) = 0;
   /// Throws Error unless every rank passes the same value, naming `what` and
   /// the first rank whose value differs from rank 0's.
@@ -75,17 +77,25 @@ class CUMLP_API Communicator {
 };
 
 struct DistOptions {
-  /// "env": join the ranks the launcher's environment describes.
-  /// ("file:PATH", the NCCL bootstrap through a shared folder, is refused:
-  /// this build has no NCCL communicator.)
+  /// "env": join the ranks the launcher's environment describes (cuda ranks:
+  /// rank 0's NCCL id travels over MPI). "file:PATH": cuda ranks only, NCCL
+  /// bootstrapped through a file in a folder every rank sees (srun without
+  /// MPI); rank 0 writes PATH, the others wait for it (host/dist/file_rendezvous.h).
   std::string init = "env";
   double timeout_seconds = 60;  ///< > 0: how long a collective waits for a peer
+  /// The device type the ranks train on: "cuda" joins with nccl; "cpu",
+  /// "sim" or "" (not said) with mpi.
+  std::string device = "";
 };
 
-/// Joins the ranks of this launch. Returns null when the process runs alone
-/// (no launcher, or a launcher with one rank). Throws Error when launched as
-/// several ranks but this build has no MPI ("would train N separate
-/// models"), on an invalid option, or when the ranks cannot connect.
+/// Joins the ranks of this launch with the communicator kind that serves
+/// options.device. Returns null when the process runs alone (no launcher, or
+/// a launcher with one rank), except with init "file:PATH", which asks for
+/// NCCL by name and joins even one rank. Throws Error when launched as
+/// several ranks but this build cannot join them ("would train N separate
+/// models"), on an invalid option (file: for cpu/sim ranks), when a cuda
+/// rank has no GPU of its own or no loadable libnccl.so.2, or when the ranks
+/// cannot connect within timeout_seconds.
 CUMLP_API std::shared_ptr<Communicator> connect_ranks(const DistOptions& options = {});
 
 /// The communicator kinds this library knows, with a one-line summary and, for

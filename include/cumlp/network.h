@@ -36,10 +36,10 @@ struct NetworkOptions {
   DType dtype = DType::F32;     // F64 only on the cpu device
   uint64_t seed = 777;          // init, dropout masks (and, in the trainer, split and shuffles)
   int64_t max_batch = 256;      // batch capacity allocated up front (grows on demand)
-  /// Data parallelism (cumlp/dist.h): with a communicator of several ranks,
-  /// the training steps take the GLOBAL batch and this rank computes its
-  /// shard of it (shard_of); the gradients are summed over the ranks before
-  /// the update. Every rank must build the same spec, optimizer, dtype and
+  /// Data parallelism (cumlp/dist.h): with a communicator (of any size: one
+  /// rank runs the same distributed step), the training steps take the
+  /// GLOBAL batch and this rank computes its shard of it (shard_of); the
+  /// gradients are summed over the ranks before the update. Every rank must build the same spec, optimizer, dtype and
   /// seed (checked here: Error naming the rank that differs). Null: alone.
   std::shared_ptr<Communicator> communicator = nullptr;
   /// The arithmetic of the Linear layers' GEMMs (cumlp/tensor.h): TF32 and

@@ -43,6 +43,11 @@ TEST(Cli, InfoJson) {
     has_cpu |= d["name"] == "cpu";
   }
   EXPECT_TRUE(has_cpu) << j.dump();
+  // The communicator kinds, from the registry: nccl (cuda ranks), then mpi (cpu and sim ranks).
+  ASSERT_TRUE(j.contains("communicators") && j["communicators"].is_array()) << j.dump();
+  ASSERT_EQ(j["communicators"].size(), 2u) << j.dump();
+  EXPECT_EQ(j["communicators"][0].get<std::string>().rfind("nccl: ", 0), 0u) << j.dump();
+  EXPECT_EQ(j["communicators"][1].get<std::string>().rfind("mpi: ", 0), 0u) << j.dump();
 }
 
 // SPEC §2 experiment 1: the notes print 8 decimals, so 1e-8 (rounding <= 5e-9).

@@ -99,7 +99,7 @@ const std::vector<OptionCase>& option_cases() {
          field("/report/optimizer_settings/weight_decay", 0.5)},
         {"train", "--l1", kTrain + "--l1 0.25" + kTrainOut, field("/report/optimizer_settings/l1", 0.25)},
         // The data-parallel options (tests/dist runs them under mpirun); alone, the timeout is reported.
-        {"train", "--dist-init", kTrain + "--dist-init file:{d}/nccl-id" + kNo},  // NCCL bootstrap: not in this version
+        {"train", "--dist-init", kTrain + "--dist-init file:{d}/nccl-id" + kNo},  // NCCL bootstrap: cuda ranks only
         {"train", "--dist-timeout", kTrain + "--dist-timeout 5" + kTrainOut, field("/report/dist_timeout", 5)},
         {"train", "--momentum", kTrain + "--optimizer sgd --momentum 0.9" + kTrainOut,
          field("/report/optimizer_settings/momentum", 0.9)},

@@ -55,6 +55,8 @@ TEST(DistCli, TwoRanksPrintOneReportWithTheLossCurveOfOneProcess) {
   const nlohmann::json j1 = nlohmann::json::parse(o1.out);
   EXPECT_EQ(j2["world_size"], 2);
   EXPECT_EQ(j1["world_size"], 1);
+  EXPECT_EQ(j2["communicator"], "mpi");  // cpu ranks
+  EXPECT_TRUE(j1["communicator"].is_null());
   const auto a = j2["train_loss"].get<std::vector<double>>(), b = j1["train_loss"].get<std::vector<double>>();
   ASSERT_EQ(a.size(), b.size());
   // f32 on cpu: the ranks sum the rows' gradients in another order; 1e-4 relative (the bound).

@@ -1,4 +1,5 @@
-// `cumlp info`: version, build flags and the devices found.
+// `cumlp info`: version, build flags, the devices found and the communicator
+// kinds (data parallelism) this build has.
 #include "cli.h"
 #include "cumlp/cumlp.h"
 
@@ -23,12 +24,15 @@ void add_info(CLI::App& app, Output& out) {
     }
     const std::string auto32 = Device::best(DType::F32).name(), auto64 = Device::best(DType::F64).name();
     os << "  auto -> " << auto32 << " (f32), " << auto64 << " (f64)\n";
+    const std::vector<std::string> comms = communicator_kinds();
+    for (const std::string& c : comms) os << "  communicator " << c << "\n";
     out.report = {{"version", version()},
                   {"build", flags},
                   {"cuda_compiled", flags.find("cuda=on") != std::string::npos},
                   {"devices", devices},
                   {"auto", auto32},
-                  {"auto_f64", auto64}};
+                  {"auto_f64", auto64},
+                  {"communicators", comms}};
   });
 }
 

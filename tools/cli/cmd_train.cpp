@@ -180,7 +180,8 @@ void train(const TrainArgs& a, Output& out, const std::shared_ptr<Communicator>&
                       {"train_rows", r.train_rows}, {"valid_rows", r.valid_rows}, {"seconds", r.seconds},
                       {"samples_per_second", r.samples_per_second}, {"launches_per_step", net->launches_per_step()},
                       {"model", model_path}, {"plots", {{"loss", dir + "/loss.png"}}},
-                      {"world_size", r.world_size}, {"dist_timeout", a.dist_timeout}};
+                      {"world_size", r.world_size}, {"dist_timeout", a.dist_timeout},
+                      {"communicator", comm ? nlohmann::json(comm->kind()) : nlohmann::json()}};
   j.update(plan_json(a, plan, *net, data, r));
   j["checkpoint"] = config.checkpoint;
   j["out"] = dir;
@@ -244,7 +245,8 @@ void add_train(CLI::App& app, Output& out) {
   cmd->add_flag("--quiet", a.quiet, "No progress output");
   add_dist_options(*cmd, a.dist_init, a.dist_timeout);
   cmd->callback([&out] {
-    const std::shared_ptr<Communicator> comm = join_ranks(a.dist_init, a.dist_timeout, out);
+    const std::shared_ptr<Communicator> comm =
+        join_ranks(a.dist_init, a.dist_timeout, a.device, parse_dtype(a.dtype.value_or("f32")), out);
     run_as_rank(comm, [] { return g_stop_signal != 0; }, [&] { train(a, out, comm); });
   });
 }

@@ -16,8 +16,9 @@ namespace cumlp::cli {
 
 inline void add_dist_options(CLI::App& cmd, std::string& init, double& timeout) {
   cmd.add_option("--dist-init", init,
-                 "How ranks find each other under mpirun/srun: env (the launcher's environment); file:PATH "
-                 "(NCCL through a shared folder) is refused by this version")
+                 "How ranks find each other under mpirun/srun: env (the launcher's environment; cuda ranks get "
+                 "NCCL's id over MPI); file:PATH (cuda ranks only: NCCL's id through a file in a folder every rank "
+                 "sees, for srun without MPI; joins even a single process)")
       ->capture_default_str();
   cmd.add_option("--dist-timeout", timeout,
                  "Seconds a rank waits for the others before it stops, naming the rank that died or hangs (with "
@@ -26,11 +27,21 @@ inline void add_dist_options(CLI::App& cmd, std::string& init, double& timeout) 
       ->check(CLI::PositiveNumber);
 }
 
-/// The communicator of this launch (null alone); ranks other than 0 go silent.
-inline std::shared_ptr<Communicator> join_ranks(const std::string& init, double timeout, Output& out) {
-  // Ranks other than 0 stay silent even when joining fails (each would print the same refusal).
-  out.silent = detect_launch().rank != 0;
-  return connect_ranks({init, timeout});
+/// The communicator of this launch (null alone) for ranks training on
+/// `device` (a --device value; cuda ranks join with nccl); ranks other than 0 go silent.
+inline std::shared_ptr<Communicator> join_ranks(const std::string& init, double timeout, const std::string& device,
+                                                DType dtype, Output& out) {
+  // Ranks other than 0 stay silent even when joining fails (each would print
+  // the same refusal); when rank 0 is the one missing (say, no --dist-init
+  // file from it), rank 1 alone speaks for it.
+  const int rank = detect_launch().rank;
+  out.silent = rank != 0;
+  try {
+    return connect_ranks({init, timeout, Device::parse(device, dtype).type});
+  } catch (const RankError& e) {
+    if (rank == 1 && e.peer() == 0) std::fprintf(stderr, "error: %s\n", e.what());
+    throw;
+  }
 }
 
 /// Rank 0, or a process alone: prints progress and writes the run folder.

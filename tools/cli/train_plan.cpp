@@ -119,6 +119,9 @@ Optimizer optimizer_of(const TrainArgs& a, Optimizer o) {
 // One rank of a data-parallel run trains on its own device (cuda:local_rank).
 void join(NetworkOptions& o, const std::shared_ptr<Communicator>& comm) {
   if (!comm) return;
+  // join_ranks chose the kind by the same --device: nccl for cuda, mpi otherwise.
+  if ((comm->kind() == "nccl") != (o.device.type == "cuda"))
+    throw Error("the ranks joined with " + comm->kind() + " but train on " + o.device.type);
   o.device = device_for_rank(o.device, *comm);
   o.communicator = comm;
 }
