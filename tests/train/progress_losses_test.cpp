@@ -30,7 +30,9 @@ std::vector<double> train_losses(bool progress) {
       if (++calls % 13 == 5 || calls % 17 == 3) std::this_thread::sleep_for(std::chrono::milliseconds(105));
     };
   const TrainReport r = Trainer(net, config).fit(digits);
-  if (progress) EXPECT_GT(calls, 100) << "the progress callback ran";
+  if (progress) {
+    EXPECT_GT(calls, 100) << "the progress callback ran";
+  }
   return r.train_loss;
 }
 
