@@ -84,11 +84,15 @@ fi
   echo "nccl=$(sed -n 's/^CUMLP_NCCL:BOOL=//p' "$build/CMakeCache.txt")"
   echo "tests: ${tests[*]##*/}"
 } > "$dir/BUILD"
-# OpenBLAS alone is ~35 MiB: past 40 MiB the libraries travel xz-packed
-# (gpu_check.sh unpacks them on first use).
+# OpenBLAS alone is ~35 MiB and each test program ~10 MiB (the kernels for two
+# architectures): past 40 MiB the libraries and the test programs travel
+# xz-packed, the CLI left out so the bundle stays recognisable (gpu_check.sh
+# unpacks them on first use).
 if (($(du -sm "$dir" | cut -f1) > 40)); then
-  XZ_OPT="-1 -T0" tar -C "$dir" -cJf "$dir/lib.tar.xz" lib
-  rm -rf "$dir/lib"
+  packed=(lib)
+  for t in "${tests[@]}"; do packed+=("bin/${t##*/}"); done
+  XZ_OPT="-1 -T0" tar -C "$dir" -cJf "$dir/payload.tar.xz" "${packed[@]}"
+  rm -rf "${packed[@]/#/$dir/}"
 fi
 size=$(du -sm "$dir" | cut -f1)
 tracked=$(git ls-files -z | xargs -0 du -cm 2> /dev/null | tail -1 | cut -f1)

@@ -22,8 +22,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 dir=${1:-gpu-bundle}
 [[ -x "$dir/bin/cumlp" ]] || { echo "error: $dir/bin/cumlp not found: run tools/gpu_bundle.sh $dir first" >&2; exit 2; }
 dir=$(cd "$dir" && pwd)
-if [[ ! -d "$dir/lib" && -f "$dir/lib.tar.xz" ]]; then
-  tar -C "$dir" -xJf "$dir/lib.tar.xz" || { echo "error: cannot unpack $dir/lib.tar.xz" >&2; exit 2; }
+if [[ ! -d "$dir/lib" && -f "$dir/payload.tar.xz" ]]; then
+  tar -C "$dir" -xJf "$dir/payload.tar.xz" || { echo "error: cannot unpack $dir/payload.tar.xz" >&2; exit 2; }
 fi
 report=${OUT:-$dir/report}
 mkdir -p "$report"
