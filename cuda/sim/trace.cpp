@@ -67,6 +67,12 @@ __attribute__((noinline)) void count_flops(std::uint64_t n) {
 __attribute__((noinline)) void count_fma(std::uint64_t n) {
   if (active_trace) active_trace->fma(n);
 }
+void count_tensor_flops(std::uint64_t n) {
+  if (active_trace) active_trace->tensor_flops(n);
+}
+void trace_warp_request(const std::uintptr_t* where, unsigned bytes, bool store) {
+  if (active_trace && current_thread) active_trace->warp_request(where, bytes, store);
+}
 
 const char* current_range() { return ranges.empty() ? "" : ranges.back().name; }
 const char* current_shape() { return ranges.empty() ? "" : ranges.back().shape; }
@@ -119,13 +125,7 @@ void BlockTrace::begin(LaunchTrace* launch, BlockRunner* runner, unsigned thread
 void BlockTrace::access(const SimThread& thread, std::uintptr_t address, unsigned bytes, bool store, const void* pc) {
   std::size_t offset = 0;
   const bool shared = runner_->shared_offset(reinterpret_cast<const void*>(address), &offset);
-  if (!shared) {
-    // Global memory is what cudaMalloc handed out; the stack, parameters and host data are not counted.
-    const auto& a = launch_->allocations;
-    const char* p = reinterpret_cast<const char*>(address);
-    auto it = std::upper_bound(a.begin(), a.end(), p, [](const char* q, const auto& e) { return q < e.first; });
-    if (it == a.begin() || p >= std::prev(it)->first + std::max<std::size_t>(std::prev(it)->second, 1)) return;
-  }
+  if (!shared && !in_allocation(address)) return;
   auto& seen = seen_[thread.linear];
   std::uint32_t k = 0;
   auto s = std::find_if(seen.begin(), seen.end(), [&](const auto& e) { return e.first == pc; });
@@ -137,6 +137,30 @@ void BlockTrace::access(const SimThread& thread, std::uintptr_t address, unsigne
   r.lanes |= 1u << thread.lane;
   r.where[thread.lane] = shared ? offset : address;
   r.bytes[thread.lane] = static_cast<std::uint8_t>(bytes);
+}
+
+// Global memory is what cudaMalloc handed out; the stack, parameters and host data are not counted.
+bool BlockTrace::in_allocation(std::uintptr_t address) const {
+  const auto& a = launch_->allocations;
+  const char* p = reinterpret_cast<const char*>(address);
+  auto it = std::upper_bound(a.begin(), a.end(), p, [](const char* q, const auto& e) { return q < e.first; });
+  return it != a.begin() && p < std::prev(it)->first + std::max<std::size_t>(std::prev(it)->second, 1);
+}
+
+void BlockTrace::warp_request(const std::uintptr_t* where, unsigned bytes, bool store) {
+  Request r;
+  r.store = store;
+  std::size_t offset = 0;
+  r.shared = runner_->shared_offset(reinterpret_cast<const void*>(where[0]), &offset);
+  for (unsigned lane = 0; lane < 32; ++lane) {
+    if (r.shared ? !runner_->shared_offset(reinterpret_cast<const void*>(where[lane]), &offset)
+                 : !in_allocation(where[lane]))
+      continue;
+    r.lanes |= 1u << lane;
+    r.where[lane] = r.shared ? offset : where[lane];
+    r.bytes[lane] = static_cast<std::uint8_t>(bytes);
+  }
+  if (r.lanes) reduce(r);
 }
 
 void BlockTrace::reduce(const Request& r) {

@@ -46,6 +46,12 @@ class BlockTrace {
     local_.fma_threads += n;
     local_.flops += 2 * n;
   }
+  void tensor_flops(std::uint64_t n) { local_.tensor_flops += n; }
+  /// One warp-wide request whose 32 lanes access `where[lane]` (`bytes` each),
+  /// reduced at once: for the simulator's warp-collective operations (wmma),
+  /// which know the whole warp's addresses. Lanes outside device and shared
+  /// memory are left out, as in access().
+  void warp_request(const std::uintptr_t* where, unsigned bytes, bool store);
   /// Reduces the requests and merges this block's counts into the launch.
   void finish(std::size_t static_smem);
 
@@ -68,6 +74,7 @@ class BlockTrace {
     std::uint8_t bytes[32];
   };
   void reduce(const Request& r);
+  bool in_allocation(std::uintptr_t address) const;
 
   LaunchTrace* launch_ = nullptr;
   BlockRunner* runner_ = nullptr;
@@ -88,5 +95,11 @@ inline thread_local BlockTrace* active_trace = nullptr;
 /// put their count between such a load and store (cuda/sim/README.md).
 void count_flops(std::uint64_t n);
 void count_fma(std::uint64_t n);
+/// Tensor-core flops of the simulator's wmma::mma_sync (cuda/sim/wmma.h), kept
+/// apart from the FP32 flops: the cost model gives them the TF32 peak.
+void count_tensor_flops(std::uint64_t n);
+/// A warp request of the running warp-collective operation (cuda/sim/wmma.h):
+/// lane l accesses `bytes` at where[l]. Nothing while no traced block runs.
+void trace_warp_request(const std::uintptr_t* where, unsigned bytes, bool store);
 
 }  // namespace sim::detail

@@ -112,9 +112,12 @@ double floor_us(const DevicePeak& peak, const Cost& c, int launches) {
 //  [DS-H100] datasheet: NVIDIA H100 Tensor Core GPU datasheet and Hopper whitepaper (H100 SXM5
 //            80 GB): 132 SMs, 67 TFLOPS FP32, 3.35 TB/s HBM3, 50 MB L2, 228 KB shared memory
 //            per SM (227 KB per block); boost clock derived: 67e12 / (132 SMs x 128 lanes x 2).
+//            TF32 tensor core: 494.7 TFLOPS dense (989.4 "with sparsity", the 2:4 structured
+//            sparsity figure, which does not apply to dense GEMMs); the dense figure is used.
 //  [DS-A100] datasheet: NVIDIA A100 Tensor Core GPU datasheet and Ampere whitepaper (A100 SXM4
 //            80 GB): 108 SMs, 1.41 GHz, 19.5 TFLOPS FP32, 2.039 TB/s HBM2e, 40 MB L2, 164 KB
-//            shared memory per SM (163 KB per block).
+//            shared memory per SM (163 KB per block). TF32 tensor core: 156 TFLOPS dense (312
+//            with sparsity); the dense figure is used.
 //  [CC]      CUDA C++ Programming Guide, compute capabilities 8.0 and 9.0: 65,536 registers,
 //            2048 threads, 64 warps and 32 blocks per SM; 1 KB of shared memory reserved per block.
 //  [COPY]    measured, published: cuda-samples bandwidthTest, Device to Device (read + write
@@ -146,9 +149,9 @@ double floor_us(const DevicePeak& peak, const Cost& c, int launches) {
 namespace {
 
 const GpuSpec kGpus[] = {
-    {"h100", "H100 SXM5 80 GB", 132, 67e12 / (132 * 128 * 2) / 1e9, 67, 3350, 50, 228 * 1024, 227 * 1024, 65536,
+    {"h100", "H100 SXM5 80 GB", 132, 67e12 / (132 * 128 * 2) / 1e9, 67, 494.7, 3350, 50, 228 * 1024, 227 * 1024, 65536,
      2048, 64, 32, 1157.5 / 1555, 2.7, 1.3, 6900},
-    {"a100", "A100 SXM4 80 GB", 108, 1.41, 19.5, 2039, 40, 164 * 1024, 163 * 1024, 65536, 2048, 64, 32,
+    {"a100", "A100 SXM4 80 GB", 108, 1.41, 19.5, 156, 2039, 40, 164 * 1024, 163 * 1024, 65536, 2048, 64, 32,
      1157.5 / 1555, 2.7, 1.3, 5400},
 };
 
@@ -166,10 +169,10 @@ const GpuSpec& gpu_spec(const std::string& name) {
 
 std::vector<std::string> gpu_spec_sources() {
   return {
-      "datasheet: H100 SXM5: 132 SMs, 1.98 GHz (derived from 67 TFLOPS FP32), 3.35 TB/s HBM3, 50 MB L2 - NVIDIA "
-      "H100 datasheet",
-      "datasheet: A100 SXM4 80 GB: 108 SMs, 1.41 GHz, 19.5 TFLOPS FP32, 2.039 TB/s HBM2e, 40 MB L2 - NVIDIA A100 "
-      "datasheet",
+      "datasheet: H100 SXM5: 132 SMs, 1.98 GHz (derived from 67 TFLOPS FP32), 494.7 TFLOPS TF32 tensor core "
+      "dense (989.4 with sparsity, not used), 3.35 TB/s HBM3, 50 MB L2 - NVIDIA H100 datasheet",
+      "datasheet: A100 SXM4 80 GB: 108 SMs, 1.41 GHz, 19.5 TFLOPS FP32, 156 TFLOPS TF32 tensor core dense (312 "
+      "with sparsity, not used), 2.039 TB/s HBM2e, 40 MB L2 - NVIDIA A100 datasheet",
       "SM limits (65,536 registers, 2048 threads, 64 warps, 32 blocks, 1 KB reserved shared memory per block) - "
       "CUDA C++ Programming Guide, compute capability 8.0/9.0",
       "measured, published: device-copy efficiency 0.744 - cuda-samples bandwidthTest D2D 1157.5 GB/s on "
@@ -183,7 +186,10 @@ std::vector<std::string> gpu_spec_sources() {
       "L2-resident: a launch whose distinct touched sectors fit the L2 (50 / 40 MB) moves its bytes at L2 "
       "bandwidth, but no faster than its distinct bytes come from HBM once; larger ones move every byte at HBM "
       "speed",
-      "not modelled: tensor cores (the kernels use FP32 FMA), latency within a kernel, overlap between kernels",
+      "compute: counted FP32 flops at the FP32 peak plus counted tensor-core flops (2 x 16 x 16 x 8 per warp "
+      "m16n16k8 TF32 MMA; tf32x3 issues 3 per product) at the TF32 dense peak, on the busiest SM",
+      "not modelled: latency within a kernel, overlap between kernels, tensor-core and FP32 work overlapping "
+      "each other (their times add)",
   };
 }
 
@@ -241,8 +247,12 @@ ModelledTime model_kernel(const GpuSpec& gpu, const KernelCounters& k, const Occ
                                                  &t.l2_resident);
   const double wavefronts = static_cast<double>(k.shared_load.units + k.shared_store.units) / launches;
   t.smem_us = launches * wavefronts * busiest / (gpu.clock_ghz * 1e3);
-  const double sm_flops_per_us = gpu.fp32_tflops * 1e6 / gpu.sms;
-  t.compute_us = issue > 0 ? launches * (static_cast<double>(k.flops) / launches) * busiest / (sm_flops_per_us * issue) : 0;
+  // Per SM per us: the FP32 pipes and the tensor cores, each at its datasheet peak.
+  const double sm_flops_per_us = gpu.fp32_tflops * 1e6 / gpu.sms, sm_tensor_flops_per_us = gpu.tf32_tflops * 1e6 / gpu.sms;
+  if (issue > 0) {
+    t.tensor_us = static_cast<double>(k.tensor_flops) * busiest / (sm_tensor_flops_per_us * issue);
+    t.compute_us = static_cast<double>(k.flops) * busiest / (sm_flops_per_us * issue) + t.tensor_us;
+  }
   t.launch_us = launches * gpu.launch_us;
   const double work = std::max({t.memory_us, t.smem_us, t.compute_us});
   t.total_us = work + t.launch_us;

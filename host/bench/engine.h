@@ -84,6 +84,7 @@ struct GpuSpec {
   int sms;
   double clock_ghz;         ///< boost clock: shared-memory wavefronts per SM per ns
   double fp32_tflops;       ///< non-tensor FP32 (an FMA counts 2)
+  double tf32_tflops;       ///< TF32 tensor core, dense (without the 2:4 sparsity doubling)
   double hbm_gbps;          ///< datasheet memory bandwidth
   double l2_mb;
   int smem_per_sm, smem_per_block_max;  ///< bytes
@@ -122,13 +123,15 @@ double memory_us_per_launch(const GpuSpec& gpu, double bytes, double distinct_by
 /// A kernel's modelled time on a GPU, from its counted traffic and work.
 struct ModelledTime {
   double memory_us = 0, smem_us = 0, compute_us = 0, launch_us = 0;
+  double tensor_us = 0;      ///< the tensor-core part of compute_us (tensor flops at the TF32 peak)
   bool l2_resident = false;  ///< the memory time is the L2-resident case (memory_us_per_launch)
   double total_us = 0;  ///< max(memory, smem, compute) + launch
   std::string bound;    ///< "memory", "smem", "compute" or "launch": the largest term
 };
 /// memory: memory_us_per_launch (HBM, or L2 for a working set that fits); smem: wavefronts on the
-/// busiest SM at one per clock; compute: counted flops on the busiest SM at
-/// its share of the FP32 peak, scaled down below 4 resident warps (one per SM
+/// busiest SM at one per clock; compute: the busiest SM's counted FP32 flops at
+/// its share of the FP32 peak plus its counted tensor-core flops at its share of
+/// the TF32 dense peak, both scaled down below 4 resident warps (one per SM
 /// sub-partition scheduler); wave quantization through the busiest SM's
 /// ceil(blocks / SMs) blocks; plus one launch. Counters summed over several
 /// launches are modelled per launch.

@@ -39,6 +39,7 @@ KernelCounters& KernelCounters::operator+=(const KernelCounters& o) {
   barriers += o.barriers;
   flops += o.flops;
   fma_threads += o.fma_threads;
+  tensor_flops += o.tensor_flops;
   footprint_sectors += o.footprint_sectors;
   return *this;
 }

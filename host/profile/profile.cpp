@@ -98,6 +98,7 @@ void add_row(ProfiledKernel& row, const KernelCounters& k, const bench::Occupanc
   row.bank_conflicts += k.bank_conflicts();
   row.barriers += k.barriers;
   row.flops += static_cast<double>(k.flops);
+  row.tensor_flops += static_cast<double>(k.tensor_flops);
   row.memory_us += t.memory_us;
   row.smem_us += t.smem_us;
   row.compute_us += t.compute_us;
@@ -126,9 +127,11 @@ ProfileReport profile_step(const Device& device, const ProfileOptions& options) 
   r.assumptions = bench::gpu_spec_sources();
   if (options.precision != Precision::FP32)
     r.assumptions.push_back(std::string("precision ") + precision_name(options.precision) +
-                            ": the tensor-core GEMM's MMAs are not counted and the model has no tensor-core peak, "
-                            "so its rows show memory, shared-memory and launch time only; the simulator's wmma "
-                            "loads and stores run in one lane, so their shared-memory counts are not the GPU's");
+                            ": the WMMA GEMM's MMAs are counted as tensor flops at the TF32 dense peak" +
+                            (options.precision == Precision::TF32x3 ? " (3 MMAs per product)" : "") +
+                            "; its fragment loads and stores are counted as a warp's requests under an ASSUMED "
+                            "lane layout (the PTX mma.m16n8k8 .tf32 fragments, one 4-byte access per element, "
+                            "cuda/sim/wmma.h), as the GPU's instructions for them are not documented");
 
   // One row per op, op shape, kernel and launch shape, in first-launch order; each launch modelled on its own.
   std::map<std::string, std::size_t> row_of;

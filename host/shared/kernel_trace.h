@@ -45,6 +45,8 @@ struct KernelCounters {
   uint64_t barriers = 0;     ///< __syncthreads completed, summed over blocks
   uint64_t flops = 0;        ///< counted by CUMLP_COUNT_FLOPS in the kernel (0 where it declares none)
   uint64_t fma_threads = 0;  ///< thread-level FMAs counted by CUMLP_COUNT_FMA (the GEMM main loop)
+  /// Tensor-core flops: 2 x 16 x 16 x 8 per warp-level TF32 wmma::mma_sync (cuda/sim/wmma.h); not in `flops`.
+  uint64_t tensor_flops = 0;
   /// Distinct 32-byte global sectors the launch touched (its working set), summed over launches.
   uint64_t footprint_sectors = 0;
 
@@ -56,7 +58,7 @@ struct KernelCounters {
   uint64_t bank_conflicts() const;
   /// Shared-memory load instructions per FMA instruction (warp level); 0 without counted FMAs.
   double lds_per_fma() const;
-  /// Adds o's counts (launches, blocks, accesses, barriers, flops); keeps this one's name and shape.
+  /// Adds o's counts (launches, blocks, accesses, barriers, flops, tensor flops); keeps this one's name and shape.
   KernelCounters& operator+=(const KernelCounters& o);
 };
 

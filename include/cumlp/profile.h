@@ -1,7 +1,8 @@
 // GPU performance without a GPU: `cumlp profile`. One training step of a seed
 // model runs on the SIMT simulator with access tracing on; every kernel launch
 // is counted exactly (warp-level global requests and their 32-byte sectors,
-// shared-memory wavefronts and bank conflicts, barriers, GEMM FMAs), and a
+// shared-memory wavefronts and bank conflicts, barriers, GEMM FMAs, tensor-core
+// MMAs), and a
 // cost model turns the counts into a MODELLED time on an H100 or A100.
 //
 //   cumlp::ProfileReport r = cumlp::profile_step(cumlp::Device::parse("sim"), {.model = "A"});
@@ -53,6 +54,8 @@ struct ProfiledKernel {
   uint64_t barriers = 0;            ///< per launch, summed over its blocks
   double lds_per_fma = 0;           ///< shared load instructions per FMA instruction (GEMMs; 0 elsewhere)
   double flops = 0;                 ///< counted: FMA x 2 in the GEMM main loop plus CUMLP_COUNT_FLOPS elsewhere
+  double tensor_flops = 0;          ///< counted tensor-core flops: 2 x 16 x 16 x 8 per warp TF32 MMA (the
+                                    ///< --precision tf32 / tf32x3 GEMM; tf32x3 issues 3 per product); 0 at fp32
   double memory_us = 0, smem_us = 0, compute_us = 0, launch_us = 0;
   double modelled_us = 0;           ///< MODELLED: max(memory, smem, compute) + launch, summed over launches
   std::string bound;                ///< memory, smem, compute or launch

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 #include "host/bench/engine.h"
 #include "host/shared/kernel_trace.h"
@@ -172,6 +173,40 @@ TEST(ProfileCostModel, ProfileComputeTimeQuantizesWaves) {
   t = model_kernel(h100, k, occupancy(h100, 256, 0, 0, k.blocks));
   EXPECT_NEAR(t.compute_us, 2 * per_sm_us, 1e-9);
   EXPECT_THROW(gpu_spec("v100"), Error);
+}
+
+// The tensor-core term, by hand: 132 blocks of 4 warps (one per SM), each block
+// 1e6 FP32 flops and 6272 x 4096 tensor flops (the first forward GEMM of model A
+// at tf32: 4 blocks x 49 K tiles x 32 MMAs, here spread over every SM). FP32 at
+// 67 TFLOPS, tensor flops at the TF32 dense datasheet peak (494.7 TFLOPS H100,
+// 156 A100; cost.cpp [DS-H100] / [DS-A100]), both on the busiest SM's share; the
+// times add. tf32x3's three MMAs per product triple the tensor time.
+TEST(ProfileCostModel, ProfileTensorFlopsAddAtTheTf32DensePeak) {
+  const double tensor_per_block = 6272.0 * 2 * 16 * 16 * 8;  // 25,690,112
+  for (const auto& [name, fp32, tf32] : {std::tuple{"h100", 67.0, 494.7}, std::tuple{"a100", 19.5, 156.0}}) {
+    SCOPED_TRACE(name);
+    const GpuSpec& gpu = gpu_spec(name);
+    EXPECT_DOUBLE_EQ(gpu.tf32_tflops, tf32);
+    KernelCounters k;
+    k.block[0] = 128;
+    k.launches = 1;
+    k.blocks = static_cast<uint64_t>(gpu.sms);
+    k.flops = k.blocks * 1000000;
+    k.tensor_flops = k.blocks * static_cast<uint64_t>(tensor_per_block);
+    const double fp32_us = 1e6 / (fp32 * 1e6 / gpu.sms), tensor_us = tensor_per_block / (tf32 * 1e6 / gpu.sms);
+    ModelledTime t = model_kernel(gpu, k, occupancy(gpu, 128, 0, 0, k.blocks));
+    EXPECT_NEAR(t.tensor_us, tensor_us, 1e-9);
+    EXPECT_NEAR(t.compute_us, fp32_us + tensor_us, 1e-9);
+    EXPECT_EQ(t.bound, "compute");  // 8.8 us (H100) of work against a 2.7 us launch
+    EXPECT_NEAR(t.total_us, fp32_us + tensor_us + gpu.launch_us, 1e-9);
+    k.tensor_flops *= 3;  // tf32x3
+    t = model_kernel(gpu, k, occupancy(gpu, 128, 0, 0, k.blocks));
+    EXPECT_NEAR(t.compute_us, fp32_us + 3 * tensor_us, 1e-9);
+    // A block of one warp issues from one of the SM's 4 schedulers: a quarter of the rate.
+    k.block[0] = 32;
+    t = model_kernel(gpu, k, occupancy(gpu, 32, 0, 0, k.blocks));
+    EXPECT_NEAR(t.compute_us, 4 * (fp32_us + 3 * tensor_us), 1e-9);
+  }
 }
 
 }  // namespace

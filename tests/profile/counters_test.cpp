@@ -3,6 +3,7 @@
 // 4 bytes, one request per warp and instruction).
 #include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
 
 #include "cuda/sim/runtime.h"
@@ -156,6 +157,54 @@ TEST_F(ProfileCounters, ProfileReadModifyWriteWithoutACallLosesTheStore) {
   const KernelCounters k = count([&] { launch_read_modify_write(y_, kBlocks, kThreads, false); });
   expect_counts(k.global_load, kWarps, 4 * kWarps, 4 * kWarps);
   EXPECT_EQ(k.global_store.requests, 0u);
+}
+
+// wmma fragments are counted as the warp's requests under the lane layout
+// cuda/sim/wmma.h assumes (the PTX mma.m16n8k8 .tf32 fragments; g = lane / 4,
+// t = lane % 4): a row-major 16 x 8 matrix_a load is 4 requests, element i of
+// every lane at row g + 8 (i & 1), column t + 4 (i >> 1): word row x ldm + column.
+// ldm 8: request 0 is words 8g + t, banks 0-3, 8-11, 16-19, 24-27 for g = 0..3
+// and the same banks again for g = 4..7 (8g + t = 32 + 8 (g - 4) + t): 2 distinct
+// words per bank, 2 wavefronts for 32 words (ideal 1); requests 1-3 are the
+// same pattern shifted by 64 words or 4 banks: 8 wavefronts, 4 conflicts a warp.
+TEST_F(ProfileCounters, ProfileWmmaLoadWithLdm8HasTwoWayConflicts) {
+  const KernelCounters k = count([&] { launch_wmma_load(x_, y_, 2, 8); });
+  expect_counts(k.shared_load, 2 * 4, 2 * 8, 2 * 4);
+  EXPECT_EQ(k.shared_load.bytes, 2u * 4 * 32 * 4);
+  expect_counts(k.shared_store, 2 * 4, 2 * 4, 2 * 4);  // the fill: 128 floats, 32 consecutive per store
+  EXPECT_EQ(k.bank_conflicts(), 2u * 4);
+  EXPECT_EQ(k.tensor_flops, 0u);  // loads are no arithmetic
+}
+
+// ldm 12: words 12g + t start at banks 0, 12, 24, 4, 16, 28, 8, 20 for g = 0..7,
+// four banks each, all 32 distinct: 1 wavefront per request (the +4 padding of
+// cuda/gemm_tf32.cuh's row-major tiles does the same).
+TEST_F(ProfileCounters, ProfileWmmaLoadWithLdm12HasNoConflicts) {
+  const KernelCounters k = count([&] { launch_wmma_load(x_, y_, 2, 12); });
+  expect_counts(k.shared_load, 2 * 4, 2 * 4, 2 * 4);
+  expect_counts(k.shared_store, 2 * 6, 2 * 6, 2 * 6);  // the fill: 192 floats
+  EXPECT_EQ(k.bank_conflicts(), 0u);
+}
+
+// One mma_sync per warp: 2 x 16 x 16 x 8 tensor flops, none in `flops`.
+// Global fragment loads, by hand: matrix_a [16][8] (32-byte rows): each request
+// touches 8 rows' sectors for 128 bytes, 8 sectors (ideal 4), 4 requests;
+// matrix_b [8][16] at x + 128 (64-byte rows): request i covers 4 rows x 8
+// floats, 4 whole sectors, 4 requests. The accumulator store, row-major: lanes
+// hold columns 2t and 2t + 1 side by side, so each pair is one 8-byte request
+// (4 requests, 64 words each, ideal 2 wavefronts): ldc 16 puts rows g and g + 2
+// on the same banks (16g mod 32 is 0 or 16): 4 words a bank, 4 wavefronts; ldc
+// 20 starts the 8 rows at 8 different multiples of 4 banks: 2 a bank.
+TEST_F(ProfileCounters, ProfileWmmaMmaCountsTensorFlopsAndPairedStores) {
+  for (const int ldc : {16, 20}) {
+    SCOPED_TRACE("ldc " + std::to_string(ldc));
+    const KernelCounters k = count([&] { launch_wmma_mma_store(x_, y_, 3, ldc); });
+    EXPECT_EQ(k.tensor_flops, 3u * 2 * 16 * 16 * 8);
+    EXPECT_EQ(k.flops, 0u);
+    expect_counts(k.global_load, 3 * 8, 3 * (4 * 8 + 4 * 4), 3 * (4 * 4 + 4 * 4));
+    expect_counts(k.shared_store, 3 * 4, 3 * 4 * (ldc == 16 ? 4 : 2), 3 * 4 * 2);
+    EXPECT_EQ(k.shared_store.bytes, 3u * 256 * 4);
+  }
 }
 
 }  // namespace

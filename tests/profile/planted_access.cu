@@ -1,6 +1,9 @@
 // Planted access patterns for the profile tests (planted_access.cuh).
 #include "tests/profile/planted_access.cuh"
 
+#include "cuda/wmma.cuh"
+#include "host/shared/error_macros.h"
+
 namespace {
 
 __global__ void coalesced_copy_kernel(const float* x, float* y) {
@@ -69,7 +72,47 @@ __global__ void rmw_counted_kernel(float* y) {
   y[i] = v;
 }
 
+namespace wmma = nvcuda::wmma;
+
+template <int kLdm>
+__global__ void wmma_load_kernel(const float* x, float* y) {
+  CUMLP_SHARED(float, tile, [16 * kLdm]);
+  const int lane = threadIdx.x;
+  for (int e = lane; e < 16 * kLdm; e += 32) tile[e] = x[e];
+  __syncthreads();
+  wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> a;
+  wmma::load_matrix_sync(a, tile, kLdm);
+  for (int i = 0; i < a.num_elements; ++i) y[(blockIdx.x * 4 + i) * 32 + lane] = a.x[i];
+}
+
+template <int kLdc>
+__global__ void wmma_mma_store_kernel(const float* x, float* y) {
+  CUMLP_SHARED(float, out, [16 * kLdc]);
+  wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> a;
+  wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::row_major> b;
+  wmma::fragment<wmma::accumulator, 16, 16, 8, float> c;
+  wmma::load_matrix_sync(a, x, 8);
+  wmma::load_matrix_sync(b, x + 128, 16);
+  wmma::fill_fragment(c, 0.0f);
+  wmma::mma_sync(c, a, b, c);
+  wmma::store_matrix_sync(out, c, kLdc, wmma::mem_row_major);
+  __syncwarp();
+  for (int e = threadIdx.x; e < 256; e += 32) y[blockIdx.x * 256 + e] = out[e / 16 * kLdc + e % 16];
+}
+
 }  // namespace
+
+void launch_wmma_load(const float* x, float* y, int blocks, int ldm) {
+  CUMLP_CHECK(ldm == 8 || ldm == 12, "launch_wmma_load: ldm ", ldm, " (8 or 12)");
+  auto* k = ldm == 8 ? &wmma_load_kernel<8> : &wmma_load_kernel<12>;
+  CUMLP_LAUNCH(k, dim3(blocks), dim3(32), 0, 0, x, y);
+}
+
+void launch_wmma_mma_store(const float* x, float* y, int blocks, int ldc) {
+  CUMLP_CHECK(ldc == 16 || ldc == 20, "launch_wmma_mma_store: ldc ", ldc, " (16 or 20)");
+  auto* k = ldc == 16 ? &wmma_mma_store_kernel<16> : &wmma_mma_store_kernel<20>;
+  CUMLP_LAUNCH(k, dim3(blocks), dim3(32), 0, 0, x, y);
+}
 
 void launch_read_modify_write(float* y, int blocks, int threads, bool counted) {
   if (counted) CUMLP_LAUNCH(rmw_counted_kernel, dim3(blocks), dim3(threads), 0, 0, y);

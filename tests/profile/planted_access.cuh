@@ -23,3 +23,11 @@ void launch_shared_broadcast(const float* x, float* y, int blocks);
 void launch_edge_tile(const float* x, float* y, int valid);
 /// y[i] = 2 y[i], with `counted`: CUMLP_COUNT_FLOPS(1) between the load and the store.
 void launch_read_modify_write(float* y, int blocks, int threads, bool counted);
+/// One warp per block: tile[16][ldm] (ldm 8 or 12) filled from x (32 consecutive floats
+/// per store), __syncthreads, then one wmma::load_matrix_sync of a row-major 16 x 8
+/// matrix_a fragment from it; y[block][i][lane] = element i.
+void launch_wmma_load(const float* x, float* y, int blocks, int ldm);
+/// One warp per block: a row-major matrix_a [16][8] (ldm 8) and matrix_b [8][16] (ldm 16)
+/// loaded from global x and x + 128, one mma_sync with a zero accumulator, the
+/// accumulator stored row-major to shared out[16][ldc] (ldc 16 or 20), then y[block] = out.
+void launch_wmma_mma_store(const float* x, float* y, int blocks, int ldc);

@@ -28,6 +28,7 @@ void expect_step(const nlohmann::json& j, const std::string& model, std::size_t 
     EXPECT_TRUE(rows.insert(k.at("name").get<std::string>() + " " + shape + " " + k.at("grid_block").get<std::string>())
                     .second);
     EXPECT_GT(k.at("flops").get<double>(), 0);  // every kernel counts its arithmetic
+    EXPECT_EQ(k.at("tensor_flops").get<double>(), 0);  // fp32: no tensor cores
     const std::string level = k.at("memory_level");
     EXPECT_TRUE(level == "L2" || level == "HBM" || level == "mixed") << level;
     EXPECT_GT(k.at("footprint_bytes").get<double>(), 0);
@@ -77,6 +78,45 @@ TEST(ProfileCli, ProfileModelBOnA100) {
   const nlohmann::json b = run_json("--json profile --device sim --model B --gpu a100");
   expect_step(b, "B", 7 + 1 + 6);
   EXPECT_EQ(b.at("gpu"), "a100");
+}
+
+// At --precision tf32 the GEMMs are the WMMA kernel (cuda/gemm_tf32.cuh): 64 x 64
+// blocks of 4 warps, K in tiles of 16, each warp 2 x 2 fragments x 2 k-steps of 8:
+// 32 MMAs of 2 x 16 x 16 x 8 flops per block and K tile. Its compute term is the
+// FP32 flops of the epilogue at the FP32 peak plus the tensor flops at the TF32
+// dense peak (cost.cpp), on the busiest SM. tf32x3 issues 3 MMAs per product.
+TEST(ProfileCli, ProfileModelATf32CountsTensorFlops) {
+  const nlohmann::json a = run_json("--json profile --device sim --model A --precision tf32");
+  const nlohmann::json a3 = run_json("--json profile --device sim --model A --precision tf32x3");
+  EXPECT_EQ(a.at("precision"), "tf32");
+  ASSERT_EQ(a.at("kernels").size(), a3.at("kernels").size());
+  double sum = 0;
+  std::size_t gemms = 0;
+  for (std::size_t i = 0; i < a.at("kernels").size(); ++i) {
+    const nlohmann::json& k = a.at("kernels")[i];
+    SCOPED_TRACE(k.dump());
+    const double tensor = k.at("tensor_flops");
+    sum += k.at("modelled_us").get<double>();
+    if (!k.at("name").get<std::string>().ends_with("/gemm_tf32")) {
+      EXPECT_EQ(tensor, 0);
+      continue;
+    }
+    ++gemms;
+    EXPECT_GT(tensor, 0);
+    EXPECT_GT(k.at("compute_us").get<double>(), 0);
+    EXPECT_EQ(a3.at("kernels")[i].at("tensor_flops").get<double>(), 3 * tensor);
+    if (k.at("name") == "linear_act_forward/gemm_tf32" && k.at("shape") == "100x100x784") {
+      // 2 x 2 blocks of 64 x 64 for 100 x 100, 49 K tiles of 16 for 784, one block per SM.
+      const double per_block = 49.0 * 32 * 2 * 16 * 16 * 8;
+      EXPECT_EQ(tensor, 4 * per_block);
+      EXPECT_EQ(k.at("blocks_per_launch"), 4);
+      const double fp32 = k.at("flops").get<double>() / 4;
+      EXPECT_NEAR(k.at("compute_us").get<double>(), fp32 / (67e6 / 132) + per_block / (494.7e6 / 132), 1e-9);
+    }
+  }
+  EXPECT_EQ(gemms, 8u);  // 3 forward, 3 weight gradients, 2 data gradients (the first layer has none)
+  EXPECT_NEAR(a.at("modelled_step_us").get<double>(), sum, 1e-6 * sum);
+  EXPECT_GT(a3.at("modelled_step_us").get<double>(), a.at("modelled_step_us").get<double>());
 }
 
 TEST(ProfileCli, ProfileRefusesOtherDevicesAndUnknownNames) {

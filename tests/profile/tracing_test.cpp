@@ -21,7 +21,8 @@ struct StepResult {
   std::size_t launches = 0;
 };
 
-StepResult train(std::unique_ptr<Backend> backend, bool traced) {
+StepResult train(std::unique_ptr<Backend> backend, bool traced, Precision precision = Precision::FP32) {
+  backend->set_precision(precision);
   const SeedModel m = seed_models()[2];  // C: 2-10-10-10-1, BCE, SGD; recorded from step 2
   Executor exec(Plan::compile(m.spec), m.optimizer, std::move(backend), DType::F32, 7, m.batch);
   const auto [x, y] = bench::synthetic_batch(m, 7);
@@ -45,6 +46,21 @@ TEST(ProfileTracing, ProfileTracingLeavesResultsUnchangedUnderEverySchedule) {
     ASSERT_EQ(plain.losses.size(), traced.losses.size());
     for (std::size_t i = 0; i < plain.losses.size(); ++i) EXPECT_EQ(plain.losses[i], traced.losses[i]) << "step " << i;
     EXPECT_TRUE(plain.params == traced.params) << "parameters differ after the traced steps";
+  }
+}
+
+// The same for the tensor-core GEMM, whose wmma tile moves the traced build
+// reports as warp requests instead of its own accesses (cuda/sim/wmma.h).
+TEST(ProfileTracing, ProfileTracingLeavesTf32ResultsUnchanged) {
+  for (const Precision precision : {Precision::TF32, Precision::TF32x3}) {
+    SCOPED_TRACE(precision_name(precision));
+    const StepResult plain = train(make_backend(Device::parse("sim")), false, precision);
+    const StepResult traced = train(make_traced_sim_backend(), true, precision);
+    const StepResult fp32 = train(make_backend(Device::parse("sim")), false);
+    EXPECT_GT(traced.launches, 0u);
+    EXPECT_EQ(plain.losses, traced.losses);
+    EXPECT_TRUE(plain.params == traced.params) << "parameters differ after the traced steps";
+    EXPECT_FALSE(plain.params == fp32.params) << "the precision did not reach the GEMMs";
   }
 }
 

@@ -2,7 +2,8 @@
 // training step of a seed model counted kernel by kernel on the access-traced
 // simulator, with each kernel's MODELLED time on the GPU (include/cumlp/profile.h).
 // With --json: model, gpu, kernels[] (sector_efficiency, bank_conflicts,
-// occupancy, lds_per_fma, modelled_us, bound, ...), modelled_step_us, assumptions.
+// occupancy, lds_per_fma, flops, tensor_flops, modelled_us, bound, ...),
+// modelled_step_us, assumptions.
 #include <cstdio>
 
 #include "cli.h"
@@ -45,6 +46,7 @@ nlohmann::json to_json(const ProfileReport& r) {
                        {"barriers", k.barriers},
                        {"lds_per_fma", k.lds_per_fma},
                        {"flops", k.flops},
+                       {"tensor_flops", k.tensor_flops},
                        {"memory_us", k.memory_us},
                        {"smem_us", k.smem_us},
                        {"compute_us", k.compute_us},
@@ -67,18 +69,18 @@ void print_table(const ProfileReport& r, std::ostream& os) {
   char line[400];
   os << "model " << r.model << ": " << r.description << "\n"
      << "counted on the simulator; times MODELLED for " << r.gpu_description << " (not measured)\n\n";
-  std::snprintf(line, sizeof line, "%-40s %-13s %-22s %4s %5s %9s %10s %3s %6s %8s %8s %7s %9s %10s %-7s\n",
+  std::snprintf(line, sizeof line, "%-40s %-13s %-22s %4s %5s %9s %10s %3s %6s %8s %8s %7s %9s %9s %10s %-7s\n",
                 "kernel", "shape", "grid x block", "lnch", "regs", "occupancy", "global B", "mem", "sector%",
-                "conflicts", "LDS/FMA", "waves", "flops", "model us", "bound");
+                "conflicts", "LDS/FMA", "waves", "flops", "TC flops", "model us", "bound");
   os << line;
   for (const ProfiledKernel& k : r.kernels) {
     const std::string regs = k.regs_per_thread ? std::to_string(k.regs_per_thread) : "?";
     std::snprintf(line, sizeof line,
-                  "%-40s %-13s %-22s %4lld %5s %8.0f%% %10llu %3s %6.1f%% %9llu %8.2f %7.2f %9.3g %10.2f %-7s\n",
+                  "%-40s %-13s %-22s %4lld %5s %8.0f%% %10llu %3s %6.1f%% %9llu %8.2f %7.2f %9.3g %9.3g %10.2f %-7s\n",
                   k.name.c_str(), k.shape.c_str(), k.grid_block.c_str(), static_cast<long long>(k.launches),
                   regs.c_str(), 100 * k.occupancy, static_cast<unsigned long long>(k.global_bytes),
                   k.memory_level.c_str(), 100 * k.sector_efficiency,
-                  static_cast<unsigned long long>(k.bank_conflicts), k.lds_per_fma, k.waves, k.flops, k.modelled_us,
+                  static_cast<unsigned long long>(k.bank_conflicts), k.lds_per_fma, k.waves, k.flops, k.tensor_flops, k.modelled_us,
                   k.bound.c_str());
     os << line;
   }
@@ -86,7 +88,7 @@ void print_table(const ProfileReport& r, std::ostream& os) {
                 r.modelled_step_us, r.gpu_description.c_str(), r.modelled_step_graph_us);
   os << line << r.registers_note << "\nmodel: time = max(global bytes / (HBM x copy efficiency), or at L2 "
      << "bandwidth when the launch's distinct sectors fit the L2; smem wavefronts at 1/clock on the busiest SM; "
-     << "counted flops at the SM's FP32 share) + launch\n";
+     << "counted flops at the SM's FP32 share + counted tensor-core (TC) flops at its TF32 dense share) + launch\n";
   for (const std::string& a : r.assumptions) os << "  " << a << "\n";
 }
 
