@@ -1,6 +1,7 @@
 // Dataset: native-type samples converted row by row on gather, plus the
 // built-in class-name tables and the XOR truth table.
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <utility>
 
@@ -23,9 +24,20 @@ int64_t checked_features(const std::vector<int64_t>& shape, const std::string& n
   return features;
 }
 
+// Scans blocks with a branch-free test of the exponent bits (all ones: Inf or
+// NaN), which the compiler vectorises: a 60,000 x 784 table takes a fraction of
+// the time a per-value check would. Only a failing block is searched for the
+// index the message names.
 void check_finite(std::span<const float> values, const std::string& what) {
-  for (size_t i = 0; i < values.size(); ++i)
-    CUMLP_CHECK(std::isfinite(values[i]), what, ": value ", values[i], " at index ", i, " is not finite");
+  constexpr size_t kBlock = 4096;
+  for (size_t b = 0; b < values.size(); b += kBlock) {
+    const size_t end = std::min(values.size(), b + kBlock);
+    uint32_t bad = 0;
+    for (size_t i = b; i < end; ++i) bad |= (std::bit_cast<uint32_t>(values[i]) & 0x7f800000u) == 0x7f800000u;
+    if (!bad) continue;
+    for (size_t i = b; i < end; ++i)
+      CUMLP_CHECK(std::isfinite(values[i]), what, ": value ", values[i], " at index ", i, " is not finite");
+  }
 }
 
 // The samples an owned vector holds, kept alive by the vector's shared owner.

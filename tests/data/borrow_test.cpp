@@ -65,6 +65,11 @@ TEST(BorrowedDataset, ChecksLikeTheOwningConstructor) {
   expect_error([&] { Dataset(std::span<const float>(nan), std::shared_ptr<const void>(&nan, none), {1}, 1.0,
                              {0, 0}, 1); },
                {"is not finite"});
+  std::vector<float> inf(10000, 1.0f);  // the check scans blocks of 4096: the second block's value is named
+  inf[5000] = -INFINITY;
+  expect_error([&] { Dataset(std::span<const float>(inf), std::shared_ptr<const void>(&inf, none), {1}, 1.0,
+                             std::vector<int32_t>(10000), 1, {}, "big"); },
+               {"big: value -inf at index 5000 is not finite"});
 }
 
 // On cpu, backend memory is host memory: the network gathers batches from the
