@@ -11,7 +11,7 @@ pkgs=(
   libboost-context-dev librandom123-dev libcli11-dev nlohmann-json3-dev
   libopenblas-dev libopenblas0-pthread zlib1g-dev libpng-dev gnuplot-nox
   dataset-fashion-mnist python3-sklearn python3-pip
-  python3-dev python3-venv python3-pytest  # the Python package (tools/python) and its tests
+  python3-dev python3-venv python3-pytest python3-tqdm  # the Python package (tools/python), its tests, fit(verbose=True)'s bar
   clang-14 libclang-rt-14-dev  # libFuzzer targets (tests/fuzz)
   patchelf xz-utils  # tools/gpu_bundle.sh: the bundle's rpath, its packed libraries
   libopenmpi-dev openmpi-bin  # data-parallel training under mpirun (tests/dist)

@@ -197,7 +197,8 @@ void Network::upload_dataset(const Dataset& data) {
   }
   const bool u8 = data.storage() == Storage::u8;
   impl_->exec.attach_data(data.size(), u8 ? static_cast<const void*>(data.u8().data()) : data.f32().data(), u8,
-                          data.scale(), classes ? static_cast<const void*>(data.labels().data()) : table.raw());
+                          data.scale(), classes ? static_cast<const void*>(data.labels().data()) : table.raw(),
+                          data.samples_owner());
 }
 
 void Network::queue_train_step(std::span<const int64_t> rows) {

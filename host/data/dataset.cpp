@@ -1,8 +1,9 @@
 // Dataset: native-type samples converted row by row on gather, plus the
 // built-in class-name tables and the XOR truth table.
 #include <algorithm>
+#include <bit>
 #include <cmath>
-#include <type_traits>
+#include <utility>
 
 #include "cumlp/data.h"
 #include "host/shared/error_macros.h"
@@ -23,9 +24,27 @@ int64_t checked_features(const std::vector<int64_t>& shape, const std::string& n
   return features;
 }
 
-void check_finite(const std::vector<float>& values, const std::string& what) {
-  for (size_t i = 0; i < values.size(); ++i)
-    CUMLP_CHECK(std::isfinite(values[i]), what, ": value ", values[i], " at index ", i, " is not finite");
+// Scans blocks with a branch-free test of the exponent bits (all ones: Inf or
+// NaN), which the compiler vectorises: a 60,000 x 784 table takes a fraction of
+// the time a per-value check would. Only a failing block is searched for the
+// index the message names.
+void check_finite(std::span<const float> values, const std::string& what) {
+  constexpr size_t kBlock = 4096;
+  for (size_t b = 0; b < values.size(); b += kBlock) {
+    const size_t end = std::min(values.size(), b + kBlock);
+    uint32_t bad = 0;
+    for (size_t i = b; i < end; ++i) bad |= (std::bit_cast<uint32_t>(values[i]) & 0x7f800000u) == 0x7f800000u;
+    if (!bad) continue;
+    for (size_t i = b; i < end; ++i)
+      CUMLP_CHECK(std::isfinite(values[i]), what, ": value ", values[i], " at index ", i, " is not finite");
+  }
+}
+
+// The samples an owned vector holds, kept alive by the vector's shared owner.
+template <class T>
+std::pair<std::shared_ptr<const void>, std::span<const T>> owned(std::vector<T> values) {
+  auto held = std::make_shared<const std::vector<T>>(std::move(values));
+  return {held, std::span<const T>(*held)};
 }
 
 }  // namespace
@@ -33,27 +52,64 @@ void check_finite(const std::vector<float>& values, const std::string& what) {
 Dataset::Dataset(std::vector<uint8_t> values, std::vector<int64_t> sample_shape, double scale,
                  std::vector<int32_t> labels, int num_classes, std::vector<std::string> class_names,
                  std::string name)
-    : storage_(Storage::u8), u8_(std::move(values)), shape_(std::move(sample_shape)), scale_(scale),
-      labels_(std::move(labels)), num_classes_(num_classes), class_names_(std::move(class_names)),
-      name_(std::move(name)) {
-  validate();
+    : shape_(std::move(sample_shape)), scale_(scale), labels_(std::move(labels)), num_classes_(num_classes),
+      class_names_(std::move(class_names)), name_(std::move(name)) {
+  auto [owner, span] = owned(std::move(values));
+  set_samples(Storage::u8, span.data(), span.size(), std::move(owner));
 }
 
 Dataset::Dataset(std::vector<float> values, std::vector<int64_t> sample_shape, double scale,
                  std::vector<int32_t> labels, int num_classes, std::vector<std::string> class_names,
                  std::string name)
-    : storage_(Storage::f32), f32_(std::move(values)), shape_(std::move(sample_shape)), scale_(scale),
-      labels_(std::move(labels)), num_classes_(num_classes), class_names_(std::move(class_names)),
-      name_(std::move(name)) {
+    : shape_(std::move(sample_shape)), scale_(scale), labels_(std::move(labels)), num_classes_(num_classes),
+      class_names_(std::move(class_names)), name_(std::move(name)) {
+  auto [owner, span] = owned(std::move(values));
+  set_samples(Storage::f32, span.data(), span.size(), std::move(owner));
+}
+
+Dataset::Dataset(std::span<const uint8_t> values, std::shared_ptr<const void> owner,
+                 std::vector<int64_t> sample_shape, double scale, std::vector<int32_t> labels, int num_classes,
+                 std::vector<std::string> class_names, std::string name)
+    : shape_(std::move(sample_shape)), scale_(scale), labels_(std::move(labels)), num_classes_(num_classes),
+      class_names_(std::move(class_names)), name_(std::move(name)) {
+  set_samples(Storage::u8, values.data(), values.size(), std::move(owner));
+}
+
+Dataset::Dataset(std::span<const float> values, std::shared_ptr<const void> owner, std::vector<int64_t> sample_shape,
+                 double scale, std::vector<int32_t> labels, int num_classes, std::vector<std::string> class_names,
+                 std::string name)
+    : shape_(std::move(sample_shape)), scale_(scale), labels_(std::move(labels)), num_classes_(num_classes),
+      class_names_(std::move(class_names)), name_(std::move(name)) {
+  set_samples(Storage::f32, values.data(), values.size(), std::move(owner));
+}
+
+void Dataset::set_samples(Storage storage, const void* samples, std::size_t values,
+                          std::shared_ptr<const void> owner) {
+  CUMLP_CHECK(owner, name_, ": borrowed samples need an owner to keep them alive");
+  CUMLP_CHECK(samples || values == 0, name_, ": null samples pointer for ", values, " values");
+  storage_ = storage;
+  samples_ = samples;
+  values_ = values;
+  owner_ = std::move(owner);
   validate();
+}
+
+std::span<const uint8_t> Dataset::u8() const {
+  if (storage_ != Storage::u8 || !samples_) return {};
+  return {static_cast<const uint8_t*>(samples_), values_};
+}
+
+std::span<const float> Dataset::f32() const {
+  if (storage_ != Storage::f32 || !samples_) return {};
+  return {static_cast<const float*>(samples_), values_};
 }
 
 void Dataset::validate() {
   features_ = checked_features(shape_, name_);
-  const size_t values = storage_ == Storage::u8 ? u8_.size() : f32_.size();
+  const size_t values = values_;
   CUMLP_CHECK(values / features_ == labels_.size() && values % features_ == 0, name_, ": ", values,
               " values do not make ", labels_.size(), " samples of ", features_);
-  if (storage_ == Storage::f32) check_finite(f32_, name_);
+  if (storage_ == Storage::f32) check_finite(f32(), name_);
   CUMLP_CHECK(std::isfinite(scale_), name_, ": scale ", scale_, " is not finite");
   CUMLP_CHECK(num_classes_ >= 1, name_, ": num_classes ", num_classes_, " must be at least 1");
   CUMLP_CHECK(class_names_.empty() || class_names_.size() == static_cast<size_t>(num_classes_), name_, ": ",
@@ -88,8 +144,8 @@ void Dataset::gather_impl(const int64_t* rows, int64_t n, T* out) const {
       for (int64_t j = 0; j < features_; ++j) dst[j] = static_cast<T>(static_cast<double>(row[j]) * scale_);
     }
   };
-  if (storage_ == Storage::u8) convert(u8_.data());
-  else convert(f32_.data());
+  if (storage_ == Storage::u8) convert(u8().data());
+  else convert(f32().data());
 }
 
 void Dataset::gather(const int64_t* rows, int64_t n, float* out) const { gather_impl(rows, n, out); }
@@ -123,8 +179,8 @@ void Dataset::gather_targets(const int64_t* rows, int64_t n, double* out) const 
 Dataset Dataset::subset(const std::vector<int64_t>& rows) const {
   const auto n = static_cast<int64_t>(rows.size());
   check_rows(rows.data(), n);
-  const auto pick = [&](const auto& src, int64_t width) {
-    std::remove_cvref_t<decltype(src)> dst(static_cast<size_t>(n * width));
+  const auto pick = [&]<class T>(std::span<const T> src, int64_t width) {
+    std::vector<T> dst(static_cast<size_t>(n * width));
     for (int64_t i = 0; i < n; ++i)
       std::copy_n(src.begin() + rows[i] * width, width, dst.begin() + i * width);
     return dst;
@@ -139,10 +195,16 @@ Dataset Dataset::subset(const std::vector<int64_t>& rows) const {
   out.class_names_ = class_names_;
   out.target_width_ = target_width_;
   out.name_ = name_;
-  out.u8_ = storage_ == Storage::u8 ? pick(u8_, features_) : std::vector<uint8_t>();
-  out.f32_ = storage_ == Storage::f32 ? pick(f32_, features_) : std::vector<float>();
-  out.labels_ = pick(labels_, 1);
-  out.targets_ = targets_.empty() ? std::vector<float>() : pick(targets_, target_width_);
+  const auto keep = [&](auto picked) {  // the subset owns its samples
+    auto [owner, span] = owned(std::move(picked));
+    out.samples_ = span.data();
+    out.values_ = span.size();
+    out.owner_ = std::move(owner);
+  };
+  if (storage_ == Storage::u8) keep(pick(u8(), features_));
+  else keep(pick(f32(), features_));
+  out.labels_ = pick(std::span<const int32_t>(labels_), 1);
+  out.targets_ = targets_.empty() ? std::vector<float>() : pick(std::span<const float>(targets_), target_width_);
   return out;
 }
 

@@ -120,17 +120,28 @@ void Executor::load_batch(int64_t rows, const void* x, const void* targets) {
     backend_->upload(targets_, targets, target_bytes(n));
 }
 
-void Executor::attach_data(int64_t size, const void* samples, bool samples_u8, double scale, const void* targets) {
+void Executor::attach_data(int64_t size, const void* samples, bool samples_u8, double scale, const void* targets,
+                           std::shared_ptr<const void> samples_owner) {
   CUMLP_CHECK(size >= 1 && samples && targets, "attach_data: empty dataset");
   release(data_allocs_);
   data_ = GatherArgs{};
+  data_owner_.reset();
   const auto n = static_cast<std::size_t>(size);
   const std::size_t sample_bytes = n * plan_.inputs * (samples_u8 ? 1 : sizeof(float));
   const bool classes = loss_takes_classes(plan_.loss);
-  void* samples_dev = allocate(sample_bytes, data_allocs_);
+  // Host memory is backend memory on cpu: gather reads the caller's samples in
+  // place. A GPU (or the simulator, which checks its own allocations) needs
+  // its one upload.
+  const bool borrow = samples_owner && backend_->memory_is_host();
+  const void* samples_dev = samples;
+  if (!borrow) {
+    void* copy = allocate(sample_bytes, data_allocs_);
+    backend_->upload(copy, samples, sample_bytes);
+    samples_dev = copy;
+  }
   void* targets_dev = allocate(target_bytes(n), data_allocs_);
-  backend_->upload(samples_dev, samples, sample_bytes);
   backend_->upload(targets_dev, targets, target_bytes(n));
+  if (borrow) data_owner_ = std::move(samples_owner);
   data_.samples = samples_dev;
   data_.samples_u8 = samples_u8;
   data_.cols = plan_.inputs;

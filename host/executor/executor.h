@@ -64,10 +64,16 @@ class Executor {
   /// Copies a host batch in: x [rows, inputs] in dtype(); targets as int32
   /// class indices [rows] (cross-entropy) or dtype() values [rows, outputs].
   void load_batch(int64_t rows, const void* x, const void* targets);
-  /// Copies a dataset's tables into backend memory (replacing any attached
-  /// before): samples [size, inputs] uint8 or float, and labels (int32
-  /// [size], cross-entropy) or targets (dtype() [size, outputs]).
-  void attach_data(int64_t size, const void* samples, bool samples_u8, double scale, const void* targets);
+  /// Attaches a dataset's tables (replacing any attached before): samples
+  /// [size, inputs] uint8 or float, and labels (int32 [size], cross-entropy)
+  /// or targets (dtype() [size, outputs]). The targets are copied into
+  /// backend memory. The samples are copied too, except when samples_owner is
+  /// given and backend memory is host memory: then the ops read them in place
+  /// and the executor holds samples_owner until the next attach or its end.
+  void attach_data(int64_t size, const void* samples, bool samples_u8, double scale, const void* targets,
+                   std::shared_ptr<const void> samples_owner = {});
+  /// Whether the attached samples are read in place (no copy), see attach_data.
+  bool data_borrowed() const { return data_owner_ != nullptr; }
   /// The batch of rows[0..n) of the attached data, gathered in backend memory.
   void gather_batch(const int64_t* rows, int64_t n);
 
@@ -144,6 +150,7 @@ class Executor {
   Allocations fixed_allocs_, batch_allocs_, data_allocs_;  // released in the destructor / on growth / on attach
   GatherArgs data_;          // the attached dataset (data_.samples null: none)
   int64_t data_rows_ = 0;    // its size
+  std::shared_ptr<const void> data_owner_;  // keeps borrowed samples alive (null: copied or none)
   int64_t* batch_rows_ = nullptr;  // [capacity_] row indices of the batch being gathered
   // Recording backends: the step bookkeeping (backend memory) and what the
   // recorded step was made for. Other backends: the totals kept on the host.

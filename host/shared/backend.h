@@ -158,6 +158,9 @@ class Backend {
   virtual void download(void* host_dst, const void* src, std::size_t bytes) = 0;
   virtual void copy(void* dst, const void* src, std::size_t bytes) = 0;
   virtual void synchronize() = 0;
+  /// Whether backend memory is host memory (the cpu device and the reference):
+  /// a host buffer can then be read by the ops in place, with no upload.
+  virtual bool memory_is_host() const { return false; }
   /// Prepares any per-row scratch of the ops for batches of up to `rows`
   /// (called when the batch buffers grow, never while recording).
   virtual void reserve_rows(int64_t /*rows*/) {}

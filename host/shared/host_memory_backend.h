@@ -25,6 +25,7 @@ class HostMemoryBackend : public Backend {
   }
   void copy(void* dst, const void* src, std::size_t n) override { std::memmove(dst, src, n); }
   void synchronize() override { count_host_sync(); }
+  bool memory_is_host() const override { return true; }
 };
 
 }  // namespace cumlp

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -36,6 +37,15 @@ enum class Part { train, test };
 enum class ImageSet { mnist, fashion_mnist };
 
 /// Samples, labels and optional float targets, all in host memory.
+///
+/// The samples are either owned (the vector constructors) or borrowed from
+/// the caller (the span constructors: no copy, the caller's `owner` keeps the
+/// memory alive). Either way they are held through a shared owner: copies of
+/// a Dataset share the same samples, and Network::upload_dataset keeps them
+/// alive for as long as the network uses them. A Dataset never writes its
+/// samples; a borrowed buffer changed by its owner afterwards is seen by the
+/// next gather (and, on a device whose memory is host memory, by training).
+/// Labels and targets are always owned copies (small: [n] and [n, width]).
 class CUMLP_API Dataset {
  public:
   /// An empty dataset (size() == 0).
@@ -57,6 +67,21 @@ class CUMLP_API Dataset {
           std::vector<int32_t> labels, int num_classes, std::vector<std::string> class_names = {},
           std::string name = {});
 
+  /// Borrowed byte samples: `values` [n, features] stays the caller's memory
+  /// (no copy); `owner` must keep it alive and unchanged in size, and is
+  /// released (its deleter runs) when the last Dataset copy or network using
+  /// the samples lets go of it. Otherwise the byte constructor's contract;
+  /// also throws cumlp::Error if owner is null.
+  Dataset(std::span<const uint8_t> values, std::shared_ptr<const void> owner, std::vector<int64_t> sample_shape,
+          double scale, std::vector<int32_t> labels, int num_classes, std::vector<std::string> class_names = {},
+          std::string name = {});
+
+  /// Borrowed float samples: as the borrowed byte constructor; the values are
+  /// checked finite once, here.
+  Dataset(std::span<const float> values, std::shared_ptr<const void> owner, std::vector<int64_t> sample_shape,
+          double scale, std::vector<int32_t> labels, int num_classes, std::vector<std::string> class_names = {},
+          std::string name = {});
+
   /// Replace the one-hot default targets by explicit float targets:
   /// targets [n, width] row-major (XOR's single 0/1 column for BCE/MSE).
   /// Throws cumlp::Error if width < 1, the size is not size()*width, or a
@@ -73,9 +98,14 @@ class CUMLP_API Dataset {
   double scale() const { return scale_; }
   Storage storage() const { return storage_; }
   /// Raw byte samples [n, features]; empty unless storage() == Storage::u8.
-  const std::vector<uint8_t>& u8() const { return u8_; }
+  /// Valid while this Dataset (or a copy, or the owner) lives.
+  std::span<const uint8_t> u8() const;
   /// Raw float samples [n, features], unscaled; empty unless storage() == Storage::f32.
-  const std::vector<float>& f32() const { return f32_; }
+  std::span<const float> f32() const;
+  /// What keeps the samples alive (the owned vector, or the borrowing
+  /// constructor's owner); null for an empty Dataset. Whoever holds a copy
+  /// may keep using the u8() / f32() memory.
+  const std::shared_ptr<const void>& samples_owner() const { return owner_; }
   /// Class index per sample, [n].
   const std::vector<int32_t>& labels() const { return labels_; }
   int num_classes() const { return num_classes_; }
@@ -108,14 +138,16 @@ class CUMLP_API Dataset {
   Dataset subset(const std::vector<int64_t>& rows) const;
 
  private:
+  void set_samples(Storage storage, const void* samples, std::size_t values, std::shared_ptr<const void> owner);
   void validate();
   void check_rows(const int64_t* rows, int64_t n) const;
   template <class T> void gather_impl(const int64_t* rows, int64_t n, T* out) const;
   template <class T> void gather_targets_impl(const int64_t* rows, int64_t n, T* out) const;
 
   Storage storage_ = Storage::u8;
-  std::vector<uint8_t> u8_;
-  std::vector<float> f32_;
+  std::shared_ptr<const void> owner_;  // keeps samples_ alive
+  const void* samples_ = nullptr;      // [values_] uint8 or float, per storage_
+  std::size_t values_ = 0;
   std::vector<int64_t> shape_;
   int64_t features_ = 0;
   double scale_ = 1.0;

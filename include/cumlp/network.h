@@ -94,8 +94,13 @@ class CUMLP_API Network {
   void queue_train_step(const Tensor& x, const Tensor& target);
   /// Keeps `data` in device memory in its native type (uint8 pixels stay
   /// bytes) for the queue_train_step(rows) below, replacing any dataset
-  /// uploaded before. Throws Error if it does not fit the model (features,
-  /// classes or target width) or the device's memory.
+  /// uploaded before. On a device whose memory is host memory (cpu) the
+  /// samples are not copied: the network reads data.u8() / data.f32() in
+  /// place and holds data.samples_owner() until the next upload or its end
+  /// (a change to borrowed samples is seen by the next batches). A GPU gets
+  /// its one copy of the samples; labels / targets are always copied. Throws
+  /// Error if it does not fit the model (features, classes or target width)
+  /// or the device's memory.
   void upload_dataset(const Dataset& data);
   /// queue_train_step on rows of the uploaded dataset, gathered and scaled on
   /// the device (bit for bit as Dataset::gather scales on the host). Throws

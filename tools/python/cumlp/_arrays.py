@@ -40,6 +40,11 @@ _RESHAPE = ("Reshape your data either using array.reshape(-1, 1) if your data ha
             "array.reshape(1, -1) if it contains a single sample.")
 
 
+def _sum_is_finite(a):
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.isfinite(a.sum())
+
+
 def as_array(x, name, ndim, *, dtypes=(np.float32, np.float64), check_finite=True):
     """x as a C-contiguous array of one of `dtypes` (the first one when it
     must be converted) with `ndim` dimensions. Returns x itself when it
@@ -64,7 +69,9 @@ def as_array(x, name, ndim, *, dtypes=(np.float32, np.float64), check_finite=Tru
     if a.dtype.type not in dtypes:
         a = a.astype(dtypes[0])
     a = np.ascontiguousarray(a)
-    if check_finite and a.dtype.kind == "f" and not np.isfinite(a).all():
+    # A sum is finite only if every term is (Inf and NaN propagate), so the
+    # cheap sum decides unless it overflowed; then the full test does.
+    if check_finite and a.dtype.kind == "f" and not _sum_is_finite(a) and not np.isfinite(a).all():
         raise ValueError(f"{name}: contains NaN or infinity ({_describe(a)})")
     return a
 

@@ -9,6 +9,8 @@
 #include <nanobind/stl/vector.h>
 
 #include <chrono>
+#include <memory>
+#include <span>
 #include <cstring>
 
 #include "arrays.h"
@@ -28,19 +30,57 @@ std::vector<T> copy_of(const HostArray& a) {
   return v;
 }
 
-// x: float32 [n, features]; labels: int32 [n]; targets: float32 [n, width] or empty.
+// Keeps the caller's array alive for a Dataset that borrows its buffer. The
+// last Dataset or Network to let go may do so with the GIL released (fit
+// attaching the next dataset), so the deleter takes the GIL; once the
+// interpreter is gone there is nothing left to release.
+std::shared_ptr<const void> keep_alive(const HostArray& a) {
+  auto* held = new HostArray(a);
+  return std::shared_ptr<const void>(held, [](const void* p) {
+    if (!Py_IsInitialized()) return;
+    nb::gil_scoped_acquire gil;
+    delete static_cast<const HostArray*>(p);
+  });
+}
+
+// x: [n, features] float32 or uint8 (borrowed: no copy, the Dataset holds x),
+// or float64 (copied once, rounded to float32); labels: int32 [n] (copied);
+// targets: float32 [n, width] or none (copied).
 Dataset make_dataset(const HostArray& x, const HostArray& labels, int num_classes, const HostArray* targets,
-                     const std::string& name) {
-  if (!is_f32(x) || x.ndim() != 2) throw nb::type_error("Dataset: x must be a 2-D float32 array");
+                     const std::string& name, double scale) {
+  if (x.ndim() != 2 || !(is_f32(x) || is_f64(x) || x.dtype() == nb::dtype<uint8_t>()))
+    throw nb::type_error("Dataset: x must be a 2-D float32, float64 or uint8 array");
   if (labels.dtype() != nb::dtype<int32_t>() || labels.ndim() != 1)
     throw nb::type_error("Dataset: labels must be a 1-D int32 array");
-  Dataset d(copy_of<float>(x), {static_cast<int64_t>(x.shape(1))}, 1.0, copy_of<int32_t>(labels), num_classes, {},
-            name);
+  const std::vector<int64_t> shape{static_cast<int64_t>(x.shape(1))};
+  const auto n = static_cast<std::size_t>(x.size());
+  Dataset d = [&] {
+    if (is_f32(x))
+      return Dataset(std::span<const float>(static_cast<const float*>(x.data()), n), keep_alive(x), shape, scale,
+                     copy_of<int32_t>(labels), num_classes, {}, name);
+    if (is_f64(x)) {
+      const auto* src = static_cast<const double*>(x.data());
+      return Dataset(std::vector<float>(src, src + n), shape, scale, copy_of<int32_t>(labels), num_classes, {},
+                     name);
+    }
+    return Dataset(std::span<const uint8_t>(static_cast<const uint8_t*>(x.data()), n), keep_alive(x), shape, scale,
+                   copy_of<int32_t>(labels), num_classes, {}, name);
+  }();
   if (targets) {
     if (!is_f32(*targets) || targets->ndim() != 2) throw nb::type_error("Dataset: targets must be 2-D float32");
     d.set_targets(copy_of<float>(*targets), static_cast<int64_t>(targets->shape(1)));
   }
   return d;
+}
+
+// The stored samples [n, features] as a read-only NumPy view (no copy) that
+// keeps the Python Dataset alive: unscaled, in the storage type.
+nb::object samples_view(nb::handle self) {
+  const Dataset& d = nb::cast<const Dataset&>(self);
+  const std::size_t shape[2] = {static_cast<std::size_t>(d.size()), static_cast<std::size_t>(d.features())};
+  if (d.storage() == Storage::f32)
+    return nb::cast(nb::ndarray<nb::numpy, const float, nb::ndim<2>>(d.f32().data(), 2, shape, self));
+  return nb::cast(nb::ndarray<nb::numpy, const uint8_t, nb::ndim<2>>(d.u8().data(), 2, shape, self));
 }
 
 nb::object samples_of(const Dataset& d) {
@@ -122,16 +162,19 @@ void bind_train(nb::module_& m) {
   nb::class_<Dataset>(m, "Dataset", "Samples and labels in host memory (the C++ Dataset).")
       .def("__init__",
            [](Dataset* self, const HostArray& x, const HostArray& labels, int num_classes, nb::object targets,
-              const std::string& name) {
+              const std::string& name, double scale) {
              if (targets.is_none()) {
-               new (self) Dataset(make_dataset(x, labels, num_classes, nullptr, name));
+               new (self) Dataset(make_dataset(x, labels, num_classes, nullptr, name, scale));
              } else {
                const auto t = nb::cast<HostArray>(targets);
-               new (self) Dataset(make_dataset(x, labels, num_classes, &t, name));
+               new (self) Dataset(make_dataset(x, labels, num_classes, &t, name, scale));
              }
            },
            nb::arg("x"), nb::arg("labels"), nb::arg("num_classes"), nb::arg("targets") = nb::none(),
-           nb::arg("name") = "array")
+           nb::arg("name") = "array", nb::kw_only(), nb::arg("scale") = 1.0,
+           "x [n, features]: float32 or uint8 C-contiguous arrays are borrowed, not copied (the Dataset keeps x "
+           "alive, and training reads x's memory: a later change to x is seen); float64 is copied once into "
+           "float32. labels (int32 [n]) and targets (float32 [n, width]) are copied.")
       .def("__len__", &Dataset::size)
       .def_prop_ro("features", &Dataset::features)
       .def_prop_ro("num_classes", &Dataset::num_classes)
@@ -139,6 +182,9 @@ void bind_train(nb::module_& m) {
       .def_prop_ro("scale", &Dataset::scale)
       .def_prop_ro("name", &Dataset::name)
       .def_prop_ro("x", &samples_of, "Every sample as float32 [n, features], scaled (a copy).")
+      .def_prop_ro("samples", &samples_view,
+                   "The stored samples [n, features], unscaled, as a read-only view (no copy): for a borrowed x, "
+                   "x's own memory (np.shares_memory(d.samples, x) is True).")
       .def_prop_ro("labels", [](const Dataset& d) { return vector_to_numpy(d.labels()); })
       .def("subset", &Dataset::subset, nb::arg("rows"));
 

@@ -148,6 +148,25 @@ def test_verbose_uses_a_tqdm_bar_when_installed(digits, monkeypatch):
     assert "loss" in bars[0].postfix and "samples_per_s" in bars[0].postfix
 
 
+def test_verbose_draws_a_real_tqdm_bar(digits, capsys):
+    pytest.importorskip("tqdm", reason="tools/setup.sh installs Debian's python3-tqdm")
+    X, y = digits
+    cumlp.MLPClassifier((8,), max_iter=3, verbose=True, random_state=0).fit(X[:200], y[:200])
+    out = capsys.readouterr().out
+    assert "3/3" in out and "epoch" in out and "loss=" in out and "samples_per_s=" in out
+    assert "Iteration" not in out
+
+
+def test_verbose_prints_lines_without_tqdm(digits, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # import fails, as when tqdm is not installed
+    X, y = digits
+    cumlp.MLPClassifier((8,), max_iter=2, verbose=True, random_state=0).fit(X[:200], y[:200])
+    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("Iteration")]
+    assert len(lines) == 2 and lines[1].startswith("Iteration 2, loss = ") and lines[1].endswith(" samples/s")
+
+
 def test_ctrl_c_during_fit_raises_keyboard_interrupt(digits):
     import os
     import signal

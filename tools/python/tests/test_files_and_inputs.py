@@ -75,6 +75,14 @@ def test_bad_input_raises(X, y, error, message):
         cumlp.MLPClassifier(max_iter=1).fit(X, y)
 
 
+def test_finiteness_check_survives_an_overflowing_sum():
+    big = np.full((4, 2), 3e38, np.float32)  # finite, but its float32 sum overflows
+    assert _arrays.as_features(big) is big
+    big[3, 1] = np.inf
+    with pytest.raises(ValueError, match="X: contains NaN or infinity"):
+        _arrays.as_features(big)
+
+
 def test_predict_checks_features(fitted):
     clf, X, _ = fitted
     with pytest.raises(ValueError, match="X has 3 features, but MLPClassifier is expecting 64"):
