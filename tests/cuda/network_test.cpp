@@ -63,6 +63,20 @@ TEST_P(GpuNetwork, XorLossCurveMatchesCpu) {
   EXPECT_TRUE(close("xor loss curve", c.sim, c.cpu, kCurveTol, 2024));
 }
 
+// Model D's shape (64-32-16-10 relu CE Adam), narrow: the fused step on the
+// GPU backend follows the cpu over 15 full-batch steps.
+TEST_P(GpuNetwork, ModelDShapeLossCurveMatchesCpu) {
+  const ModelSpec spec = ModelSpec::parse("64-32-16-10", Activation::ReLU, -1);
+  ASSERT_TRUE(Plan::compile(spec).narrow());
+  Tensor x({300, 64}), t({300});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = static_cast<float>(std::sin(0.61 * static_cast<double>(i)));
+  for (int64_t r = 0; r < 300; ++r) t.set(r, static_cast<double>((r * 7) % 10));
+  const Curves c = train_both(device(), spec, Optimizer::adam(0.01), 15, 300, [&](int) { return std::pair{x, t}; });
+  report("64-32-16-10 relu CE Adam(0.01) batch 300", c);
+  EXPECT_TRUE(close("model D loss curve", c.sim, c.cpu, kCurveTol, 2024));
+  EXPECT_LT(c.sim.back(), c.sim.front()) << "the loss should fall";
+}
+
 // A softmax output trained with MSE: on the GPU backend the loss launch
 // normalises the logits (one launch fewer); the curve still follows the cpu's
 // over 15 full-batch steps, with a learning rate changed half way (the
