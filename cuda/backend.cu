@@ -17,6 +17,7 @@
 #include "cuda/gather.cuh"
 #include "cuda/linear.cuh"
 #include "cuda/loss.cuh"
+#include "cuda/narrow.cuh"
 #include "cuda/optimizer.cuh"
 #if defined(__CUDACC__)
 #include "cuda/lt_gemm.cuh"
@@ -202,6 +203,16 @@ class GpuBackend final : public Backend {
                                         gemm_workspace(), stream_);
   }
   bool fuses_softmax_into_loss() const override { return true; }
+  // The fused narrow step is fp32 SIMT (cuda/narrow.cu): at TF32 / TF32x3 the
+  // executor takes the per-layer ops.
+  bool offers_narrow_step(DType dt) const override { return dt == DType::F32 && precision_ == Precision::FP32; }
+  void narrow_step(DType dt, const NarrowStepArgs& a) override {
+    require_f32(dt);
+    CUMLP_CHECK(precision_ == Precision::FP32, "narrow_step: fp32 only, the precision is ",
+                precision_name(precision_));
+    enter();
+    launches_ += launch_narrow_step(a, loss_scratch(a.rows), gemm_workspace(), stream_);
+  }
   void loss_forward_backward(DType dt, const LossArgs& a, const void* y, const void* target, void* dz,
                              void* loss) override {
     require_f32(dt);

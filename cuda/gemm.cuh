@@ -299,11 +299,32 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1) gemm_pair_kernel(P0 p0, P1 p
   else gemm_block<Cfg>(p1, b - blocks0, smem[0]);
 }
 
-/// Fills in p's tiling for Cfg and its share of the workspace (slot 0 or 1 of
-/// a launch). Returns its blocks.
+/// Up to kGemmGroupMax problems of one type in one launch (the weight
+/// gradients of every layer of a network): blocks [first[i], first[i + 1])
+/// run problem i.
+template <class P>
+struct GemmGroup {
+  P p[kGemmGroupMax];
+  int first[kGemmGroupMax + 1] = {};
+  int count = 0;
+};
+
+template <class Cfg, class P>
+__global__ void __launch_bounds__(Cfg::kThreads, 1) gemm_group_kernel(GemmGroup<P> g) {
+  CUMLP_SHARED(GemmSmem<Cfg>, smem, [1]);
+  const int b = static_cast<int>(blockIdx.x);
+  int i = 0;
+  while (i + 1 < g.count && b >= g.first[i + 1]) ++i;
+  gemm_block<Cfg>(g.p[i], b - g.first[i], smem[0]);
+}
+
+/// Fills in p's tiling for Cfg and its share of the workspace (slot `slot`
+/// of a launch; past kGemmWorkspaceSlots, no split). Returns its blocks.
 template <class Cfg, class P>
 int64_t bind_gemm(P& p, const GemmWorkspace& ws, int slot) {
-  const GemmSplit sp = gemm_split(p.M, p.N, p.K, Cfg::BM, Cfg::BN);
+  // A problem past the workspace's slots (a group of more than two) runs unsplit.
+  const GemmSplit sp = slot < kGemmWorkspaceSlots ? gemm_split(p.M, p.N, p.K, Cfg::BM, Cfg::BN)
+                                                  : GemmSplit{1, (p.K + kGemmBK - 1) / kGemmBK * kGemmBK};
   p.tiles_n = (p.N + Cfg::BN - 1) / Cfg::BN;
   p.tiles = ((p.M + Cfg::BM - 1) / Cfg::BM) * p.tiles_n;
   p.splits = sp.splits;
@@ -366,6 +387,47 @@ int launch_gemm_pair(P0 p0, P1 p1, const GemmWorkspace& ws, cudaStream_t stream)
     case GemmTile::large: return launch_gemm_pair_as<GemmLarge>(p0, p1, ws, stream);
     case GemmTile::medium: return launch_gemm_pair_as<GemmMedium>(p0, p1, ws, stream);
     default: return launch_gemm_pair_as<GemmSmall>(p0, p1, ws, stream);
+  }
+}
+
+template <class Cfg, class P>
+int launch_gemm_group_as(GemmGroup<P> g, const GemmWorkspace& ws, cudaStream_t stream) {
+  int64_t blocks = 0;
+  for (int i = 0; i < g.count; ++i) {
+    g.first[i] = static_cast<int>(blocks);
+    blocks += bind_gemm<Cfg>(g.p[i], ws, i);
+    CUMLP_CHECK(blocks <= 0x7fffffff, "GEMM grid of ", blocks, " blocks");
+  }
+  g.first[g.count] = static_cast<int>(blocks);
+  auto* gemm = &gemm_group_kernel<Cfg, P>;
+  CUMLP_LAUNCH(gemm, dim3(static_cast<unsigned>(blocks)), dim3(Cfg::kThreads), 0, stream, g);
+  CUMLP_CUDA_CHECK(cudaGetLastError());
+  return 1;
+}
+
+/// The problems of `g` in one launch, tiled by the rule for the smallest tile
+/// any of them gets (one block size serves all); the first kGemmWorkspaceSlots
+/// problems split K by the rule, the others do not. Empty problems add no
+/// blocks; returns 0 when all are empty.
+template <class P>
+int launch_gemm_group(GemmGroup<P> g, const GemmWorkspace& ws, cudaStream_t stream) {
+  CUMLP_CHECK(g.count >= 0 && g.count <= kGemmGroupMax, "GEMM group of ", g.count, " problems");
+  GemmTile tile = GemmTile::large;
+  bool any = false;
+  for (int i = 0; i < g.count; ++i) {
+    if (g.p[i].M == 0 || g.p[i].N == 0) {
+      g.p[i].M = g.p[i].N = 0;  // no tiles
+      continue;
+    }
+    any = true;
+    const GemmTile t = gemm_tile(g.p[i].M, g.p[i].N);
+    if (t < tile) tile = t;
+  }
+  if (!any) return 0;
+  switch (tile) {
+    case GemmTile::large: return launch_gemm_group_as<GemmLarge>(g, ws, stream);
+    case GemmTile::medium: return launch_gemm_group_as<GemmMedium>(g, ws, stream);
+    default: return launch_gemm_group_as<GemmSmall>(g, ws, stream);
   }
 }
 

@@ -38,6 +38,8 @@ constexpr int kGemmCountersPerSlot = kGemmTargetBlocks;   // tiles < 132 wheneve
 /// Per problem of a launch (a grouped launch has two): the partial tiles, then the row-sum partials.
 constexpr int64_t kGemmWorkspaceFloatsPerSlot = int64_t{kGemmSplitBlockCap} * (kGemmMaxSplitTile + 64);
 constexpr int kGemmWorkspaceSlots = 2;
+/// The most problems one grouped launch takes (gemm_group_kernel).
+constexpr int kGemmGroupMax = 8;
 
 /// The split-K scratch: kGemmWorkspaceSlots x kGemmWorkspaceFloatsPerSlot floats
 /// and as many x kGemmCountersPerSlot counters, zeroed once (the counters

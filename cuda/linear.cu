@@ -7,9 +7,9 @@
 // (cuda/lt_gemm.cuh), after a check against the GEMM here.
 #include "cuda/linear.cuh"
 
+#include "cuda/dropout.cuh"
 #include "cuda/gemm.cuh"
 #include "cuda/gemm_tf32.cuh"
-#include "host/shared/rng.h"
 #if defined(__CUDACC__)
 #include "cuda/lt_gemm.cuh"
 #endif
@@ -17,34 +17,6 @@
 CUMLP_GPU_NAMESPACE_BEGIN
 
 namespace {
-
-// The dropout of one layer's [M, width] output, by element index. The step
-// comes from the StepRecord when there is one (a replayed step reads it when
-// it runs), else from the launch arguments.
-struct Dropout {
-  uint64_t seed = 0;
-  uint32_t layer = 0, step = 0;
-  float p = 0, scale = 0;  // p == 0: no dropout
-  const StepRecord* record = nullptr;
-  int64_t element0 = 0;  // key of element 0 (a rank's first row in the global batch)
-
-  static Dropout of(const Epilogue& ep) {
-    Dropout d;
-    if (ep.dropout_p <= 0) return d;
-    d.seed = ep.seed;
-    d.layer = ep.layer;
-    d.step = ep.step;
-    d.record = ep.record;
-    d.element0 = ep.element0;
-    d.p = static_cast<float>(ep.dropout_p);
-    d.scale = dropout_scale(ep.dropout_p);
-    return d;
-  }
-  __device__ float factor(int64_t e) const {
-    const uint32_t s = record ? static_cast<uint32_t>(record->updates) : step;
-    return rng::dropout_keep(seed, layer, s, static_cast<uint64_t>(element0 + e), p) ? scale : 0.0f;
-  }
-};
 
 // The epilogues: operator() for one output (i, j); four() for (i, j..j+3),
 // j + 3 < the row length, with float4 accesses, used by the GEMM when `vec4`
@@ -260,6 +232,20 @@ int launch_linear_backward(int64_t M, int64_t N, int64_t K, const float* dz, con
   NvtxRange range("linear_backward", M, N, K);
   return launch_gemm_pair(data_problem(M, N, K, dz, w, y_prev, ep, dz_prev), weight_problem(M, N, K, dz, x, dw, db),
                           ws, stream);
+}
+
+int launch_linear_backward_weights(int64_t M, const WeightGradArgs* layers, int count, const GemmWorkspace& ws,
+                                   cudaStream_t stream) {
+  NvtxRange range("linear_backward_weights", M, count);
+  CUMLP_CHECK(count >= 1 && count <= kGemmGroupMax, "linear_backward_weights: ", count, " layers (1 to ",
+              kGemmGroupMax, ")");
+  GemmGroup<GemmProblem<true, false, StoreEpilogue>> g;
+  g.count = count;
+  for (int i = 0; i < count; ++i) {
+    const WeightGradArgs& l = layers[i];
+    g.p[i] = weight_problem(M, l.N, l.K, l.dz, l.x, l.dw, l.db);
+  }
+  return launch_gemm_group(g, ws, stream);
 }
 
 CUMLP_GPU_NAMESPACE_END

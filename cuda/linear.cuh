@@ -40,4 +40,19 @@ int launch_linear_backward(int64_t M, int64_t N, int64_t K, const float* dz, con
                            const float* y_prev, const Epilogue& ep, float* dw, float* db, float* dz_prev,
                            const GemmWorkspace& ws, cudaStream_t stream);
 
+/// One layer's weight gradient in launch_linear_backward_weights.
+struct WeightGradArgs {
+  int64_t N = 0, K = 0;
+  const float* dz = nullptr;  // [M, N]
+  const float* x = nullptr;   // [M, K]
+  float* dw = nullptr;        // [N, K]
+  float* db = nullptr;        // [N], may be null
+};
+
+/// The weight gradients of up to kGemmGroupMax layers (count of them) with a
+/// common batch M, as linear_backward_weight each, in one launch (the own fp32
+/// GEMM's grouped kernel). Returns the launches made.
+int launch_linear_backward_weights(int64_t M, const WeightGradArgs* layers, int count, const GemmWorkspace& ws,
+                                   cudaStream_t stream);
+
 CUMLP_GPU_NAMESPACE_END

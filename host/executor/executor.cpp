@@ -110,6 +110,9 @@ void Executor::reserve(int64_t rows) {
     y_[i] = allocate(n * plan_.layers[i].out * elem_, batch_allocs_);
     if (plan_.layers[i].dropout_p > 0) y_drop_[i] = allocate(n * plan_.layers[i].out * elem_, batch_allocs_);
   }
+  dz_layers_.assign(plan_.narrow() ? plan_.layers.size() : 0, nullptr);
+  for (std::size_t i = 0; i < dz_layers_.size(); ++i)
+    dz_layers_[i] = allocate(n * plan_.layers[i].out * elem_, batch_allocs_);
 }
 
 void Executor::load_batch(int64_t rows, const void* x, const void* targets) {
@@ -233,9 +236,50 @@ void Executor::check_finite_loss(double value, int64_t step) const {
               "; lower the learning rate or check the inputs");
 }
 
+// The narrow rule (Plan::narrow) on a backend offering the fused step, for
+// training steps only (evaluation has no backward to fuse).
+bool Executor::takes_narrow_step(bool train, bool with_backward) const {
+  return train && with_backward && !dz_layers_.empty() && backend_->offers_narrow_step(dtype_);
+}
+
+// Forward, loss and every gradient as one op (Backend::narrow_step).
+void Executor::narrow_step(int64_t rows, StepRecord* record) {
+  NarrowStepArgs a;
+  a.rows = rows;
+  a.x = x_;
+  for (std::size_t i = 0; i < plan_.layers.size(); ++i) {
+    const FusedLayer& l = plan_.layers[i];
+    NarrowLayer n;
+    n.in = l.in;
+    n.out = l.out;
+    n.w = at(params_, l.w_offset);
+    n.b = l.bias ? at(params_, l.b_offset) : nullptr;
+    n.ep = epilogue(i);
+    n.y = y_[i];
+    n.y_drop = l.dropout_p > 0 ? y_drop_[i] : nullptr;
+    n.dz = dz_layers_[i];
+    n.dw = at(grads_, l.w_offset);
+    n.db = l.bias ? at(grads_, l.b_offset) : nullptr;
+    a.layers.push_back(n);
+  }
+  const FusedLayer& last = plan_.layers.back();
+  a.loss.kind = static_cast<int32_t>(plan_.loss);
+  a.loss.rows = rows;
+  a.loss.cols = plan_.outputs;
+  a.loss.out_act = last.act;
+  a.loss.out_alpha = last.alpha;
+  a.loss.want_grad = true;
+  a.loss.normalise = last.act == ops::kSoftmax;  // the fused step keeps a softmax output's logits for the loss
+  a.loss.record = record;
+  a.target = targets_;
+  a.loss_out = loss_;
+  backend_->narrow_step(dtype_, a);
+}
+
 // Forward, the loss (also added to `record` when set), backward if asked.
 void Executor::issue_loss(int64_t rows, bool train, bool with_backward, StepRecord* record) {
   CUMLP_CHECK(rows >= 1 && rows <= capacity_, "batch of ", rows, " rows does not fit the loaded batch");
+  if (takes_narrow_step(train, with_backward)) return narrow_step(rows, record);
   const FusedLayer& last = plan_.layers.back();
   // A softmax output's normalisation moves into the loss launch where the
   // backend can (the output layer never has dropout; cross-entropy takes logits).

@@ -121,6 +121,8 @@ class Executor {
   double read_loss_unchecked();
   void check_finite_loss(double value, int64_t step) const;
   void backward(int64_t rows);
+  bool takes_narrow_step(bool train, bool with_backward) const;
+  void narrow_step(int64_t rows, StepRecord* record);
   void issue_loss(int64_t rows, bool train, bool with_backward, StepRecord* record);
   void issue_update(int64_t number);
   void issue_step(int64_t rows);
@@ -147,6 +149,7 @@ class Executor {
   // Batch buffers (sized by capacity_).
   void *x_ = nullptr, *targets_ = nullptr, *dz_[2] = {nullptr, nullptr};
   std::vector<void*> y_, y_drop_;
+  std::vector<void*> dz_layers_;  // narrow plans: every layer's dz [capacity_, out] (Backend::narrow_step)
   Allocations fixed_allocs_, batch_allocs_, data_allocs_;  // released in the destructor / on growth / on attach
   GatherArgs data_;          // the attached dataset (data_.samples null: none)
   int64_t data_rows_ = 0;    // its size

@@ -55,4 +55,12 @@ Plan Plan::compile(const ModelSpec& spec) {
   return plan;
 }
 
+bool Plan::narrow() const {
+  if (layers.empty() || layers.size() > static_cast<std::size_t>(kNarrowMaxLayers) || layers.back().dropout_p > 0)
+    return false;
+  for (const FusedLayer& l : layers)
+    if (l.out > kNarrowMaxWidth) return false;
+  return true;
+}
+
 }  // namespace cumlp

@@ -39,8 +39,19 @@ struct Plan {
   /// more than one kernel for an op: the CUDA forward of a softmax layer is
   /// two, except in training, where the loss launch normalises the output
   /// layer's logits; the cpu backward is two. Network::launches_per_step
-  /// reports what a step really launched.)
-  int launches_per_step() const { return static_cast<int>(2 * layers.size() + 2); }
+  /// reports what a step really launched.) narrow_step: the step is
+  /// Backend::narrow_step (see narrow()): the fused op, whose two launches
+  /// count here, and the update.
+  int launches_per_step(bool narrow_step = false) const {
+    return narrow_step ? 3 : static_cast<int>(2 * layers.size() + 2);
+  }
+  /// The narrow rule: every layer after the input at most kNarrowMaxWidth
+  /// (128) wide, at most kNarrowMaxLayers layers, no dropout on the output
+  /// layer. A training step of such a network runs as Backend::narrow_step
+  /// (forward, loss, every dz in one kernel; every weight gradient in one
+  /// grouped launch) on backends that offer it for the dtype and precision
+  /// (cuda/sim at fp32); elsewhere, and for evaluation, the per-layer ops.
+  bool narrow() const;
 };
 
 int32_t act_code(Activation a);

@@ -55,7 +55,9 @@ std::string demangle(const char* symbol) {
 // none). Launchers name the GEMM `gemm` and elementwise kernels `kernel`; the
 // GEMM's instantiations differ by epilogue, which the launching op decides.
 const KernelResources* resources_of(const KernelCounters& k, int arch) {
-  const std::string base = k.kernel == "gemm" ? "gemm_kernel" : k.kernel == "kernel" ? k.op + "_kernel" : k.kernel;
+  // Every layer's weight gradients in one launch (the narrow step) run the GEMM's grouped kernel.
+  const std::string gemm = k.op == "linear_backward_weights" ? "gemm_group_kernel" : "gemm_kernel";
+  const std::string base = k.kernel == "gemm" ? gemm : k.kernel == "kernel" ? k.op + "_kernel" : k.kernel;
   const char* epilogue = k.op == "linear_act_forward"     ? "ForwardEpilogue"
                          : k.op == "linear_backward_data" ? "BackwardDataEpilogue"
                                                           : "StoreEpilogue";

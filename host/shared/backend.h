@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <cmath>
 
@@ -145,6 +146,37 @@ struct OptimArgs {
   }
 };
 
+/// One layer of Backend::narrow_step: its shape, parameters, epilogue (as for
+/// linear_act_forward) and the buffers the step writes: y (and y_drop with
+/// dropout) [rows, out], dz [rows, out] (d loss / d pre-activation), dw
+/// [out, in] and db [out] (null without bias).
+struct NarrowLayer {
+  int64_t in = 0, out = 0;
+  const void* w = nullptr;
+  const void* b = nullptr;
+  Epilogue ep;
+  void* y = nullptr;
+  void* y_drop = nullptr;
+  void* dz = nullptr;
+  void* dw = nullptr;
+  void* db = nullptr;
+};
+
+/// The widest layer output (after the input) and the most layers a backend's
+/// narrow_step takes (see Backend::offers_narrow_step).
+constexpr int64_t kNarrowMaxWidth = 128;
+constexpr int kNarrowMaxLayers = 8;
+
+/// A whole training step's forward, loss and gradients of a narrow network.
+struct NarrowStepArgs {
+  int64_t rows = 0;
+  const void* x = nullptr;  // [rows, layers[0].in]
+  std::vector<NarrowLayer> layers;
+  LossArgs loss;            // rows, cols, kind, out_act, out_alpha, normalise, record; want_grad is true
+  const void* target = nullptr;
+  void* loss_out = nullptr;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -220,6 +252,18 @@ class Backend {
                                void* dz_prev) {
     linear_backward_weight(dt, M, N, K, dz, x, dw, db);
     linear_backward_data(dt, M, N, K, dz, w, y_prev, ep, dz_prev);
+  }
+  /// Whether narrow_step is offered for networks of dtype dt at the current
+  /// precision (the executor's rule, host/executor/plan.h, decides which
+  /// networks are narrow). Default: not offered.
+  virtual bool offers_narrow_step(DType /*dt*/) const { return false; }
+  /// The forward through every layer, the loss (as loss_forward_backward with
+  /// a.loss) and every layer's dz, dw and db of one training step, for a
+  /// network whose layers after the input are all at most kNarrowMaxWidth
+  /// wide (at most kNarrowMaxLayers layers): what linear_act_forward per layer,
+  /// loss_forward_backward and the backward ops compute, in fewer launches.
+  virtual void narrow_step(DType /*dt*/, const NarrowStepArgs& /*a*/) {
+    CUMLP_THROW("device ", name(), " has no fused narrow step");
   }
   /// Loss of outputs y [rows, cols] against targets (int32 class indices [rows]
   /// for cross-entropy, else dt values [rows, cols]); writes the scalar loss

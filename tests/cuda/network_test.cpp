@@ -63,6 +63,20 @@ TEST_P(GpuNetwork, XorLossCurveMatchesCpu) {
   EXPECT_TRUE(close("xor loss curve", c.sim, c.cpu, kCurveTol, 2024));
 }
 
+// Model D's shape (64-32-16-10 relu CE Adam), narrow: the fused step on the
+// GPU backend follows the cpu over 15 full-batch steps.
+TEST_P(GpuNetwork, ModelDShapeLossCurveMatchesCpu) {
+  const ModelSpec spec = ModelSpec::parse("64-32-16-10", Activation::ReLU, -1);
+  ASSERT_TRUE(Plan::compile(spec).narrow());
+  Tensor x({300, 64}), t({300});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = static_cast<float>(std::sin(0.61 * static_cast<double>(i)));
+  for (int64_t r = 0; r < 300; ++r) t.set(r, static_cast<double>((r * 7) % 10));
+  const Curves c = train_both(device(), spec, Optimizer::adam(0.01), 15, 300, [&](int) { return std::pair{x, t}; });
+  report("64-32-16-10 relu CE Adam(0.01) batch 300", c);
+  EXPECT_TRUE(close("model D loss curve", c.sim, c.cpu, kCurveTol, 2024));
+  EXPECT_LT(c.sim.back(), c.sim.front()) << "the loss should fall";
+}
+
 // A softmax output trained with MSE: on the GPU backend the loss launch
 // normalises the logits (one launch fewer); the curve still follows the cpu's
 // over 15 full-batch steps, with a learning rate changed half way (the
@@ -86,7 +100,8 @@ TEST_P(GpuNetwork, SoftmaxMseLossCurveMatchesCpu) {
   }
   report("12-16-5 tanh softmax MSE Adam(0.02 -> 0.01)", c);
   EXPECT_TRUE(close("softmax MSE loss curve", c.sim, c.cpu, kCurveTol, 2024));
-  EXPECT_EQ(gpu.launches_per_step(), Plan::compile(spec).launches_per_step());  // no separate softmax launch
+  // A narrow network: the fused step (the loss normalises the logits there), grouped weight gradients, update.
+  EXPECT_EQ(gpu.launches_per_step(), Plan::compile(spec).launches_per_step(/*narrow_step=*/true));
 }
 
 class FashionMnist : public OnDevice {
@@ -143,25 +158,38 @@ TEST_P(FashionMnist, DropoutMasksMatchCpu) {
                     Tol{1e-5, 1e-3}, 5));
 }
 
-// Kernel launches of one training step of 784-100-100-10 CE Adam, counted by
-// the GPU backend: 3 forward GEMMs, 1 loss kernel (rows and, by its last
-// block, the total), the first layer's weight-gradient GEMM (bias gradient
-// fused), 2 grouped GEMMs (weight and input gradient of layers 2 and 3 in one
-// launch each), 1 optimizer kernel: the plan's figure.
+// Kernel launches of one training step, counted by the GPU backend.
+// 784-100-100-10 CE Adam is narrow: the fused step kernel (forward, loss, every
+// input gradient), the grouped weight gradients of all layers, 1 optimizer
+// kernel. 784-129-10 (a layer wider than 128): per layer a forward GEMM, 1
+// loss kernel (rows and, by its last block, the total), per layer but the
+// first a grouped GEMM (weight and input gradient), the first layer's
+// weight-gradient GEMM, 1 optimizer kernel: 6.
 TEST_P(GpuNetwork, LaunchesPerTrainingStep) {
-  const ModelSpec spec = ModelSpec::parse("784-100-100-10", Activation::ReLU, -1);
-  Executor exec(Plan::compile(spec), Optimizer::adam(1e-3), make_backend(Device::parse(device())), DType::F32, 1, 8);
-  const std::vector<float> x(8 * 784, 0.5f);
-  const std::vector<int32_t> t(8, 3);
-  exec.load_batch(8, x.data(), t.data());
-  const int64_t before = exec.backend().launches();
-  exec.train_step(8);
-  const int64_t measured = exec.backend().launches() - before;
-  std::printf("launches per step (784-100-100-10 CE Adam): plan %d, sim backend %lld\n",
-              exec.plan().launches_per_step(), static_cast<long long>(measured));
-  EXPECT_EQ(measured, 8);
-  EXPECT_EQ(measured, exec.plan().launches_per_step());
-  EXPECT_EQ(exec.launches_last_step(), measured);  // what Network::launches_per_step reports
+  struct Case {
+    const char* spec;
+    Precision precision;
+    bool narrow;
+    int64_t launches;
+  };
+  for (const Case& c : {Case{"784-100-100-10", Precision::FP32, true, 3}, Case{"784-129-10", Precision::FP32, false, 6}}) {
+    const ModelSpec spec = ModelSpec::parse(c.spec, Activation::ReLU, -1);
+    auto backend = make_backend(Device::parse(device()));
+    backend->set_precision(c.precision);
+    Executor exec(Plan::compile(spec), Optimizer::adam(1e-3), std::move(backend), DType::F32, 1, 8);
+    const std::vector<float> x(8 * 784, 0.5f);
+    const std::vector<int32_t> t(8, 3);
+    exec.load_batch(8, x.data(), t.data());
+    const int64_t before = exec.backend().launches();
+    exec.train_step(8);
+    const int64_t measured = exec.backend().launches() - before;
+    std::printf("launches per step (%s CE Adam, %s): plan %d, sim backend %lld\n", c.spec,
+                precision_name(c.precision), exec.plan().launches_per_step(c.narrow), static_cast<long long>(measured));
+    EXPECT_EQ(exec.plan().narrow(), c.spec == std::string("784-100-100-10")) << c.spec;
+    EXPECT_EQ(measured, c.launches) << c.spec;
+    EXPECT_EQ(measured, exec.plan().launches_per_step(c.narrow)) << c.spec;
+    EXPECT_EQ(exec.launches_last_step(), measured);  // what Network::launches_per_step reports
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Devices, GpuNetwork, ::testing::Values("sim", "cuda"), device_label);

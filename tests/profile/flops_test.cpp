@@ -49,8 +49,39 @@ void check_gemm(const ProfiledKernel& k, double declared, double bound) {
   EXPECT_LE(counted, bound) << k.name << " " << k.shape;
 }
 
+// The narrow step kernel (cuda/narrow.cu) counts 2 flops per FMA over its
+// 4-row tiles (rows padded to 4) and the forward's 32-wide K tiles (K padded to
+// 32), at most 3 epilogue flops per output of each forward and each input
+// gradient, and per row the loss kernel's row bound (at most 6 T with T = 128
+// threads, over the declared 8 per element) plus the last block's total.
+double narrow_bound(const std::vector<int64_t>& w, int64_t M) {
+  const double rows = static_cast<double>(padded(M, 4));
+  double bound = 0;
+  for (std::size_t l = 0; l + 1 < w.size(); ++l) {
+    const double in = static_cast<double>(w[l]), out = static_cast<double>(w[l + 1]);
+    bound += rows * out * (2 * static_cast<double>(padded(w[l], 32)) + 3);
+    if (l > 0) bound += rows * in * (2 * out + 3);
+  }
+  return bound + static_cast<double>(M) * (8.0 * static_cast<double>(w.back()) + 6 * 128) + static_cast<double>(M) + 256;
+}
+
+std::vector<int64_t> widths(const std::string& model) {
+  for (const SeedModel& m : seed_models())
+    if (m.name == model) {
+      std::vector<int64_t> w;
+      for (const Layer& l : m.spec.layers())
+        if (l.kind == LayerKind::Linear) {
+          if (w.empty()) w.push_back(l.in);
+          w.push_back(l.out);
+        }
+      return w;
+    }
+  return {};
+}
+
 void check_step(const std::string& model) {
   SCOPED_TRACE("model " + model);
+  const std::vector<int64_t> w = widths(model);
   const ProfileReport r = profile_step(Device::parse("sim"), {.model = model});
   int checked = 0;
   for (const ProfiledKernel& k : r.kernels) {
@@ -68,6 +99,24 @@ void check_step(const std::string& model) {
       // (inner N) and the weight gradient dw [N, K] (inner M) with the bias gradient.
       check_gemm(k, bench::backward_data_cost(M, N, K, 4).flops + bench::backward_weight_cost(M, N, K, true, 4).flops,
                  gemm_bound(M, K, N, false) + gemm_bound(N, K, M, true));
+    } else if (k.name == "narrow_step/narrow_step_kernel") {
+      // Shape "rows x layers": the forward of every layer, the loss, the input gradients.
+      double declared = bench::loss_cost(M, w.back(), true, 4).flops;
+      for (std::size_t l = 0; l + 1 < w.size(); ++l) {
+        declared += bench::forward_cost(M, w[l + 1], w[l], true, false, 4).flops;
+        if (l > 0) declared += bench::backward_data_cost(M, w[l + 1], w[l], 4).flops;
+      }
+      EXPECT_EQ(N + 1, static_cast<int64_t>(w.size()));
+      EXPECT_GE(k.flops, declared);
+      EXPECT_LE(k.flops, narrow_bound(w, M));
+    } else if (k.name == "linear_backward_weights/gemm") {
+      // Every layer's weight gradient in one launch: the sum of the layers' GEMM figures.
+      double declared = 0, bound = 0;
+      for (std::size_t l = 0; l + 1 < w.size(); ++l) {
+        declared += bench::backward_weight_cost(M, w[l + 1], w[l], true, 4).flops;
+        bound += gemm_bound(w[l + 1], w[l], M, true);
+      }
+      check_gemm(k, declared, bound);
     } else if (k.name == "loss_forward_backward/loss_kernel") {
       // Cross-entropy with its gradient: 8 per element as written (max; subtract, exp, add;
       // subtract, exp, subtract, multiply), the declared figure. Per row the kernel adds
@@ -97,6 +146,7 @@ void check_step(const std::string& model) {
 
 TEST(ProfileFlops, ProfileCountedFlopsMatchDeclaredCostModelA) { check_step("A"); }
 TEST(ProfileFlops, ProfileCountedFlopsMatchDeclaredCostModelB) { check_step("B"); }
+TEST(ProfileFlops, ProfileCountedFlopsMatchDeclaredCostModelD) { check_step("D"); }
 
 }  // namespace
 }  // namespace cumlp

@@ -1,0 +1,248 @@
+// The fused training step of a narrow network, two launches after the gather:
+//
+//   narrow_step_kernel: a block takes kNarrowRows (4) rows of the batch
+//     through every layer. A layer's product streams its input rows and its
+//     weight rows through shared memory in kNarrowKT-wide K tiles (the first
+//     layer's K is the input width, e.g. 784); thread j owns output column j
+//     of the tile's rows (outputs <= kNarrowMaxWidth = the block's 128
+//     threads) and sums its K terms in order, reading 4 k of its weight row
+//     and 4 k of each row (a broadcast) per float4 load: (1 + rows) loads per
+//     4 x rows FMAs. Few rows per block give a batch of 100 25 blocks; each
+//     reads the weights once (from L2). Bias, activation and dropout (keyed as in
+//     cuda/dropout.cuh) run on the sums; y and y_drop go to global memory,
+//     where the next layer (this block, after a barrier: they stay in L1/L2)
+//     and the weight gradients read them. Then the loss of each of the tile's
+//     rows, by the loss kernel's own row functions (cuda/loss_row.cuh), and the
+//     input gradients layer by layer down to the first: the tile's dz rows
+//     staged in shared memory, dz_prev[r][k] = sum_j dz[r][j] w[j][k] in j
+//     order, times the previous layer's dropout and activation derivative.
+//     The last block to finish writes the loss total in the loss kernel's
+//     fixed order (and the StepRecord's sum): the same bits on every run.
+//   linear_backward_weights: every layer's dw = dz^T x and db in one grouped
+//     GEMM launch (cuda/gemm.cuh), split-K by the tile rule.
+//
+// Shared memory per block: ~21 KB (fits every GPU the project builds for).
+// Formulas follow the unfused kernels (cuda/linear.cu, cuda/loss.cu); sums
+// run in the same order except where the unfused GEMM splits K, so results
+// agree with the unfused path to fp32 rounding.
+#include "cuda/narrow.cuh"
+
+#include "cuda/dropout.cuh"
+#include "cuda/linear.cuh"
+#include "cuda/loss_row.cuh"
+
+CUMLP_GPU_NAMESPACE_BEGIN
+
+namespace {
+
+constexpr int kNarrowThreads = static_cast<int>(kNarrowMaxWidth);  // one output column per thread
+constexpr int kNarrowRows = 4;  // batch rows per block: a float4 of them per shared load; 25 blocks for batch 100
+constexpr int kNarrowKT = 32;                                      // K tile of the forward products
+
+struct NarrowLayerDev {
+  int in, out, act;
+  float alpha;
+  const float* w;
+  const float* b;
+  float* y;
+  float* y_drop;
+  float* dz;
+  Dropout drop;
+};
+
+struct NarrowDev {
+  int rows, layers;
+  const float* x;
+  NarrowLayerDev l[kNarrowMaxLayers];
+  RowLoss loss;
+  const void* target;
+  LossScratch scratch;
+  float scale;
+  float* loss_out;
+  StepRecord* record;
+};
+
+static_assert(kNarrowRows % 4 == 0 && kNarrowKT % 4 == 0, "float4 shared loads");
+
+struct alignas(16) NarrowSmem {
+  float in[kNarrowRows][kNarrowKT];         // read as float4 broadcasts
+  float w[kNarrowMaxWidth][kNarrowKT + 4];  // row j: w[j][k0 .. k0 + kNarrowKT); stride 36: float4 reads conflict-free
+  float dz[kNarrowMaxWidth][kNarrowRows];   // the tile's dz, transposed: a float4 of rows per column
+  float scratch[kMaxRowThreads];
+  int last;
+};
+
+// Layer l's outputs for the block's rows [r0, r0 + kNarrowRows).
+__device__ void narrow_forward(const NarrowDev& a, int l, int r0, NarrowSmem& s) {
+  const NarrowLayerDev& L = a.l[l];
+  const float* in = l == 0 ? a.x : (a.l[l - 1].y_drop ? a.l[l - 1].y_drop : a.l[l - 1].y);
+  const int K = L.in, N = L.out, tid = static_cast<int>(threadIdx.x);
+  float acc[kNarrowRows] = {};
+  for (int k0 = 0; k0 < K; k0 += kNarrowKT) {
+    for (int e = tid; e < kNarrowRows * kNarrowKT; e += kNarrowThreads) {
+      const int r = e / kNarrowKT, k = k0 + e % kNarrowKT, row = r0 + r;
+      s.in[r][e % kNarrowKT] = row < a.rows && k < K ? in[static_cast<int64_t>(row) * K + k] : 0.0f;
+    }
+    for (int e = tid; e < N * kNarrowKT; e += kNarrowThreads) {
+      const int j = e / kNarrowKT, k = k0 + e % kNarrowKT;
+      s.w[j][e % kNarrowKT] = k < K ? L.w[static_cast<int64_t>(j) * K + k] : 0.0f;
+    }
+    __syncthreads();
+    if (tid < N) {
+      for (int k = 0; k < kNarrowKT; k += 4) {
+        const float4 wv = ld_float4(&s.w[tid][k]);
+#pragma unroll
+        for (int r = 0; r < kNarrowRows; ++r) {  // k, k + 1, k + 2, k + 3 in order
+          const float4 xv = ld_float4(&s.in[r][k]);
+          acc[r] += xv.x * wv.x;
+          acc[r] += xv.y * wv.y;
+          acc[r] += xv.z * wv.z;
+          acc[r] += xv.w * wv.w;
+        }
+        CUMLP_COUNT_FMA(4 * kNarrowRows);
+      }
+    }
+    __syncthreads();
+  }
+  if (tid < N) {
+    const bool last = l + 1 == a.layers;
+    const float bias = L.b ? L.b[tid] : 0.0f;
+#pragma unroll
+    for (int r = 0; r < kNarrowRows; ++r) {
+      const int row = r0 + r;
+      if (row >= a.rows) break;
+      float v = acc[r];
+      if (L.b) v += bias;
+      // A softmax output keeps its logits: the loss normalises them (LossArgs::normalise).
+      const bool act = !(last && L.act == ops::kSoftmax);
+      if (act) v = ops::act_forward(L.act, v, L.alpha);
+      CUMLP_COUNT_FLOPS((L.b ? 1 : 0) + (act && L.act != ops::kIdentity ? 1 : 0) + (L.y_drop ? 1 : 0));
+      const int64_t e = static_cast<int64_t>(row) * N + tid;
+      L.y[e] = v;
+      if (L.y_drop) L.y_drop[e] = v * L.drop.factor(e);
+    }
+  }
+  __syncthreads();  // this block's y rows are visible to the whole block
+}
+
+// The loss and dz of the block's rows of the output layer.
+__device__ void narrow_loss(const NarrowDev& a, int r0, NarrowSmem& s) {
+  const NarrowLayerDev& L = a.l[a.layers - 1];
+  for (int r = 0; r < kNarrowRows; ++r) {
+    const int row = r0 + r;
+    if (row >= a.rows) break;
+    const int64_t off = static_cast<int64_t>(row) * L.out;
+    float v;
+    if (static_cast<LossKind>(a.loss.kind) == LossKind::CrossEntropy)
+      v = cross_entropy_row(a.loss, L.y + off, static_cast<const int32_t*>(a.target)[row], L.dz + off, s.scratch);
+    else
+      v = elementwise_row(a.loss, L.y + off, static_cast<const float*>(a.target) + off, L.dz + off, s.scratch);
+    if (threadIdx.x == 0) a.scratch.row_loss[row] = v;
+  }
+  __syncthreads();
+}
+
+// dz of layer l - 1 from dz of layer l, for the block's rows.
+__device__ void narrow_backward(const NarrowDev& a, int l, int r0, NarrowSmem& s) {
+  const NarrowLayerDev& L = a.l[l];
+  const NarrowLayerDev& P = a.l[l - 1];
+  const int N = L.out, K = L.in, tid = static_cast<int>(threadIdx.x);
+  for (int e = tid; e < kNarrowRows * N; e += kNarrowThreads) {
+    const int r = e / N, row = r0 + r;
+    s.dz[e % N][r] = row < a.rows ? L.dz[static_cast<int64_t>(row) * N + e % N] : 0.0f;
+  }
+  __syncthreads();
+  if (tid < K) {
+    float acc[kNarrowRows] = {};
+    for (int j = 0; j < N; ++j) {
+      const float wv = L.w[static_cast<int64_t>(j) * K + tid];
+#pragma unroll
+      for (int r = 0; r < kNarrowRows; r += 4) {
+        const float4 d = ld_float4(&s.dz[j][r]);
+        acc[r] += d.x * wv;
+        acc[r + 1] += d.y * wv;
+        acc[r + 2] += d.z * wv;
+        acc[r + 3] += d.w * wv;
+      }
+      CUMLP_COUNT_FMA(kNarrowRows);
+    }
+#pragma unroll
+    for (int r = 0; r < kNarrowRows; ++r) {
+      const int row = r0 + r;
+      if (row >= a.rows) break;
+      const int64_t e = static_cast<int64_t>(row) * K + tid;
+      float g = acc[r];
+      if (P.drop.p > 0) g *= P.drop.factor(e);
+      CUMLP_COUNT_FLOPS((P.drop.p > 0 ? 1 : 0) + (P.act != ops::kIdentity ? 1 : 0) + 1);
+      P.dz[e] = g * ops::act_derivative(P.act, P.y[e], P.alpha);
+    }
+  }
+  __syncthreads();  // s.dz is read before the next layer overwrites it; P.dz rows are visible
+}
+
+__global__ void __launch_bounds__(kNarrowThreads) narrow_step_kernel(NarrowDev a) {
+  CUMLP_SHARED(NarrowSmem, smem, [1]);
+  NarrowSmem& s = smem[0];
+  const int r0 = static_cast<int>(blockIdx.x) * kNarrowRows;
+  for (int l = 0; l < a.layers; ++l) narrow_forward(a, l, r0, s);
+  narrow_loss(a, r0, s);
+  for (int l = a.layers - 1; l > 0; --l) narrow_backward(a, l, r0, s);
+  finish_loss_total(a.rows, a.scratch.row_loss, a.scratch.blocks_done, a.scale, a.loss_out, a.record, s.scratch,
+                    &s.last);
+}
+
+}  // namespace
+
+int launch_narrow_step(const NarrowStepArgs& a, LossScratch scratch, const GemmWorkspace& ws, cudaStream_t stream) {
+  NvtxRange range("narrow_step", a.rows, static_cast<int64_t>(a.layers.size()));
+  const int layers = static_cast<int>(a.layers.size());
+  CUMLP_CHECK(layers >= 1 && layers <= kNarrowMaxLayers, "narrow_step: ", layers, " layers (1 to ",
+              kNarrowMaxLayers, ")");
+  CUMLP_CHECK(a.rows >= 1 && a.rows <= 0x7fffffff, "narrow_step: batch of ", a.rows, " rows");
+  CUMLP_CHECK(a.x && a.target && a.loss_out && scratch.row_loss && scratch.blocks_done, "narrow_step: null buffer");
+  const LossArgs& la = a.loss;
+  CUMLP_CHECK(la.want_grad && la.rows == a.rows && la.cols == a.layers.back().out, "narrow_step: loss of [",
+              la.rows, ", ", la.cols, "] for an output of [", a.rows, ", ", a.layers.back().out, "]");
+  CUMLP_CHECK(la.kind >= 0 && la.kind <= static_cast<int32_t>(LossKind::HalfSSE), "narrow_step: unknown loss ",
+              la.kind);
+  CUMLP_CHECK(la.normalise == (a.layers.back().ep.act == ops::kSoftmax),
+              "narrow_step: a softmax output's logits are normalised by the loss, and only those");
+  NarrowDev d{};
+  d.rows = static_cast<int>(a.rows);
+  d.layers = layers;
+  d.x = static_cast<const float*>(a.x);
+  WeightGradArgs grads[kNarrowMaxLayers];
+  for (int i = 0; i < layers; ++i) {
+    const NarrowLayer& l = a.layers[i];
+    CUMLP_CHECK(l.in >= 1 && l.out >= 1 && l.out <= kNarrowMaxWidth && (i == 0 || l.in == a.layers[i - 1].out),
+                "narrow_step: layer ", i, " of ", l.in, " -> ", l.out, " (outputs 1 to ", kNarrowMaxWidth,
+                ", chained)");
+    CUMLP_CHECK(l.in * a.rows < (int64_t{1} << 31), "narrow_step: layer ", i, " input beyond 2^31 elements");
+    CUMLP_CHECK(l.ep.act >= ops::kIdentity && l.ep.act <= ops::kSoftmax &&
+                    (l.ep.act != ops::kSoftmax || i + 1 == layers),
+                "narrow_step: activation ", l.ep.act, " of layer ", i);
+    CUMLP_CHECK(l.ep.dropout_p >= 0 && l.ep.dropout_p < 1 && (l.ep.dropout_p == 0) == (l.y_drop == nullptr) &&
+                    (l.ep.dropout_p == 0 || i + 1 < layers),
+                "narrow_step: dropout p ", l.ep.dropout_p, " of layer ", i, " (with a y_drop buffer, not the output)");
+    CUMLP_CHECK(l.w && l.y && l.dz && l.dw, "narrow_step: null buffer of layer ", i);
+    d.l[i] = NarrowLayerDev{static_cast<int>(l.in), static_cast<int>(l.out), l.ep.act,
+                            static_cast<float>(l.ep.alpha), static_cast<const float*>(l.w),
+                            static_cast<const float*>(l.b), static_cast<float*>(l.y),
+                            static_cast<float*>(l.y_drop), static_cast<float*>(l.dz), Dropout::of(l.ep)};
+    const void* x = i == 0 ? a.x : (a.layers[i - 1].y_drop ? a.layers[i - 1].y_drop : a.layers[i - 1].y);
+    grads[i] = WeightGradArgs{l.out, l.in, static_cast<const float*>(l.dz), static_cast<const float*>(x),
+                              static_cast<float*>(l.dw), static_cast<float*>(l.db)};
+  }
+  d.loss = RowLoss::of(la);
+  d.target = a.target;
+  d.scratch = scratch;
+  d.scale = loss_scale(la);
+  d.loss_out = static_cast<float*>(a.loss_out);
+  d.record = la.record;
+  const int64_t blocks = (a.rows + kNarrowRows - 1) / kNarrowRows;
+  CUMLP_LAUNCH(narrow_step_kernel, dim3(static_cast<unsigned>(blocks)), dim3(kNarrowThreads), 0, stream, d);
+  CUMLP_CUDA_CHECK(cudaGetLastError());
+  return 1 + launch_linear_backward_weights(a.rows, grads, layers, ws, stream);
+}
+
+CUMLP_GPU_NAMESPACE_END
