@@ -57,6 +57,7 @@ std::string demangle(const char* symbol) {
 const KernelResources* resources_of(const KernelCounters& k, int arch) {
   const std::string base = k.kernel == "gemm" ? "gemm_kernel" : k.kernel == "kernel" ? k.op + "_kernel" : k.kernel;
   const char* epilogue = k.op == "linear_act_forward"     ? "ForwardEpilogue"
+                         : k.op == "linear_loss_forward"  ? "LossEpilogue"
                          : k.op == "linear_backward_data" ? "BackwardDataEpilogue"
                                                           : "StoreEpilogue";
   for (const KernelResources& r : compiled_kernel_resources()) {
