@@ -213,6 +213,18 @@ class GpuBackend final : public Backend {
     enter();
     launches_ += launch_narrow_step(a, loss_scratch(a.rows), gemm_workspace(), stream_);
   }
+  bool fuses_loss_into_output(int64_t cols, const Epilogue& ep) const override {
+    return linear_loss_fusable(cols, ep, precision_);
+  }
+  void linear_loss_forward(DType dt, int64_t M, int64_t N, int64_t K, const void* x, const void* w, const void* b,
+                           const Epilogue& ep, void* y, const LossArgs& a, const void* target, void* dz,
+                           void* loss) override {
+    if (!fuses_loss_into_output(N, ep)) return Backend::linear_loss_forward(dt, M, N, K, x, w, b, ep, y, a, target, dz, loss);
+    require_f32(dt);
+    enter();
+    launches_ += launch_linear_loss_forward(M, N, K, f(x), f(w), f(b), ep, f(y), a, target, f(dz), f(loss),
+                                            loss_scratch(a.rows), gemm_workspace(), stream_);
+  }
   void loss_forward_backward(DType dt, const LossArgs& a, const void* y, const void* target, void* dz,
                              void* loss) override {
     require_f32(dt);

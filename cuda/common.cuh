@@ -122,33 +122,67 @@ __device__ float block_reduce(float v, float* scratch, Op op) {
   return scratch[0];
 }
 
-/// Softmax of one row in place, by one block of a power-of-two size (one
-/// block per row): max, then exp and sum, then the division, with
-/// block_reduce's fixed trees; each thread touches only its own columns
-/// (j = threadIdx.x + k * blockDim.x) between the reductions. The softmax
+/// The threads that work on one row: the whole block (a block per row, of a
+/// power-of-two size) or one warp (a row of at most 32 columns; the rows of a
+/// GEMM tile in parallel warps, cuda/linear.cu). A warp's reduce is
+/// block_reduce's tree for 32 threads done with shuffles (lane t adds lane
+/// t + half for half = 16 .. 1), so for a row of <= 32 columns both give the
+/// same bits as a 32-thread block (row_threads).
+struct BlockRow {
+  float* scratch;  // kMaxRowThreads floats of shared memory
+  __device__ int lane() const { return static_cast<int>(threadIdx.x); }
+  __device__ int width() const { return static_cast<int>(blockDim.x); }
+  template <class Op>
+  __device__ float reduce(float v, Op op) const {
+    return block_reduce(v, scratch, op);
+  }
+};
+struct WarpRow {
+  __device__ int lane() const { return static_cast<int>(threadIdx.x) % 32; }
+  __device__ int width() const { return 32; }
+  template <class Op>
+  __device__ float reduce(float v, Op op) const {
+    for (int half = 16; half > 0; half /= 2) {
+      const float other = __shfl_down_sync(0xffffffffu, v, half);
+      if (lane() < half) {
+        v = op(v, other);
+        CUMLP_COUNT_FLOPS(1);
+      }
+    }
+    return __shfl_sync(0xffffffffu, v, 0);
+  }
+};
+
+/// Softmax of one row in place by its threads `t`: max, then exp and sum,
+/// then the division, with t.reduce's fixed trees; each thread touches only
+/// its own columns (j = lane + k * width) between the reductions. The softmax
 /// forward and the loss that normalises the logits itself share it, so both
 /// give the same bits.
-__device__ inline void softmax_row(float* row, int64_t cols, float* scratch) {
+template <class Row>
+__device__ void softmax_row(const Row& t, float* row, int64_t cols) {
   float mx = -INFINITY;
-  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
+  for (int64_t j = t.lane(); j < cols; j += t.width()) {
     mx = fmaxf(mx, row[j]);
     CUMLP_COUNT_FLOPS(1);
   }
-  mx = block_reduce(mx, scratch, MaxOp{});
+  mx = t.reduce(mx, MaxOp{});
   float sum = 0.0f;
-  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
+  for (int64_t j = t.lane(); j < cols; j += t.width()) {
     const float e = expf(row[j] - mx);
     CUMLP_COUNT_FLOPS(3);  // subtract, exp, add; between the load and the store (cuda/sim/trace.h)
     row[j] = e;
     sum += e;
   }
-  sum = block_reduce(sum, scratch, SumOp{});
-  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
+  sum = t.reduce(sum, SumOp{});
+  for (int64_t j = t.lane(); j < cols; j += t.width()) {
     const float v = row[j] / sum;
     CUMLP_COUNT_FLOPS(1);  // between the load and the store
     row[j] = v;
   }
 }
+
+/// softmax_row by the whole block (one block per row).
+__device__ inline void softmax_row(float* row, int64_t cols, float* scratch) { softmax_row(BlockRow{scratch}, row, cols); }
 
 /// The inverted-dropout scale 1/(1-p), rounded to float exactly as the CPU
 /// backend rounds it, so kept values match it bit for bit.

@@ -37,9 +37,22 @@
 // kernel. The tile rule choosing the tile and split count is gemm_rule.cuh.
 #pragma once
 
+#include <type_traits>
+
 #include "cuda/gemm_rule.cuh"
 
 CUMLP_GPU_NAMESPACE_BEGIN
+
+/// An epilogue with a last step per tile declares `using finishes_tile =
+/// void;` and `finish_tile(m0, bm, tiles, smem)`: the block that ran the tile's
+/// epilogue (with split-K, the tile's last split block) calls it with every
+/// thread after its outputs are written (m0, bm: the tile's rows; tiles: the
+/// launch's tiles of this problem; smem: the block's shared memory, free by
+/// then, at least kMaxRowThreads floats). cuda/linear.cu's loss epilogue is one.
+template <class E, class = void>
+struct FinishesTile : std::false_type {};
+template <class E>
+struct FinishesTile<E, std::void_t<typename E::finishes_tile>> : std::true_type {};
 
 /// The tile configurations (gemm_rule.cuh says which shape takes which).
 template <int BM_, int BN_, int TM_, int TN_>
@@ -120,7 +133,7 @@ template <bool kKInner, int BO, int kThreads>
 struct TileStage {
   static constexpr int kChunks = BO * kGemmBK / 4;
   static constexpr int kPerThread = (kChunks + kThreads - 1) / kThreads;
-  float4 r[kPerThread];
+  float4 r[kPerThread] = {};  // zeroed: g++ (the simulator build) cannot see every chunk is loaded before stored
 
   // Chunk c covers (o, k..k+3) when k-contiguous, (o..o+3, k) otherwise.
   __device__ static void place(int c, int& o, int& k) {
@@ -279,6 +292,10 @@ __device__ void gemm_block(const GemmProblem<kTransA, kTransB, Epilogue>& p, int
       CUMLP_COUNT_FLOPS(p.splits);
     }
     p.a_row_sums[m0 + tid] = v;
+  }
+  if constexpr (FinishesTile<Epilogue>::value) {
+    static_assert(sizeof(GemmSmem<Cfg>) >= kMaxRowThreads * sizeof(float), "the tile's last step needs the scratch");
+    p.epilogue.finish_tile(m0, BM, p.tiles, reinterpret_cast<float*>(&s));
   }
 }
 

@@ -10,6 +10,8 @@
 #include "cuda/dropout.cuh"
 #include "cuda/gemm.cuh"
 #include "cuda/gemm_tf32.cuh"
+#include "cuda/loss_rows.cuh"
+#include "host/shared/rng.h"
 #if defined(__CUDACC__)
 #include "cuda/lt_gemm.cuh"
 #endif
@@ -97,6 +99,49 @@ struct StoreEpilogue {
   __device__ void operator()(int i, int j, float acc) const { c[static_cast<int64_t>(i) * ldc + j] = acc; }
   __device__ void four(int i, int j, const float (&acc)[4]) const {
     st_float4(c + static_cast<int64_t>(i) * ldc + j, make_float4(acc[0], acc[1], acc[2], acc[3]));
+  }
+};
+
+// The output layer's forward with the loss fused (outputs <= 32 wide, one
+// tile column): the forward epilogue writes y (a softmax output's logits, which
+// the loss normalises), then, once the tile is written, each warp of the block
+// computes the loss of rows m0 + warp, m0 + warp + warps, ... with
+// cuda/loss_rows.cuh's row functions (WarpRow: the same bits as the loss
+// kernel's 32-thread block), and the last tile's block adds the rows' losses
+// in loss.cu's fixed order (the same counter pattern, reset for the next launch).
+struct LossEpilogue {
+  using finishes_tile = void;
+  ForwardEpilogue fwd;
+  RowLoss a;
+  const void* target;
+  float* dz;
+  LossScratch out;
+  float scale;
+  float* loss;
+  StepRecord* record;
+  bool vec4 = false;
+
+  void set_vec4() {
+    fwd.set_vec4();
+    vec4 = fwd.vec4;
+  }
+  __device__ void operator()(int i, int j, float acc) const { fwd(i, j, acc); }
+  __device__ void four(int i, int j, const float (&acc)[4]) const { fwd.four(i, j, acc); }
+  __device__ void finish_tile(int m0, int bm, int tiles, float* scratch) const {
+    __syncthreads();  // the tile's outputs, written by every thread, are visible to the block
+    const WarpRow t;
+    const int warps = static_cast<int>(blockDim.x) / 32, w = static_cast<int>(threadIdx.x) / 32;
+    for (int r = w; r < bm && m0 + r < a.rows; r += warps) {  // uniform across the warp
+      const float v = loss_row(t, a, m0 + r, fwd.y, target, dz);
+      if (t.lane() == 0) out.row_loss[m0 + r] = v;
+    }
+    __threadfence();  // this block's rows' losses are visible before it counts itself done
+    __syncthreads();
+    const int last = __syncthreads_or(threadIdx.x == 0 &&
+                                      atomicAdd(out.blocks_done, 1u) == static_cast<unsigned>(tiles - 1));
+    if (!last) return;
+    __threadfence();  // every other block's rows are visible from here
+    finish_loss(a, out, scale, loss, record, scratch);
   }
 };
 
@@ -193,6 +238,32 @@ int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, c
     ++launches;
   }
   return launches;
+}
+
+bool linear_loss_fusable(int64_t N, const Epilogue& ep, Precision precision) {
+  return N >= 1 && N <= kLossFusedMaxCols && precision == Precision::FP32 && ep.dropout_p == 0 &&
+         (ep.act != ops::kSoftmax || ep.softmax_in_loss);
+}
+
+int launch_linear_loss_forward(int64_t M, int64_t N, int64_t K, const float* x, const float* w, const float* b,
+                               const Epilogue& ep, float* y, const LossArgs& a, const void* target, float* dz,
+                               float* loss, LossScratch scratch, const GemmWorkspace& ws, cudaStream_t stream) {
+  NvtxRange range("linear_loss_forward", M, N, K);
+  check_shape("linear_loss_forward", M, N, K);
+  CUMLP_CHECK(ep.act >= ops::kIdentity && ep.act <= ops::kSoftmax, "linear_loss_forward: unknown activation ", ep.act);
+  CUMLP_CHECK(linear_loss_fusable(N, ep, Precision::FP32),
+              "linear_loss_forward: an output of ", N, " columns, activation ", ep.act, ", dropout ", ep.dropout_p,
+              " does not fuse the loss (at most ", kLossFusedMaxCols, " columns, no dropout, softmax_in_loss)");
+  CUMLP_CHECK(a.rows == M && a.cols == N && a.out_act == ep.act && a.normalise == (ep.act == ops::kSoftmax),
+              "linear_loss_forward: loss [", a.rows, ", ", a.cols, "] does not match the layer [", M, ", ", N, "]");
+  float scale = 1.0f;
+  const RowLoss args = row_loss_args(a, &scale);
+  CUMLP_CHECK(y && target && loss && scratch.row_loss && scratch.blocks_done && (dz || !a.want_grad),
+              "linear_loss_forward: null buffer");
+  LossEpilogue epi{ForwardEpilogue{b, y, nullptr, static_cast<int>(N), ep.act, static_cast<float>(ep.alpha), {}},
+                   args, target, dz, scratch, scale, loss, a.record};
+  epi.set_vec4();
+  return launch_gemm(make_gemm_problem<false, true>(M, N, K, x, w, nullptr, epi), ws, stream);
 }
 
 int launch_linear_backward_data(int64_t M, int64_t N, int64_t K, const float* dz, const float* w,

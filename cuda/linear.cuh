@@ -12,6 +12,7 @@
 
 #include "cuda/common.cuh"
 #include "cuda/gemm_rule.cuh"
+#include "cuda/loss.cuh"
 #include "host/shared/backend.h"
 
 CUMLP_GPU_NAMESPACE_BEGIN
@@ -23,6 +24,24 @@ class LtContext;  // cuda/lt_gemm.cuh; never defined in the simulator build, whe
 int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, const float* w, const float* b,
                               const Epilogue& ep, float* y, float* y_drop, const GemmWorkspace& ws, LtContext* lt,
                               cudaStream_t stream, Precision precision = Precision::FP32);
+
+/// The widest output whose loss fuses into its GEMM: a row is one warp's.
+constexpr int64_t kLossFusedMaxCols = 32;
+
+/// Whether launch_linear_loss_forward takes an output layer of N columns with
+/// this epilogue at this precision: N <= kLossFusedMaxCols, fp32 (the own
+/// GEMM; cuBLASLt is not used for it), no dropout, and a softmax output only
+/// with ep.softmax_in_loss (the loss normalises the logits).
+bool linear_loss_fusable(int64_t N, const Epilogue& ep, Precision precision);
+
+/// The output layer's forward and the loss in one launch: y = act(x w^T + b)
+/// (softmax: the logits, normalised in place by the loss), then
+/// launch_loss_forward_backward(a, y, target, dz, loss) in the GEMM's tail,
+/// with the same bits as the two launches (a.rows == M, a.cols == N, a.out_act
+/// == ep.act). Split-K allowed: the tile's last split block runs the loss.
+int launch_linear_loss_forward(int64_t M, int64_t N, int64_t K, const float* x, const float* w, const float* b,
+                               const Epilogue& ep, float* y, const LossArgs& a, const void* target, float* dz,
+                               float* loss, LossScratch scratch, const GemmWorkspace& ws, cudaStream_t stream);
 
 /// dz_prev = (dz w) * keep/(1 - p) * act'(y_prev) for the previous layer's ep.
 int launch_linear_backward_data(int64_t M, int64_t N, int64_t K, const float* dz, const float* w,

@@ -11,27 +11,25 @@
 // tolerances); the formulas and clamps are those of host/cpu/loss_cpu.cpp.
 #include "cuda/loss.cuh"
 
-#include "cuda/loss_row.cuh"
+#include "cuda/loss_rows.cuh"
 
 CUMLP_GPU_NAMESPACE_BEGIN
 
 namespace {
 
-// Row blockIdx.x's loss and dz; then the last block writes the total.
+// Row blockIdx.x's loss and dz; then the last block writes *loss = scale *
+// (sum of the rows' losses) and, with a StepRecord, adds it to the record's
+// running sum (in double, one step after the other: deterministic).
 __global__ void __launch_bounds__(kMaxRowThreads)
     loss_kernel(RowLoss a, float* __restrict__ y, const void* __restrict__ target, float* __restrict__ dz,
                 LossScratch scratch_out, float scale, float* __restrict__ loss, StepRecord* record) {
   CUMLP_SHARED(float, scratch, [kMaxRowThreads]);
   CUMLP_SHARED(int, last, [1]);
-  const int64_t i = blockIdx.x, off = i * a.cols;
-  float* dz_row = a.want_grad ? dz + off : nullptr;
-  float v;
-  if (static_cast<LossKind>(a.kind) == LossKind::CrossEntropy)
-    v = cross_entropy_row(a, y + off, static_cast<const int32_t*>(target)[i], dz_row, scratch);
-  else
-    v = elementwise_row(a, y + off, static_cast<const float*>(target) + off, dz_row, scratch);
+  const int64_t i = blockIdx.x;
+  const float v = loss_row(BlockRow{scratch}, a, i, y, target, dz);
   if (threadIdx.x == 0) scratch_out.row_loss[i] = v;
-  finish_loss_total(a.rows, scratch_out.row_loss, scratch_out.blocks_done, scale, loss, record, scratch, last);
+  if (!last_block_done(scratch_out.blocks_done, last)) return;  // uniform across the block
+  finish_loss(a, scratch_out, scale, loss, record, scratch);
 }
 
 }  // namespace
@@ -39,17 +37,12 @@ __global__ void __launch_bounds__(kMaxRowThreads)
 int launch_loss_forward_backward(const LossArgs& a, float* y, const void* target, float* dz, float* loss,
                                  LossScratch scratch, cudaStream_t stream) {
   NvtxRange range("loss_forward_backward", a.rows, a.cols);
-  const auto kind = static_cast<LossKind>(a.kind);
-  CUMLP_CHECK(a.kind >= 0 && a.kind <= static_cast<int32_t>(LossKind::HalfSSE), "loss: unknown kind ", a.kind);
-  CUMLP_CHECK(a.rows >= 1 && a.cols >= 1, "loss over an empty output [", a.rows, ", ", a.cols, "]");
-  CUMLP_CHECK(a.rows <= 0x7fffffff, "loss: ", a.rows, " rows exceed the grid");
-  CUMLP_CHECK(!a.normalise || (a.out_act == ops::kSoftmax && kind != LossKind::CrossEntropy),
-              "loss: only a softmax output's logits are normalised by the loss (and not for cross-entropy)");
+  float scale = 1.0f;
+  const RowLoss args = row_loss_args(a, &scale);
   CUMLP_CHECK(y && target && loss && scratch.row_loss && scratch.blocks_done && (dz || !a.want_grad),
               "loss: null buffer");
-  const RowLoss args = RowLoss::of(a);
   CUMLP_LAUNCH(loss_kernel, dim3(static_cast<unsigned>(a.rows)), dim3(row_threads(a.cols)), 0, stream, args, y,
-               target, dz, scratch, loss_scale(a), loss, a.record);
+               target, dz, scratch, scale, loss, a.record);
   CUMLP_CUDA_CHECK(cudaGetLastError());
   return 1;
 }

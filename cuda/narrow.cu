@@ -12,7 +12,7 @@
 //     cuda/dropout.cuh) run on the sums; y and y_drop go to global memory,
 //     where the next layer (this block, after a barrier: they stay in L1/L2)
 //     and the weight gradients read them. Then the loss of each of the tile's
-//     rows, by the loss kernel's own row functions (cuda/loss_row.cuh), and the
+//     rows, by the loss kernel's own row functions (cuda/loss_rows.cuh), and the
 //     input gradients layer by layer down to the first: the tile's dz rows
 //     staged in shared memory, dz_prev[r][k] = sum_j dz[r][j] w[j][k] in j
 //     order, times the previous layer's dropout and activation derivative.
@@ -29,7 +29,7 @@
 
 #include "cuda/dropout.cuh"
 #include "cuda/linear.cuh"
-#include "cuda/loss_row.cuh"
+#include "cuda/loss_rows.cuh"
 
 CUMLP_GPU_NAMESPACE_BEGIN
 
@@ -134,9 +134,11 @@ __device__ void narrow_loss(const NarrowDev& a, int r0, NarrowSmem& s) {
     const int64_t off = static_cast<int64_t>(row) * L.out;
     float v;
     if (static_cast<LossKind>(a.loss.kind) == LossKind::CrossEntropy)
-      v = cross_entropy_row(a.loss, L.y + off, static_cast<const int32_t*>(a.target)[row], L.dz + off, s.scratch);
+      v = cross_entropy_row(BlockRow{s.scratch}, a.loss, L.y + off, static_cast<const int32_t*>(a.target)[row],
+                            L.dz + off);
     else
-      v = elementwise_row(a.loss, L.y + off, static_cast<const float*>(a.target) + off, L.dz + off, s.scratch);
+      v = elementwise_row(BlockRow{s.scratch}, a.loss, L.y + off, static_cast<const float*>(a.target) + off,
+                          L.dz + off);
     if (threadIdx.x == 0) a.scratch.row_loss[row] = v;
   }
   __syncthreads();
@@ -187,8 +189,8 @@ __global__ void __launch_bounds__(kNarrowThreads) narrow_step_kernel(NarrowDev a
   for (int l = 0; l < a.layers; ++l) narrow_forward(a, l, r0, s);
   narrow_loss(a, r0, s);
   for (int l = a.layers - 1; l > 0; --l) narrow_backward(a, l, r0, s);
-  finish_loss_total(a.rows, a.scratch.row_loss, a.scratch.blocks_done, a.scale, a.loss_out, a.record, s.scratch,
-                    &s.last);
+  if (last_block_done(a.scratch.blocks_done, &s.last))
+    finish_loss(a.loss, a.scratch, a.scale, a.loss_out, a.record, s.scratch);
 }
 
 }  // namespace
@@ -233,10 +235,9 @@ int launch_narrow_step(const NarrowStepArgs& a, LossScratch scratch, const GemmW
     grads[i] = WeightGradArgs{l.out, l.in, static_cast<const float*>(l.dz), static_cast<const float*>(x),
                               static_cast<float*>(l.dw), static_cast<float*>(l.db)};
   }
-  d.loss = RowLoss::of(la);
+  d.loss = row_loss_args(la, &d.scale);
   d.target = a.target;
   d.scratch = scratch;
-  d.scale = loss_scale(la);
   d.loss_out = static_cast<float*>(a.loss_out);
   d.record = la.record;
   const int64_t blocks = (a.rows + kNarrowRows - 1) / kNarrowRows;

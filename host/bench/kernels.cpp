@@ -26,6 +26,11 @@ Cost cost_of(const opcheck::OpCase& c) {
       return both;
     }
     case Op::loss: return loss_cost(c.M, c.N, loss_takes_classes(static_cast<LossKind>(c.loss)), e);
+    case Op::linear_loss: {  // declared as the two ops it fuses
+      Cost both = forward_cost(c.M, c.N, c.K, c.bias, false, e);
+      both += loss_cost(c.M, c.N, loss_takes_classes(static_cast<LossKind>(c.loss)), e);
+      return both;
+    }
     case Op::optimizer: return optimizer_cost(c.optimizer.kind, c.N, e);
     default: return {};
   }

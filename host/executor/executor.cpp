@@ -1,5 +1,6 @@
 #include "host/executor/executor.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <utility>
@@ -163,7 +164,9 @@ void Executor::gather_batch(const int64_t* rows, int64_t n) {
                 " is outside the attached dataset of ", data_rows_, " rows");
   reserve(n);
   backend_->upload(batch_rows_, rows, static_cast<std::size_t>(n) * sizeof(int64_t));
+  const int64_t launches_before = backend_->launches();
   backend_->gather_batch(dtype_, data_, batch_rows_, n, x_, targets_);
+  gather_launches_ += backend_->launches() - launches_before;
 }
 
 Epilogue Executor::epilogue(std::size_t i) const {
@@ -187,8 +190,9 @@ const void* Executor::layer_input(std::size_t i, bool train) const {
   return train && y_drop_[i - 1] ? y_drop_[i - 1] : y_[i - 1];
 }
 
-const void* Executor::forward(int64_t rows, bool train, bool softmax_in_loss) {
-  for (std::size_t i = 0; i < plan_.layers.size(); ++i) {
+const void* Executor::forward(int64_t rows, bool train, bool softmax_in_loss, std::size_t layers) {
+  layers = std::min(layers, plan_.layers.size());
+  for (std::size_t i = 0; i < layers; ++i) {
     const FusedLayer& l = plan_.layers[i];
     Epilogue ep = epilogue(i);
     if (!train) ep.dropout_p = 0;
@@ -197,7 +201,7 @@ const void* Executor::forward(int64_t rows, bool train, bool softmax_in_loss) {
                                  l.bias ? at(params_, l.b_offset) : nullptr, ep, y_[i],
                                  ep.dropout_p > 0 ? y_drop_[i] : nullptr);
   }
-  return y_.back();
+  return layers > 0 ? y_[layers - 1] : x_;
 }
 
 // Walks the layers backwards: for layer i, its weight gradient from its
@@ -285,7 +289,14 @@ void Executor::issue_loss(int64_t rows, bool train, bool with_backward, StepReco
   // backend can (the output layer never has dropout; cross-entropy takes logits).
   const bool softmax_in_loss = backend_->fuses_softmax_into_loss() && last.act == ops::kSoftmax &&
                                last.dropout_p == 0 && plan_.loss != LossKind::CrossEntropy;
-  const void* y = forward(rows, train, softmax_in_loss);
+  // Where the backend fuses the loss into the output layer's GEMM, that layer
+  // and the loss are one op (one launch on cuda/sim).
+  const std::size_t out = plan_.layers.size() - 1;
+  Epilogue out_ep = epilogue(out);
+  if (!train) out_ep.dropout_p = 0;
+  out_ep.softmax_in_loss = softmax_in_loss;
+  const bool fused = backend_->fuses_loss_into_output(plan_.outputs, out_ep);
+  const void* y = forward(rows, train, softmax_in_loss, fused ? out : out + 1);
   LossArgs a;
   a.kind = static_cast<int32_t>(plan_.loss);
   a.rows = rows;
@@ -295,7 +306,12 @@ void Executor::issue_loss(int64_t rows, bool train, bool with_backward, StepReco
   a.want_grad = with_backward;
   a.normalise = softmax_in_loss;
   a.record = record;
-  backend_->loss_forward_backward(dtype_, a, y, targets_, dz_[0], loss_);
+  if (fused)
+    backend_->linear_loss_forward(dtype_, rows, last.out, last.in, layer_input(out, train), at(params_, last.w_offset),
+                                  last.bias ? at(params_, last.b_offset) : nullptr, out_ep, y_[out], a, targets_,
+                                  dz_[0], loss_);
+  else
+    backend_->loss_forward_backward(dtype_, a, y, targets_, dz_[0], loss_);
   if (with_backward) backward(rows);
 }
 
@@ -308,6 +324,7 @@ void Executor::issue_update(int64_t number) {
 }
 
 double Executor::loss(int64_t rows, bool train, bool with_backward) {
+  gather_launches_ = 0;  // the gather fed this evaluation, not the next step
   issue_loss(rows, train, with_backward, /*record=*/nullptr);
   const double value = read_loss_unchecked();
   check_finite_loss(value, steps_);
@@ -383,6 +400,7 @@ void Executor::queue_step(int64_t rows) {
     issue_step(rows);
     launches_last_step_ = backend_->launches() - launches_before;
   }
+  launches_last_step_ += std::exchange(gather_launches_, 0);
   ++steps_;
   if (record_) return;  // the loss stays on the device, in the record
   count_loss(read_loss_unchecked());
@@ -410,7 +428,7 @@ void Executor::queue_shard_step(int64_t rows, int64_t global_rows, int64_t first
   }
   const double loss = gradient_sum_->reduce(grads_, local, rows, global_rows);
   issue_update(steps_ + 1);
-  launches_last_step_ = backend_->launches() - launches_before;
+  launches_last_step_ = backend_->launches() - launches_before + std::exchange(gather_launches_, 0);
   ++steps_;
   count_loss(loss);
 }

@@ -46,7 +46,10 @@ class Executor {
   DType dtype() const { return dtype_; }
   int64_t capacity() const { return capacity_; }
   int64_t steps() const { return steps_; }
-  /// Backend launches of the last train_step (0 before the first).
+  /// Backend launches of the last train_step (0 before the first): the
+  /// step's own (forward, loss, backward, update; a replay counts what it
+  /// recorded) plus those of the device gather that loaded its batch since the
+  /// step before (gather_batch; none for a batch uploaded from the host).
   int64_t launches_last_step() const { return launches_last_step_; }
   void set_steps(int64_t s);
   /// Batch sizes whose step a recording backend keeps recorded at once: a
@@ -100,8 +103,10 @@ class Executor {
   void update();
   /// Evaluation-mode forward; returns the output buffer [rows, outputs].
   /// softmax_in_loss: a softmax output layer leaves its logits there, for a
-  /// loss that normalises them (Backend::fuses_softmax_into_loss).
-  const void* forward(int64_t rows, bool train, bool softmax_in_loss = false);
+  /// loss that normalises them (Backend::fuses_softmax_into_loss). layers:
+  /// how many layers to run (fewer when the loss op runs the output layer,
+  /// Backend::fuses_loss_into_output); returns the last output buffer.
+  const void* forward(int64_t rows, bool train, bool softmax_in_loss = false, std::size_t layers = SIZE_MAX);
 
   /// Output buffer of layer i from the last forward ([rows, out_i], before dropout).
   const void* layer_output(std::size_t i) const { return y_[i]; }
@@ -145,6 +150,7 @@ class Executor {
   std::size_t elem_;
   uint64_t seed_;
   int64_t capacity_ = 0, steps_ = 0, bytes_held_ = 0, launches_last_step_ = 0;
+  int64_t gather_launches_ = 0;  // of gather_batch since the last step, counted into its launches
   void *params_ = nullptr, *grads_ = nullptr, *m_ = nullptr, *v_ = nullptr, *loss_ = nullptr;
   // Batch buffers (sized by capacity_).
   void *x_ = nullptr, *targets_ = nullptr, *dz_[2] = {nullptr, nullptr};

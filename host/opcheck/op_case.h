@@ -16,7 +16,8 @@
 namespace cumlp::opcheck {
 
 /// backward: Backend::linear_backward, a layer's weight and input gradients as one op.
-enum class Op { forward, backward_data, backward_weight, backward, loss, gather, optimizer, replayed_step };
+/// linear_loss: Backend::linear_loss_forward, the output layer's forward and the loss as one op.
+enum class Op { forward, backward_data, backward_weight, backward, loss, gather, optimizer, replayed_step, linear_loss };
 
 /// |got - ref| <= atol + rtol |ref| for every element, after NaN/Inf (which
 /// must match the reference's exactly). exact: the same bits.
@@ -36,14 +37,14 @@ struct OpCase {
   std::string model;  // seed model layer it has the shape of ("B.3"), empty for the small and odd shapes
   DType dtype = DType::F32;
   Precision precision = Precision::FP32;  // of the device's GEMMs (linear ops)
-  // forward/backward: batch M, outputs N, inputs K. loss: M rows, N cols.
+  // forward/backward/linear_loss: batch M, outputs N, inputs K. loss: M rows, N cols.
   // gather: M rows gathered from K dataset rows of N features. optimizer: N parameters.
   int64_t M = 0, N = 0, K = 0;
   int32_t act = 0;       // ops::ActCode (linear ops: this layer's / the previous layer's; loss: the output's)
   double alpha = 0;      // LeakyReLU slope / ELU alpha
   double dropout_p = 0;
   bool bias = true;
-  int32_t loss = 0;      // LossKind
+  int32_t loss = 0;      // LossKind (loss, linear_loss)
   double lo = -1, hi = 1;  // loss: the range of the outputs y
   bool want_grad = true;
   Optimizer optimizer;

@@ -60,6 +60,11 @@ Tolerance tolerance(Op op, DType dtype, Precision precision) {
     case Op::optimizer:
       if (f64) return {1e-12, 1e-12, false, "a handful of double operations per element"};
       return {1e-6, 1e-5, false, "a handful of float operations per element on O(1) values (eps 6e-8)"};
+    case Op::linear_loss:
+      if (f64) return {1e-12, 1e-12, false, "the forward's and the loss's double bounds, composed"};
+      return {1e-4, 1e-4, false,
+              "the forward's float GEMM (1e-4, outputs O(1)) carried through the loss's few float roundings per "
+              "element (softmax, the loss terms, dz: Lipschitz <= 1 on O(1) values) and its row sum"};
     case Op::gather:
       return {0, 0, true, "sample * scale in double, rounded once to the dtype: the same bits everywhere"};
     case Op::replayed_step:
@@ -112,6 +117,15 @@ OpCase loss(LossKind kind, int32_t out_act, int64_t rows, int64_t cols, double l
   return c;
 }
 
+OpCase linear_loss(LossKind kind, int32_t act, int64_t M, int64_t N, int64_t K) {
+  OpCase c;
+  c.op = Op::linear_loss;
+  c.loss = static_cast<int32_t>(kind);
+  c.M = M, c.N = N, c.K = K, c.act = act, c.alpha = alpha_of(act);
+  c.name = std::string("linear_loss_forward ") + kActName[act] + " " + loss_name(kind);
+  return c;
+}
+
 OpCase optimizer(const Optimizer& o, int64_t n) {
   OpCase c;
   c.op = Op::optimizer;
@@ -157,6 +171,13 @@ void small_cases(std::vector<OpCase>& out) {
   // without the gradient, on up to 64 columns): batches around a block.
   for (auto [rows, cols, grad] : {std::tuple{63, 64, true}, {64, 1, true}, {65, 10, true}, {65, 64, false}, {130, 10, false}})
     out.push_back(loss(CrossEntropy, ops::kIdentity, rows, cols, -8, 8, grad));
+  // The loss fused into the output layer's GEMM (<= 32 columns on cuda/sim):
+  // 1 and 32 columns, a split K (300 over few tiles), a softmax output's
+  // logits normalised by the loss; 40 columns take the two launches.
+  for (auto [kind, act, M, N, K] : {std::tuple{CrossEntropy, ops::kIdentity, 7, 10, 33}, {MSE, ops::kSoftmax, 9, 10, 5},
+                                    {BCE, ops::kSigmoid, 1, 1, 3}, {HalfSSE, ops::kTanh, 33, 32, 300},
+                                    {CrossEntropy, ops::kIdentity, 100, 10, 300}, {MSESum, ops::kIdentity, 5, 40, 7}})
+    out.push_back(linear_loss(kind, act, M, N, K));
   Optimizer sgd_l2 = Optimizer::sgd(0.1), adam_l1 = Optimizer::adam(0.01);
   sgd_l2.weight_decay = 0.01;
   sgd_l2.l1 = 0.001;
@@ -202,6 +223,9 @@ void seed_model_cases(std::vector<OpCase>& out) {
     const bool probs = plan.loss == LossKind::BCE;
     out.push_back(loss(plan.loss, out_act, B, plan.outputs, probs ? 0.02 : -4, probs ? 0.98 : 4, true));
     out.back().model = m.name;
+    const FusedLayer& last = plan.layers.back();  // the op a step issues where the loss fuses into it
+    out.push_back(linear_loss(plan.loss, out_act, B, last.out, last.in));
+    out.back().model = m.name + "." + std::to_string(plan.layers.size());
     out.push_back(optimizer(m.optimizer, plan.param_count));
     out.back().model = m.name;
   }

@@ -121,6 +121,14 @@ std::vector<Arg> make_args(const OpCase& c) {
       Arg target = classes ? Arg{Arg::i32, "classes", integers(10, M, N)} : Arg{Arg::real, "target", values(10, M * N, 0, 1, dt)};
       return {{Arg::real, "y", y}, target, out("dz", M * N, c.want_grad), out("loss", 1)};
     }
+    case Op::linear_loss: {  // x, w, b as for the forward; the loss's targets; y, dz, loss
+      const double s = 2 / std::sqrt(static_cast<double>(K));
+      const bool classes = loss_takes_classes(static_cast<LossKind>(c.loss));
+      Arg target = classes ? Arg{Arg::i32, "classes", integers(10, M, N)} : Arg{Arg::real, "target", values(10, M * N, 0, 1, dt)};
+      return {{Arg::real, "x", values(1, M * K, -1, 1, dt)}, {Arg::real, "w", values(2, N * K, -s, s, dt)},
+              {Arg::real, "b", values(3, N, -0.5, 0.5, dt)}, target, out("y", M * N), out("dz", M * N),
+              out("loss", 1)};
+    }
     case Op::gather: {
       const int64_t table_cols = 3;
       Arg samples = c.samples_u8 ? Arg{Arg::u8, "samples", integers(11, K * N, 256)}
@@ -164,6 +172,13 @@ void call(const OpCase& c, Backend& be, DType dt, void* const* p) {
     case Op::loss: {
       const LossArgs a{c.loss, M, N, c.act, c.alpha, c.want_grad};
       return be.loss_forward_backward(dt, a, p[0], p[1], p[2], p[3]);
+    }
+    case Op::linear_loss: {  // a softmax output's logits normalised by the loss where the backend does that
+      Epilogue ep{c.act, c.alpha, 0, kSeed, 3, 5};
+      ep.softmax_in_loss = c.act == ops::kSoftmax && be.fuses_softmax_into_loss();
+      LossArgs a{c.loss, M, N, c.act, c.alpha, true};
+      a.normalise = ep.softmax_in_loss;
+      return be.linear_loss_forward(dt, M, N, K, p[0], p[1], p[2], ep, p[4], a, p[3], p[5], p[6]);
     }
     case Op::gather: {
       GatherArgs a;

@@ -59,6 +59,7 @@ const KernelResources* resources_of(const KernelCounters& k, int arch) {
   const std::string gemm = k.op == "linear_backward_weights" ? "gemm_group_kernel" : "gemm_kernel";
   const std::string base = k.kernel == "gemm" ? gemm : k.kernel == "kernel" ? k.op + "_kernel" : k.kernel;
   const char* epilogue = k.op == "linear_act_forward"     ? "ForwardEpilogue"
+                         : k.op == "linear_loss_forward"  ? "LossEpilogue"
                          : k.op == "linear_backward_data" ? "BackwardDataEpilogue"
                                                           : "StoreEpilogue";
   for (const KernelResources& r : compiled_kernel_resources()) {

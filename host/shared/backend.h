@@ -243,6 +243,25 @@ class Backend {
   /// them itself (Epilogue::softmax_in_loss, LossArgs::normalise), saving the
   /// softmax's own pass.
   virtual bool fuses_softmax_into_loss() const { return false; }
+  /// Whether linear_loss_forward is one launch for an output layer of `cols`
+  /// columns with epilogue ep (cuda/sim: cols <= 32, fp32, no dropout, a
+  /// softmax output only with ep.softmax_in_loss). The executor issues it for
+  /// the output layer then; otherwise the two ops.
+  virtual bool fuses_loss_into_output(int64_t cols, const Epilogue& ep) const {
+    (void)cols;
+    (void)ep;
+    return false;
+  }
+  /// The output layer's forward and the loss as one op: the results of
+  /// linear_act_forward(dt, M, N, K, x, w, b, ep, y, nullptr) followed by
+  /// loss_forward_backward(dt, a, y, target, dz, loss), bit for bit (which is
+  /// what this default does). ep.dropout_p must be 0.
+  virtual void linear_loss_forward(DType dt, int64_t M, int64_t N, int64_t K, const void* x, const void* w,
+                                   const void* b, const Epilogue& ep, void* y, const LossArgs& a, const void* target,
+                                   void* dz, void* loss) {
+    linear_act_forward(dt, M, N, K, x, w, b, ep, y, nullptr);
+    loss_forward_backward(dt, a, y, target, dz, loss);
+  }
   /// Both gradients of one layer (issued as one op where the device can: the
   /// cuda/sim GEMM runs them in one launch): linear_backward_weight(dz, x ->
   /// dw, db) and linear_backward_data(dz, w, y_prev, ep -> dz_prev), shapes as

@@ -172,8 +172,11 @@ class CUMLP_API Network {
 
   // ---- introspection -----------------------------------------------------------
   /// Kernel launches (backend operations on cpu) in one training step:
-  /// forward + loss + backward + update. Counted during the last train_step;
-  /// before the first, the plan's count of backend operations.
+  /// forward + loss + backward + update, plus the device gather of its batch
+  /// when it was gathered from an uploaded dataset (queue_train_step(rows), the
+  /// path Trainer::fit takes; a batch from the host has none). Counted during
+  /// the last train_step; before the first, the plan's count of backend
+  /// operations (no gather).
   int launches_per_step() const;
   /// Bytes of device memory held (parameters, gradients, state, activations).
   int64_t device_bytes() const;

@@ -59,9 +59,10 @@ TEST_F(BenchCli, EveryKernelValidatedAndTimed) {
     ops.insert(name.substr(0, name.find(' ')));
   }
   // The ops of a training step at the seed models' shapes: the first layer's weight gradient, both
-  // gradients as one op (linear_backward) for the others; linear_backward_data is a small-shape row only.
-  EXPECT_EQ(ops, (std::set<std::string>{"linear_act_forward", "linear_backward", "linear_backward_weight", "loss",
-                                        "optimizer"}));
+  // gradients as one op (linear_backward) for the others, the output layer with the loss fused
+  // (linear_loss_forward); linear_backward_data is a small-shape row only.
+  EXPECT_EQ(ops, (std::set<std::string>{"linear_act_forward", "linear_backward", "linear_backward_weight",
+                                        "linear_loss_forward", "loss", "optimizer"}));
 }
 
 TEST_F(BenchCli, FourSeedModelsWithPositiveFigures) {

@@ -92,6 +92,12 @@ void check_step(const std::string& model) {
     const int64_t M = s.d[0], N = s.d[1], K = s.d[2];
     if (k.name == "linear_act_forward/gemm") {
       check_gemm(k, bench::forward_cost(M, N, K, true, false, 4).flops, gemm_bound(M, N, K, false));
+    } else if (k.name == "linear_loss_forward/gemm") {
+      // The output layer's GEMM with the cross-entropy in its tail (<= 32 columns):
+      // the forward's bounds plus the loss kernel's below, a warp per row (T = 32).
+      const double loss = bench::loss_cost(M, N, true, 4).flops, total = static_cast<double>(M) + 255 + 1;
+      check_gemm(k, bench::forward_cost(M, N, K, true, false, 4).flops + loss + total,
+                 gemm_bound(M, N, K, false) + loss + 6.0 * 32 * static_cast<double>(M) + total);
     } else if (k.name == "linear_backward_weight/gemm") {
       check_gemm(k, bench::backward_weight_cost(M, N, K, true, 4).flops, gemm_bound(N, K, M, true));
     } else if (k.name == "linear_backward/gemm") {

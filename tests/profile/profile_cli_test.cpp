@@ -78,6 +78,14 @@ TEST(ProfileCli, ProfileModelBOnA100) {
   const nlohmann::json b = run_json("--json profile --device sim --model B --gpu a100");
   expect_step(b, "B", 7 + 1 + 6);
   EXPECT_EQ(b.at("gpu"), "a100");
+  // The output layer's GEMM carries the loss (10 columns): one fused row, no loss kernel.
+  int fused = 0, loss_kernels = 0;
+  for (const nlohmann::json& k : b.at("kernels")) {
+    if (k.at("name") == "linear_loss_forward/gemm") fused += k.at("shape") == "256x10x50" ? 1 : 100;
+    if (k.at("name").get<std::string>().starts_with("loss_forward_backward")) ++loss_kernels;
+  }
+  EXPECT_EQ(fused, 1);
+  EXPECT_EQ(loss_kernels, 0);
 }
 
 // At --precision tf32 the GEMMs are the WMMA kernel (cuda/gemm_tf32.cuh): 64 x 64
