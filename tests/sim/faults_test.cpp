@@ -7,22 +7,11 @@
 
 #include "cuda/sim/portable.h"
 #include "tests/sim/planted_bugs.cuh"
+#include "tests/sim/expect_error.h"
 
 namespace {
 
-// The message of the cumlp::Error that `f` throws; fails the test if none.
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const cumlp::Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no cumlp::Error thrown";
-  return "";
-}
-
-#define EXPECT_HAS(text, part) EXPECT_NE(std::string(text).find(part), std::string::npos) << (text)
+using sim_test::error_of;
 
 TEST(SimFaults, DivergentBarrierIsReportedInEveryOrder) {
   for (const sim::Schedule& s : sim::every_schedule()) {

@@ -15,6 +15,7 @@
 #include "cuda/sim/portable.h"
 #include "cuda/sim/tf32.h"
 #include "tests/sim/kernels/wmma_tile.cuh"
+#include "tests/sim/expect_error.h"
 
 namespace {
 
@@ -134,18 +135,7 @@ TEST(SimWmma, RoundingChangesTheProductAsTf32Should) {
   EXPECT_EQ(raw[0], 8.0f);
 }
 
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const cumlp::Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no cumlp::Error thrown";
-  return "";
-}
-
-#define EXPECT_HAS(text, part) EXPECT_NE(std::string(text).find(part), std::string::npos) << (text)
+using sim_test::error_of;
 
 TEST(SimWmma, MisusesAreErrorsInEverySchedule) {
   alignas(32) float tile[16 * 8] = {};
