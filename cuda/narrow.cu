@@ -1,14 +1,18 @@
 // The fused training step of a narrow network, two launches after the gather:
 //
-//   narrow_step_kernel: a block takes kNarrowRows (4) rows of the batch
-//     through every layer. A layer's product streams its input rows and its
-//     weight rows through shared memory in kNarrowKT-wide K tiles (the first
-//     layer's K is the input width, e.g. 784); thread j owns output column j
+//   narrow_step_kernel: a block takes kNarrowRows (8) rows of the batch
+//     through every layer. With few row tiles the first layer's K (the input
+//     width) is split over blockIdx.y (narrow_split): each block sums its K
+//     range, writes the partial sums, and the last block of the row tile adds
+//     them in split order and goes on alone (the others stop): model A at batch
+//     100 runs 25 x 5 blocks on 132 SMs instead of 25 blocks each streaming all
+//     784 x 100 first-layer weights through shared memory. A layer's product
+//     streams its input rows and its weight rows through shared memory in
+//     kNarrowKT-wide K tiles; thread j owns output column j
 //     of the tile's rows (outputs <= kNarrowMaxWidth = the block's 128
 //     threads) and sums its K terms in order, reading 4 k of its weight row
 //     and 4 k of each row (a broadcast) per float4 load: (1 + rows) loads per
-//     4 x rows FMAs. Few rows per block give a batch of 100 25 blocks; each
-//     reads the weights once (from L2). Bias, activation and dropout (keyed as in
+//     4 x rows FMAs. Bias, activation and dropout (keyed as in
 //     cuda/dropout.cuh) run on the sums; y and y_drop go to global memory,
 //     where the next layer (this block, after a barrier: they stay in L1/L2)
 //     and the weight gradients read them. Then the loss of each of the tile's
@@ -21,7 +25,7 @@
 //   linear_backward_weights: every layer's dw = dz^T x and db in one grouped
 //     GEMM launch (cuda/gemm.cuh), split-K by the tile rule.
 //
-// Shared memory per block: ~21 KB (fits every GPU the project builds for).
+// Shared memory per block: ~24 KB (fits every GPU the project builds for).
 // Formulas follow the unfused kernels (cuda/linear.cu, cuda/loss.cu); sums
 // run in the same order except where the unfused GEMM splits K, so results
 // agree with the unfused path to fp32 rounding.
@@ -36,8 +40,6 @@ CUMLP_GPU_NAMESPACE_BEGIN
 namespace {
 
 constexpr int kNarrowThreads = static_cast<int>(kNarrowMaxWidth);  // one output column per thread
-constexpr int kNarrowRows = 4;  // batch rows per block: a float4 of them per shared load; 25 blocks for batch 100
-constexpr int kNarrowKT = 32;                                      // K tile of the forward products
 
 struct NarrowLayerDev {
   int in, out, act;
@@ -60,6 +62,9 @@ struct NarrowDev {
   float scale;
   float* loss_out;
   StepRecord* record;
+  int splits, k_per_split;  // layer 0's K split over blockIdx.y (splits 1: not split)
+  float* partials;          // split: [splits][rows][l[0].out] partial sums
+  unsigned* counters;       // split: [row tiles] blocks done, zero between launches
 };
 
 static_assert(kNarrowRows % 4 == 0 && kNarrowKT % 4 == 0, "float4 shared loads");
@@ -72,20 +77,21 @@ struct alignas(16) NarrowSmem {
   int last;
 };
 
-// Layer l's outputs for the block's rows [r0, r0 + kNarrowRows).
-__device__ void narrow_forward(const NarrowDev& a, int l, int r0, NarrowSmem& s) {
+// acc[r] += sum over k in [k_begin, k_end) of in[r0 + r][k] * w[tid][k], k
+// in order, for layer l and the block's rows [r0, r0 + kNarrowRows).
+__device__ void narrow_product(const NarrowDev& a, int l, int r0, int k_begin, int k_end, NarrowSmem& s,
+                               float (&acc)[kNarrowRows]) {
   const NarrowLayerDev& L = a.l[l];
   const float* in = l == 0 ? a.x : (a.l[l - 1].y_drop ? a.l[l - 1].y_drop : a.l[l - 1].y);
   const int K = L.in, N = L.out, tid = static_cast<int>(threadIdx.x);
-  float acc[kNarrowRows] = {};
-  for (int k0 = 0; k0 < K; k0 += kNarrowKT) {
+  for (int k0 = k_begin; k0 < k_end; k0 += kNarrowKT) {
     for (int e = tid; e < kNarrowRows * kNarrowKT; e += kNarrowThreads) {
       const int r = e / kNarrowKT, k = k0 + e % kNarrowKT, row = r0 + r;
-      s.in[r][e % kNarrowKT] = row < a.rows && k < K ? in[static_cast<int64_t>(row) * K + k] : 0.0f;
+      s.in[r][e % kNarrowKT] = row < a.rows && k < k_end ? in[static_cast<int64_t>(row) * K + k] : 0.0f;
     }
     for (int e = tid; e < N * kNarrowKT; e += kNarrowThreads) {
       const int j = e / kNarrowKT, k = k0 + e % kNarrowKT;
-      s.w[j][e % kNarrowKT] = k < K ? L.w[static_cast<int64_t>(j) * K + k] : 0.0f;
+      s.w[j][e % kNarrowKT] = k < k_end ? L.w[static_cast<int64_t>(j) * K + k] : 0.0f;
     }
     __syncthreads();
     if (tid < N) {
@@ -104,6 +110,43 @@ __device__ void narrow_forward(const NarrowDev& a, int l, int r0, NarrowSmem& s)
     }
     __syncthreads();
   }
+}
+
+// Layer 0 split over K (blockIdx.y = the split): this block's partial sums
+// go to the workspace; the last block of the row tile to finish takes the
+// sums of every split, added in split order (the same bits on every run),
+// into acc and returns true; the others return false and are done.
+__device__ bool narrow_join_splits(const NarrowDev& a, int r0, float (&acc)[kNarrowRows]) {
+  const int N = a.l[0].out, tid = static_cast<int>(threadIdx.x);
+  const auto part = [&](int split, int row) {
+    return a.partials + (static_cast<int64_t>(split) * a.rows + row) * N + tid;
+  };
+  if (tid < N)
+#pragma unroll
+    for (int r = 0; r < kNarrowRows; ++r)
+      if (r0 + r < a.rows) *part(static_cast<int>(blockIdx.y), r0 + r) = acc[r];
+  __threadfence();  // this thread's partials are visible before the block counts itself done
+  __syncthreads();
+  const int last = __syncthreads_or(threadIdx.x == 0 &&
+                                    atomicAdd(&a.counters[blockIdx.x], 1u) == static_cast<unsigned>(a.splits - 1));
+  if (!last) return false;
+  __threadfence();  // every other split's partials are visible from here
+  if (threadIdx.x == 0) a.counters[blockIdx.x] = 0;  // ready for the next launch
+  if (tid < N)
+#pragma unroll
+    for (int r = 0; r < kNarrowRows; ++r) {
+      if (r0 + r >= a.rows) break;
+      acc[r] = 0.0f;
+      for (int q = 0; q < a.splits; ++q) acc[r] += ld_cg(part(q, r0 + r));
+      CUMLP_COUNT_FLOPS(a.splits);
+    }
+  return true;
+}
+
+// Layer l's outputs for the block's rows [r0, r0 + kNarrowRows) from their sums.
+__device__ void narrow_outputs(const NarrowDev& a, int l, int r0, const float (&acc)[kNarrowRows]) {
+  const NarrowLayerDev& L = a.l[l];
+  const int N = L.out, tid = static_cast<int>(threadIdx.x);
   if (tid < N) {
     const bool last = l + 1 == a.layers;
     const float bias = L.b ? L.b[tid] : 0.0f;
@@ -149,9 +192,9 @@ __device__ void narrow_backward(const NarrowDev& a, int l, int r0, NarrowSmem& s
   const NarrowLayerDev& L = a.l[l];
   const NarrowLayerDev& P = a.l[l - 1];
   const int N = L.out, K = L.in, tid = static_cast<int>(threadIdx.x);
-  for (int e = tid; e < kNarrowRows * N; e += kNarrowThreads) {
-    const int r = e / N, row = r0 + r;
-    s.dz[e % N][r] = row < a.rows ? L.dz[static_cast<int64_t>(row) * N + e % N] : 0.0f;
+  for (int e = tid; e < kNarrowRows * N; e += kNarrowThreads) {  // consecutive threads, consecutive words
+    const int r = e % kNarrowRows, j = e / kNarrowRows, row = r0 + r;
+    s.dz[j][r] = row < a.rows ? L.dz[static_cast<int64_t>(row) * N + j] : 0.0f;
   }
   __syncthreads();
   if (tid < K) {
@@ -182,14 +225,27 @@ __device__ void narrow_backward(const NarrowDev& a, int l, int r0, NarrowSmem& s
   __syncthreads();  // s.dz is read before the next layer overwrites it; P.dz rows are visible
 }
 
-__global__ void __launch_bounds__(kNarrowThreads) narrow_step_kernel(NarrowDev a) {
+// Min 4 blocks an SM: ptxas then allots up to 128 registers (the grid has at
+// most 132 blocks anyway); without it, sm_90 picks 64 and spills the 8 rows'
+// accumulators.
+__global__ void __launch_bounds__(kNarrowThreads, 4) narrow_step_kernel(NarrowDev a) {
   CUMLP_SHARED(NarrowSmem, smem, [1]);
   NarrowSmem& s = smem[0];
   const int r0 = static_cast<int>(blockIdx.x) * kNarrowRows;
-  for (int l = 0; l < a.layers; ++l) narrow_forward(a, l, r0, s);
+  for (int l = 0; l < a.layers; ++l) {
+    float acc[kNarrowRows] = {};
+    if (l == 0 && a.splits > 1) {
+      const int k_begin = static_cast<int>(blockIdx.y) * a.k_per_split;
+      narrow_product(a, 0, r0, k_begin, min(k_begin + a.k_per_split, a.l[0].in), s, acc);
+      if (!narrow_join_splits(a, r0, acc)) return;
+    } else {
+      narrow_product(a, l, r0, 0, a.l[l].in, s, acc);
+    }
+    narrow_outputs(a, l, r0, acc);
+  }
   narrow_loss(a, r0, s);
   for (int l = a.layers - 1; l > 0; --l) narrow_backward(a, l, r0, s);
-  if (last_block_done(a.scratch.blocks_done, &s.last))
+  if (last_block_done(a.scratch.blocks_done, &s.last))  // counts the row tiles (gridDim.x), not the splits
     finish_loss(a.loss, a.scratch, a.scale, a.loss_out, a.record, s.scratch);
 }
 
@@ -240,8 +296,19 @@ int launch_narrow_step(const NarrowStepArgs& a, LossScratch scratch, const GemmW
   d.scratch = scratch;
   d.loss_out = static_cast<float*>(a.loss_out);
   d.record = la.record;
-  const int64_t blocks = (a.rows + kNarrowRows - 1) / kNarrowRows;
-  CUMLP_LAUNCH(narrow_step_kernel, dim3(static_cast<unsigned>(blocks)), dim3(kNarrowThreads), 0, stream, d);
+  const int64_t tiles = (a.rows + kNarrowRows - 1) / kNarrowRows;
+  const NarrowSplit sp = narrow_split(a.rows, a.layers[0].in);
+  d.splits = sp.splits;
+  d.k_per_split = sp.k_per_split;
+  if (sp.splits > 1) {
+    CUMLP_CHECK(ws.data && ws.counters && sp.splits * a.rows * a.layers[0].out <= kGemmWorkspaceFloatsPerSlot &&
+                    tiles <= kGemmCountersPerSlot,
+                "narrow_step: ", sp.splits, " splits of ", tiles, " row tiles exceed the split-K workspace");
+    d.partials = ws.data;  // slot 0: the weight-gradient launch after this one reuses it, stream-ordered
+    d.counters = ws.counters;
+  }
+  CUMLP_LAUNCH(narrow_step_kernel, dim3(static_cast<unsigned>(tiles), static_cast<unsigned>(sp.splits)),
+               dim3(kNarrowThreads), 0, stream, d);
   CUMLP_CUDA_CHECK(cudaGetLastError());
   return 1 + launch_linear_backward_weights(a.rows, grads, layers, ws, stream);
 }

@@ -176,6 +176,7 @@ inline float4 ld_float4(const float* p) {
   return float4{v[0], v[1], v[2], v[3]};
 }
 inline float4 ld_float4_cg(const float* p) { return ld_float4(p); }  // one memory: nothing to bypass
+inline float ld_cg(const float* p) { return *p; }
 inline void st_float4(float* p, float4 v) {
   *reinterpret_cast<::sim::detail::float4_vector*>(p) = ::sim::detail::float4_vector{v.x, v.y, v.z, v.w};
 }

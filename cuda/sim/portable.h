@@ -13,6 +13,7 @@
 //   CUMLP_COUNT_FLOPS(n);  // this thread did n other floating-point operations
 //   float4 v = ld_float4(p);  st_float4(p, v);   // one 16-byte access (p 16-byte aligned)
 //   float4 v = ld_float4_cg(p);   // the same, past L1: data other blocks wrote
+//   float v = ld_cg(p);           // one float, past L1
 //
 // ld_float4/st_float4 keep a float4 access one 16-byte instruction in the
 // simulator too (g++ would split `*(float4*)p` into four 4-byte loads once the
@@ -36,6 +37,8 @@ __device__ __forceinline__ float4 ld_float4(const float* p) { return *reinterpre
 __device__ __forceinline__ void st_float4(float* p, float4 v) { *reinterpret_cast<float4*>(p) = v; }
 /// A float4 another block wrote (after a fence), read past the L1 cache.
 __device__ __forceinline__ float4 ld_float4_cg(const float* p) { return __ldcg(reinterpret_cast<const float4*>(p)); }
+/// A float another block wrote (after a fence), read past the L1 cache.
+__device__ __forceinline__ float ld_cg(const float* p) { return __ldcg(p); }
 
 #else
 

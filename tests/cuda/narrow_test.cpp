@@ -17,7 +17,9 @@
 
 #include <string>
 
+#include "cuda/narrow.cuh"
 #include "cumlp/model.h"
+#include "host/opcheck/narrow_case.h"
 #include "sim_fixture.h"
 #include "tests/cuda/gpu_devices.h"
 
@@ -85,22 +87,7 @@ std::vector<std::vector<float>> step(Backend& be, const Net& n, bool fused) {
   if (fused) {
     be.narrow_step(DType::F32, a);
   } else {
-    for (int64_t l = 0; l < L; ++l) {
-      const NarrowLayer& nl = a.layers[l];
-      const void* in = l == 0 ? a.x : (a.layers[l - 1].y_drop ? a.layers[l - 1].y_drop : a.layers[l - 1].y);
-      Epilogue ep = nl.ep;
-      ep.softmax_in_loss = a.loss.normalise && l + 1 == L;
-      be.linear_act_forward(DType::F32, M, nl.out, nl.in, in, nl.w, nl.b, ep, nl.y, nl.y_drop);
-    }
-    be.loss_forward_backward(DType::F32, a.loss, a.layers.back().y, a.target, a.layers.back().dz, a.loss_out);
-    for (int64_t l = L - 1; l >= 0; --l) {
-      const NarrowLayer& nl = a.layers[l];
-      const void* in = l == 0 ? a.x : (a.layers[l - 1].y_drop ? a.layers[l - 1].y_drop : a.layers[l - 1].y);
-      be.linear_backward_weight(DType::F32, M, nl.out, nl.in, nl.dz, in, nl.dw, nl.db);
-      if (l > 0)
-        be.linear_backward_data(DType::F32, M, nl.out, nl.in, nl.dz, nl.w, a.layers[l - 1].y, a.layers[l - 1].ep,
-                                a.layers[l - 1].dz);
-    }
+    opcheck::narrow_step_by_ops(be, DType::F32, a);
   }
   std::vector<std::vector<float>> r;
   auto read = [&](const void* p, std::size_t n_) {
@@ -130,6 +117,8 @@ std::vector<Net> nets() {
       {"batch 33 40-128-5-1 elu dropout half-SSE", {40, 128, 5, 1}, ops::kELU, ops::kIdentity, 0.8, 0.5, HalfSSE, 33},
       {"batch 33 37-128-128-7 relu dropout CE", {37, 128, 128, 7}, ops::kReLU, ops::kIdentity, 0, 0.2, CrossEntropy, 33},
       {"batch 7 3-5-1 step sigmoid BCE", {3, 5, 1}, ops::kStep, ops::kSigmoid, 0, 0, BCE, 7},
+      // The first layer's K split 5 ways (the last split and the last row tile partial), dropout on it.
+      {"batch 21 290-64-3 relu dropout CE", {290, 64, 3}, ops::kReLU, ops::kIdentity, 0, 0.25, CrossEntropy, 21},
   };
 }
 
@@ -153,7 +142,7 @@ TEST_P(GpuNarrow, MatchesThePerLayerOps) {
 TEST_P(GpuNarrow, SameBitsTwiceAndUnderEverySchedule) {
   auto be = make_backend(Device::parse(device()));
   for (const Net& n : nets()) {
-    if (n.widths[0] > 100) continue;  // model A: once above is enough on the simulator
+    if (n.widths[0] == 784) continue;  // model A: once above is enough on the simulator
     const auto first = step(*be, n, true);
     EXPECT_TRUE(same_bits(first, step(*be, n, true))) << n.name << ": second run differs";
     if (device() != "sim") continue;
@@ -162,6 +151,32 @@ TEST_P(GpuNarrow, SameBitsTwiceAndUnderEverySchedule) {
       EXPECT_TRUE(same_bits(first, step(*be, n, true))) << n.name << ": schedule " << sim::order_name(sch.order);
     }
   }
+}
+
+// The split rule (cuda/narrow.cuh): within the 132 SMs, >= 64 K steps a
+// split, none empty, and the documented cases.
+TEST(NarrowSplit, FillsTheSmsWithWholeKTiles) {
+  using gpu::narrow_split;
+  EXPECT_EQ(narrow_split(100, 784).splits, 9);  // model A: 13 row tiles x 9
+  EXPECT_EQ(narrow_split(100, 784).k_per_split, 96);
+  EXPECT_EQ(narrow_split(21, 290).splits, 5);
+  EXPECT_EQ(narrow_split(1437, 64).splits, 1);  // model D: 180 row tiles
+  EXPECT_EQ(narrow_split(528, 784).splits, 2);  // 66 row tiles
+  EXPECT_EQ(narrow_split(529, 784).splits, 1);
+  EXPECT_EQ(narrow_split(4, 96).splits, 1);     // fewer than 4 K tiles
+  EXPECT_EQ(narrow_split(4, 97).splits, 2);
+  for (int64_t rows : {1, 7, 8, 64, 100, 255, 528})
+    for (int64_t k : {1, 31, 128, 129, 784, 3072}) {
+      const auto sp = gpu::narrow_split(rows, k);
+      const int64_t tiles = (rows + gpu::kNarrowRows - 1) / gpu::kNarrowRows;
+      ASSERT_GE(sp.splits, 1);
+      EXPECT_LE(sp.splits * tiles, std::max<int64_t>(132, tiles)) << rows << " x " << k;
+      if (sp.splits == 1) continue;
+      EXPECT_EQ(sp.k_per_split % gpu::kNarrowKT, 0);
+      EXPECT_GE(sp.k_per_split, 2 * gpu::kNarrowKT);
+      EXPECT_LT(int64_t{sp.splits - 1} * sp.k_per_split, k) << rows << " x " << k << ": an empty split";
+      EXPECT_GE(int64_t{sp.splits} * sp.k_per_split, k);
+    }
 }
 
 TEST_P(GpuNarrow, NotOfferedAtTf32AndRefusesWideLayers) {

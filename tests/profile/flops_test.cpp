@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <string>
 
+#include "cuda/narrow.cuh"
 #include "cumlp/profile.h"
 #include "host/bench/engine.h"
 
@@ -50,13 +51,15 @@ void check_gemm(const ProfiledKernel& k, double declared, double bound) {
 }
 
 // The narrow step kernel (cuda/narrow.cu) counts 2 flops per FMA over its
-// 4-row tiles (rows padded to 4) and the forward's 32-wide K tiles (K padded to
-// 32), at most 3 epilogue flops per output of each forward and each input
-// gradient, and per row the loss kernel's row bound (at most 6 T with T = 128
+// 8-row tiles (rows padded to 8) and the forward's 32-wide K tiles (K padded to
+// 32), one add per split per first-layer output where that K is split, at
+// most 3 epilogue flops per output of each forward and each input gradient,
+// and per row the loss kernel's row bound (at most 6 T with T = 128
 // threads, over the declared 8 per element) plus the last block's total.
 double narrow_bound(const std::vector<int64_t>& w, int64_t M) {
-  const double rows = static_cast<double>(padded(M, 4));
-  double bound = 0;
+  const double rows = static_cast<double>(padded(M, gpu::kNarrowRows));
+  // The first layer's K split: each output summed over the splits once more.
+  double bound = rows * static_cast<double>(w[1]) * gpu::narrow_split(M, w[0]).splits;
   for (std::size_t l = 0; l + 1 < w.size(); ++l) {
     const double in = static_cast<double>(w[l]), out = static_cast<double>(w[l + 1]);
     bound += rows * out * (2 * static_cast<double>(padded(w[l], 32)) + 3);
