@@ -32,6 +32,17 @@ Cost cost_of(const opcheck::OpCase& c) {
       return both;
     }
     case Op::optimizer: return optimizer_cost(c.optimizer.kind, c.N, e);
+    case Op::narrow_step: {  // declared as the per-layer ops it fuses
+      Cost all = loss_cost(c.M, c.widths.back(), loss_takes_classes(static_cast<LossKind>(c.loss)), e);
+      for (std::size_t l = 0; l + 1 < c.widths.size(); ++l) {
+        const int64_t in = c.widths[l], n = c.widths[l + 1];
+        const bool drop = c.dropout_p > 0 && l + 2 < c.widths.size();
+        all += forward_cost(c.M, n, in, true, drop, e);
+        all += backward_weight_cost(c.M, n, in, true, e);
+        if (l > 0) all += backward_data_cost(c.M, n, in, e);
+      }
+      return all;
+    }
     default: return {};
   }
 }

@@ -17,7 +17,11 @@ namespace cumlp::opcheck {
 
 /// backward: Backend::linear_backward, a layer's weight and input gradients as one op.
 /// linear_loss: Backend::linear_loss_forward, the output layer's forward and the loss as one op.
-enum class Op { forward, backward_data, backward_weight, backward, loss, gather, optimizer, replayed_step, linear_loss };
+/// narrow_step: Backend::narrow_step, a narrow network's whole forward, loss and gradients as one op
+/// (its reference: the per-layer ops in a step's order, host/opcheck/narrow_case.cpp).
+enum class Op {
+  forward, backward_data, backward_weight, backward, loss, gather, optimizer, replayed_step, linear_loss, narrow_step
+};
 
 /// |got - ref| <= atol + rtol |ref| for every element, after NaN/Inf (which
 /// must match the reference's exactly). exact: the same bits.
@@ -49,6 +53,10 @@ struct OpCase {
   bool want_grad = true;
   Optimizer optimizer;
   bool samples_u8 = true, labels = true;  // gather: byte or float samples; class labels or a target table
+  // narrow_step: the input width then each layer's outputs, and each layer's
+  // activation (alpha and dropout_p apply to the hidden layers); M is the batch.
+  std::vector<int64_t> widths;
+  std::vector<int32_t> acts;
 
   /// "M=100 N=100 K=784" (the fields that apply).
   std::string shape() const;

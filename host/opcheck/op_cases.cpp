@@ -8,6 +8,7 @@
 #include "cumlp/model.h"
 #include "host/executor/plan.h"
 #include "host/opcheck/op_case.h"
+#include "host/opcheck/narrow_case.h"
 #include "host/opcheck/seed_models.h"
 
 namespace cumlp::opcheck {
@@ -69,6 +70,10 @@ Tolerance tolerance(Op op, DType dtype, Precision precision) {
       return {0, 0, true, "sample * scale in double, rounded once to the dtype: the same bits everywhere"};
     case Op::replayed_step:
       return {0, 0, true, "the same kernels as the op-by-op step; only who issues them differs"};
+    case Op::narrow_step:  // f32 only: the fused step is an fp32 kernel
+      return {1e-5, 1e-4, false,
+              "a chain of float GEMMs (each 1e-4 relative, K <= 784) and the loss, each layer's error carried by "
+              "Lipschitz <= 1 epilogues; dz and db scale with 1/batch, so 1e-5 absolute where they cancel to ~0"};
   }
   return {};
 }
@@ -79,6 +84,10 @@ std::string OpCase::shape() const {
     case Op::loss: s = "M=" + std::to_string(M) + " N=" + std::to_string(N); break;
     case Op::optimizer: s = "N=" + std::to_string(N); break;
     case Op::replayed_step: s = "64-32-16-10 batch 40"; break;
+    case Op::narrow_step:
+      for (int64_t w : widths) s += (s.empty() ? "" : "-") + std::to_string(w);
+      s += " batch " + std::to_string(M);
+      break;
     default: s = "M=" + std::to_string(M) + " N=" + std::to_string(N) + " K=" + std::to_string(K);
   }
   return model.empty() ? s : s + " (" + model + ")";
@@ -257,6 +266,7 @@ std::vector<OpCase> op_cases(const Backend& device, Precision precision) {
       out.push_back(std::move(c));
     }
   }
+  if (device.offers_narrow_step(DType::F32)) narrow_step_cases(out);
   if (device.can_record()) out.push_back(replay);
   return out;
 }

@@ -9,29 +9,12 @@
 #include "cumlp/model.h"
 #include "host/cpu/reference/reference_ops.h"
 #include "host/opcheck/compare.h"
-#include "host/shared/rng.h"
+#include "host/opcheck/inputs.h"
+#include "host/opcheck/narrow_case.h"
 
 namespace cumlp::opcheck {
 
 namespace {
-
-// n values uniform in [lo, hi) from stream rng::kUser + sub, rounded to dt.
-std::vector<double> values(uint32_t sub, int64_t n, double lo, double hi, DType dt) {
-  std::vector<double> v(static_cast<std::size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
-    const double u = lo + (hi - lo) * rng::uniform01(rng::bits(kSeed, rng::kUser, sub, static_cast<uint64_t>(i)));
-    v[static_cast<std::size_t>(i)] = dt == DType::F32 ? static_cast<float>(u) : u;
-  }
-  return v;
-}
-
-// n integers in [0, k) (class indices, row indices, bytes) from stream kUser + sub.
-std::vector<double> integers(uint32_t sub, int64_t n, int64_t k) {
-  std::vector<double> v(static_cast<std::size_t>(n));
-  for (int64_t i = 0; i < n; ++i)
-    v[static_cast<std::size_t>(i)] = static_cast<double>(rng::below(kSeed, rng::kUser, sub, i, static_cast<uint64_t>(k)));
-  return v;
-}
 
 std::size_t elem_size(Arg::Type t, DType dt) {
   switch (t) {
@@ -147,6 +130,7 @@ std::vector<Arg> make_args(const OpCase& c) {
               {Arg::real, "m", values(16, nm, -0.1, 0.1, dt), true, velocity},
               {Arg::real, "v", values(17, nv, 0, 0.01, dt), true, !sgd}};
     }
+    case Op::narrow_step: return narrow_step_args(c);
     case Op::replayed_step: break;
   }
   return {};
@@ -189,6 +173,7 @@ void call(const OpCase& c, Backend& be, DType dt, void* const* p) {
     }
     case Op::optimizer:
       return be.optimizer_step(dt, OptimArgs::from(c.optimizer, 3), N, p[0], p[1], p[2], p[3]);
+    case Op::narrow_step: return narrow_step_call(c, be, dt, p);
     case Op::replayed_step: break;
   }
 }
