@@ -185,7 +185,8 @@ Dataset Dataset::subset(const std::vector<int64_t>& rows) const {
       std::copy_n(src.begin() + rows[i] * width, width, dst.begin() + i * width);
     return dst;
   };
-  // Copy the metadata member by member: copying *this first would duplicate all samples.
+  // The metadata member by member: copying *this first would copy every label and target row
+  // (its samples would only be shared), all replaced just below.
   Dataset out;
   out.storage_ = storage_;
   out.shape_ = shape_;
