@@ -168,21 +168,22 @@ __device__ void narrow_outputs(const NarrowDev& a, int l, int r0, const float (&
   __syncthreads();  // this block's y rows are visible to the whole block
 }
 
-// The loss and dz of the block's rows of the output layer.
+// The loss and dz of the block's rows of the output layer: a warp per row
+// for outputs <= 32 wide (WarpRow: shuffles, no barriers; the loss kernel's
+// bits, as its row_threads is 32 there), else the whole block per row.
 __device__ void narrow_loss(const NarrowDev& a, int r0, NarrowSmem& s) {
   const NarrowLayerDev& L = a.l[a.layers - 1];
-  for (int r = 0; r < kNarrowRows; ++r) {
-    const int row = r0 + r;
-    if (row >= a.rows) break;
-    const int64_t off = static_cast<int64_t>(row) * L.out;
-    float v;
-    if (static_cast<LossKind>(a.loss.kind) == LossKind::CrossEntropy)
-      v = cross_entropy_row(BlockRow{s.scratch}, a.loss, L.y + off, static_cast<const int32_t*>(a.target)[row],
-                            L.dz + off);
-    else
-      v = elementwise_row(BlockRow{s.scratch}, a.loss, L.y + off, static_cast<const float*>(a.target) + off,
-                          L.dz + off);
-    if (threadIdx.x == 0) a.scratch.row_loss[row] = v;
+  if (L.out <= 32) {
+    const int warp = static_cast<int>(threadIdx.x) / 32, warps = kNarrowThreads / 32;
+    for (int r = warp; r < kNarrowRows && r0 + r < a.rows; r += warps) {  // uniform across the warp
+      const float v = loss_row(WarpRow{}, a.loss, r0 + r, L.y, a.target, L.dz);
+      if (threadIdx.x % 32 == 0) a.scratch.row_loss[r0 + r] = v;
+    }
+  } else {
+    for (int r = 0; r < kNarrowRows && r0 + r < a.rows; ++r) {
+      const float v = loss_row(BlockRow{s.scratch}, a.loss, r0 + r, L.y, a.target, L.dz);
+      if (threadIdx.x == 0) a.scratch.row_loss[r0 + r] = v;
+    }
   }
   __syncthreads();
 }
@@ -225,10 +226,10 @@ __device__ void narrow_backward(const NarrowDev& a, int l, int r0, NarrowSmem& s
   __syncthreads();  // s.dz is read before the next layer overwrites it; P.dz rows are visible
 }
 
-// Min 4 blocks an SM: ptxas then allots up to 128 registers (the grid has at
-// most 132 blocks anyway); without it, sm_90 picks 64 and spills the 8 rows'
-// accumulators.
-__global__ void __launch_bounds__(kNarrowThreads, 4) narrow_step_kernel(NarrowDev a) {
+// Min 2 blocks an SM: ptxas then allots up to 255 registers and takes ~180
+// (2 blocks of 128 threads still fit an SM; the grid of a batch <= 528 has at
+// most 132 blocks); without it, sm_90 picks 64 and spills the 8 rows' sums.
+__global__ void __launch_bounds__(kNarrowThreads, 2) narrow_step_kernel(NarrowDev a) {
   CUMLP_SHARED(NarrowSmem, smem, [1]);
   NarrowSmem& s = smem[0];
   const int r0 = static_cast<int>(blockIdx.x) * kNarrowRows;
