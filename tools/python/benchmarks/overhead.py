@@ -48,6 +48,9 @@ The python and c++ legs must give the same loss curve bits (checked).
    training's CPU time, which other processes do not inflate except through
    shared caches and clock speed (wall time is reported too). With --threads
    N > 1 the pool's workers do part of the work and process CPU time is used.
+   On another device (cuda, sim) the thread's CPU clock misses the device's
+   work: there the accounting and the wall rows are the figures (no GPU run
+   so far).
    Reported: the median ratio and a distribution-free confidence interval
    for it (sign test: order statistics r_(k) .. r_(n+1-k), k the largest
    with 2 P(Binomial(n, 1/2) <= k-1) <= 1 - confidence; exact coverage shown).
@@ -144,6 +147,8 @@ def parse_args(argv):
             ap.error(f"--{name} must be >= 1, got {getattr(a, name)}")
     if a.rows < 0:
         ap.error(f"--rows must be >= 0, got {a.rows}")
+    if a.threads != 1 and a.device != "cpu":
+        ap.error(f"--threads sets the cpu device's threads; it has no effect with --device {a.device}")
     if not 0 < a.confidence < 1:
         ap.error(f"--confidence must be in (0, 1), got {a.confidence}")
     return a
@@ -160,6 +165,9 @@ def main(argv=None):
 
     cpu = time.thread_time if a.threads == 1 else time.process_time
     cpu_name = "thread CPU" if a.threads == 1 else "process CPU"
+    if a.device != "cpu":
+        print(f"note: on {a.device} the {cpu_name} clock counts this thread's work, not the device's: "
+              "the wall rows time the training")
     train = cumlp.load_mnist_dir(FASHION, "train", fashion=True)
     X, y = train.x, train.labels
     if a.rows:
