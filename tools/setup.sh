@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything cumlp needs to build, test and run on Debian 12 (as root).
 # All from Debian's packages, plus from PyPI the Python packages the tests use
-# to read checkpoints (safetensors, numpy) and the Python extension's build
-# tools (nanobind, scikit-build-core; not packaged in Debian 12). Idempotent.
+# to read checkpoints (safetensors, numpy), the Python extension's build
+# tools (nanobind, scikit-build-core; not packaged in Debian 12) and, best
+# effort, a CPU jax for the DLPack tests. Idempotent.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(
@@ -31,5 +32,18 @@ fi
 if ! "$py" -c "import nanobind, scikit_build_core" 2>/dev/null; then
   "$py" -m pip install -q nanobind scikit-build-core 2>/dev/null ||
     "$py" -m pip install -q --break-system-packages nanobind scikit-build-core
+fi
+# A CPU JAX for the DLPack tests (tools/python/tests/test_jax_inputs.py),
+# best effort: they skip without it. jax/jaxlib 0.4.30 is the newest pair that
+# takes numpy 1.24 and scipy 1.10 (Debian 12's): the constraints keep pip from
+# replacing them (the latest ml_dtypes would pull numpy 2). ~80 MB, ~15 s.
+if ! "$py" -c "import jax" 2>/dev/null; then
+  pins=$(mktemp)
+  "$py" -c "import numpy; print('numpy==' + numpy.__version__)" >"$pins"
+  "$py" -c "import scipy; print('scipy==' + scipy.__version__)" >>"$pins" 2>/dev/null || true
+  { "$py" -m pip install -q -c "$pins" jax==0.4.30 jaxlib==0.4.30 2>/dev/null ||
+    "$py" -m pip install -q --break-system-packages -c "$pins" jax==0.4.30 jaxlib==0.4.30; } ||
+    echo "setup: jax not installed (optional: the JAX DLPack tests will skip)"
+  rm -f "$pins"
 fi
 echo "setup: dependencies present"

@@ -28,12 +28,29 @@ def _from_any(x, name):
         try:
             return np.from_dlpack(x)
         except (RuntimeError, TypeError, BufferError, ValueError) as e:
-            raise TypeError(f"{name}: cannot read this {type(x).__name__} through DLPack on the host ({e}); "
-                            "move it to CPU memory first") from None
+            reason = e
+        # NumPy reads fewer dtypes through DLPack than producers send (bool,
+        # bfloat16): a tensor in host memory is read through __array__ instead
+        # (one copy) and checked as NumPy input is, so it gets NumPy's result.
+        if _in_host_memory(x) and hasattr(x, "__array__"):
+            try:
+                return np.asarray(x)
+            except (RuntimeError, TypeError, ValueError):
+                pass
+        described = f"dtype {getattr(x, 'dtype', '?')}, shape {tuple(getattr(x, 'shape', ()))}"
+        raise TypeError(f"{name}: cannot read this {type(x).__name__} ({described}) through DLPack on the host "
+                        f"({reason}); move it to CPU memory first") from None
     try:
         return np.asarray(x)
     except (ValueError, TypeError) as e:
         raise ValueError(f"{name}: cannot be read as an array ({e})") from None
+
+
+def _in_host_memory(x):
+    try:
+        return x.__dlpack_device__()[0] in (1, 3)  # kDLCPU, kDLCUDAHost
+    except Exception:  # noqa: BLE001 (a producer's own error: not host memory as far as we know)
+        return False
 
 
 _RESHAPE = ("Reshape your data either using array.reshape(-1, 1) if your data has a single feature or "

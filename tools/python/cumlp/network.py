@@ -65,7 +65,11 @@ def fit(net, train, test=None, *, epochs=10, batch_size=100, valid_fraction=0.2,
     as a dict (train_loss, valid_loss, epochs_run, best_epoch, samples_per_second,
     test metrics when `test` is given). on_progress(dict) is called after every
     epoch (and now and then during one); returning True after an epoch stops
-    there. Ctrl-C stops after the current step and raises KeyboardInterrupt."""
+    there. Ctrl-C stops after the current step and raises KeyboardInterrupt.
+    The training thread runs Python only in the Ctrl-C polls (at most every
+    50 ms) and in on_progress: the report's python_seconds is the wall time
+    of those GIL-held sections (acquisition included), python_sections their
+    count."""
     return _cumlp._fit(net, train, test, int(epochs), int(batch_size), float(valid_fraction), int(patience),
                        int(seed), bool(shuffle), on_progress)
 

@@ -3,6 +3,13 @@
 // Ctrl-C: while fit runs, the trainer's should_stop asks Python (taking the
 // GIL at most every 50 ms) whether a signal arrived; a KeyboardInterrupt
 // stops training after the current step and is raised once fit returns.
+//
+// Python's share of a fit: the training thread runs Python only in those
+// polls and in the on_progress calls, each inside one GIL-held section; fit
+// sums their wall time (GIL acquisition and release included) into the
+// report's "python_seconds" and counts them in "python_sections". The clock
+// is read once more per section than the 50 ms rate limit already reads it:
+// nothing per training step (tools/python/benchmarks/overhead.py uses it).
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/function.h>
 #include <nanobind/stl/string.h>
@@ -117,32 +124,47 @@ using Clock = std::chrono::steady_clock;
 
 // Trains with the GIL released. on_progress (may be None) gets a dict after
 // every epoch and, at most every 0.2 s, during one; a true return after an
-// epoch stops training on that epoch's boundary (report["stopped"]).
+// epoch stops training on that epoch's boundary (report["stopped"]). The
+// report adds python_seconds and python_sections (see the top of the file).
 nb::dict fit(Network& net, const Dataset& train, const Dataset* test, TrainConfig config, nb::object on_progress) {
   // (Trainer validates the config.)
   bool interrupted_by_signal = false, stop_requested = false;
   std::string callback_error;
   auto last_check = Clock::now(), last_report = Clock::now();
+  Clock::duration python_time{};  // GIL-held sections on the training thread
+  int64_t python_sections = 0;
+  const auto held_since = [&](Clock::time_point start) {
+    python_time += Clock::now() - start;
+    ++python_sections;
+  };
   config.should_stop = [&] {
     if (interrupted_by_signal || stop_requested || !callback_error.empty()) return true;
-    if (Clock::now() - last_check < std::chrono::milliseconds(50)) return false;
-    last_check = Clock::now();
-    nb::gil_scoped_acquire gil;
-    if (PyErr_CheckSignals() != 0) interrupted_by_signal = true;  // the exception stays set for the raise below
+    const auto now = Clock::now();
+    if (now - last_check < std::chrono::milliseconds(50)) return false;
+    last_check = now;
+    {
+      nb::gil_scoped_acquire gil;
+      if (PyErr_CheckSignals() != 0) interrupted_by_signal = true;  // the exception stays set for the raise below
+    }
+    held_since(now);
     return interrupted_by_signal;
   };
   config.on_progress = [&](const Progress& p) {
     if (on_progress.is_none() || !callback_error.empty()) return;
-    if (!p.epoch_done && Clock::now() - last_report < std::chrono::milliseconds(200)) return;
-    last_report = Clock::now();
-    nb::gil_scoped_acquire gil;
-    try {
-      const nb::object r = on_progress(progress_dict(p));
-      if (p.epoch_done && nb::cast<bool>(nb::bool_(r))) stop_requested = true;
-    } catch (nb::python_error& e) {
-      callback_error = e.what();  // stops training; re-raised below
-      e.restore();
+    const auto now = Clock::now();
+    if (!p.epoch_done && now - last_report < std::chrono::milliseconds(200)) return;
+    last_report = now;
+    {
+      nb::gil_scoped_acquire gil;
+      try {
+        const nb::object r = on_progress(progress_dict(p));
+        if (p.epoch_done && nb::cast<bool>(nb::bool_(r))) stop_requested = true;
+      } catch (nb::python_error& e) {
+        callback_error = e.what();  // stops training; re-raised below
+        e.restore();
+      }
     }
+    held_since(now);
   };
   Trainer trainer(net, config);
   TrainReport r;
@@ -153,6 +175,8 @@ nb::dict fit(Network& net, const Dataset& train, const Dataset* test, TrainConfi
   if (interrupted_by_signal || !callback_error.empty()) throw nb::python_error();
   nb::dict d = report_dict(r);
   d["stopped"] = stop_requested;
+  d["python_seconds"] = std::chrono::duration<double>(python_time).count();
+  d["python_sections"] = python_sections;
   return d;
 }
 

@@ -5,7 +5,6 @@ without it the tests that compare with the CLI look in build/tools/cli/.
 """
 import os
 import pathlib
-import shutil
 
 import numpy as np
 import pytest

@@ -56,6 +56,24 @@ def test_contiguous_float32_input_is_not_copied():
     assert via_dlpack.ctypes.data == x.ctypes.data
 
 
+def test_a_tensor_outside_host_memory_is_refused_naming_its_dtype_and_shape():
+    class DeviceTensor:  # a CUDA tensor as NumPy sees it: DLPack on a device
+        dtype, shape = "float32", (4, 3)
+
+        def __dlpack__(self, **kw):
+            raise BufferError("device memory")
+
+        def __dlpack_device__(self):
+            return (2, 0)  # kDLCUDA
+
+        def __array__(self):
+            raise AssertionError("read on the host")
+
+    with pytest.raises(TypeError, match=r"X: cannot read this DeviceTensor \(dtype float32, shape \(4, 3\)\) through "
+                       r"DLPack on the host \(.*\); move it to CPU memory first"):
+        cumlp.MLPClassifier(max_iter=1).fit(DeviceTensor(), np.arange(4))
+
+
 def test_other_input_is_converted_once():
     x = np.arange(12, dtype=np.float64).reshape(4, 3)
     assert _arrays.as_features(x).dtype == np.float32
