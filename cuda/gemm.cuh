@@ -226,6 +226,33 @@ __device__ void gemm_row_sum_out(const P& p, int rows, int row, float row_sum) {
   p.a_row_sums[row] = v;
 }
 
+/// The K loop of a block, shared by the SIMT and the tensor-core blocks: the
+/// 8-wide tiles of [kb, ke) pass through two shared buffers, the next one
+/// fetched into registers (sa, sb: the operands' register stages) while
+/// step(buf) multiplies the current one, then written by store(other buf):
+/// one barrier per tile.
+template <class P, class SA, class SB, class Store, class Step>
+__device__ void gemm_k_loop(const P& p, SA& sa, SB& sb, int m0, int n0, int kb, int ke, Store store, Step step) {
+  if (kb < ke) {
+    sa.load(p.A, p.M, p.K, m0, kb, p.vec_a);
+    sb.load(p.B, p.N, p.K, n0, kb, p.vec_b);
+    store(0);
+  }
+  __syncthreads();  // the first tiles complete before anyone reads them
+  int buf = 0;
+  for (int k0 = kb; k0 < ke; k0 += kGemmBK) {
+    const bool more = k0 + kGemmBK < ke;
+    if (more) {  // the next tiles into registers while this one is multiplied
+      sa.load(p.A, p.M, p.K, m0, k0 + kGemmBK, p.vec_a);
+      sb.load(p.B, p.N, p.K, n0, k0 + kGemmBK, p.vec_b);
+    }
+    step(buf);
+    if (more) store(buf ^ 1);  // the other buffer's readers finished before the last barrier
+    __syncthreads();
+    buf ^= 1;
+  }
+}
+
 /// Block `b` of problem p: tile b / splits, K range b % splits.
 template <class Cfg, bool kTransA, bool kTransB, class Epilogue>
 __device__ void gemm_block(const GemmProblem<kTransA, kTransB, Epilogue>& p, int b, GemmSmem<Cfg>& s) {
@@ -243,20 +270,7 @@ __device__ void gemm_block(const GemmProblem<kTransA, kTransB, Epilogue>& p, int
   float acc[TM][TN] = {};
   TileStage<!kTransA, BM, T> sa;  // op(A) row i: A[i][k], or A[k][i] when transposed
   TileStage<kTransB, BN, T> sb;   // op(B) column j: B[k][j], or B[j][k] when transposed
-  if (kb < ke) {
-    sa.load(p.A, p.M, p.K, m0, kb, p.vec_a);
-    sb.load(p.B, p.N, p.K, n0, kb, p.vec_b);
-    sa.store(s.a[0]);
-    sb.store(s.b[0]);
-  }
-  __syncthreads();  // the first tiles complete before anyone reads them
-  int buf = 0;
-  for (int k0 = kb; k0 < ke; k0 += kGemmBK) {
-    const bool more = k0 + kGemmBK < ke;
-    if (more) {  // the next tiles into registers while this one is multiplied
-      sa.load(p.A, p.M, p.K, m0, k0 + kGemmBK, p.vec_a);
-      sb.load(p.B, p.N, p.K, n0, k0 + kGemmBK, p.vec_b);
-    }
+  gemm_k_loop(p, sa, sb, m0, n0, kb, ke, [&](int b) { sa.store(s.a[b]), sb.store(s.b[b]); }, [&](int buf) {
 #pragma unroll
     for (int k = 0; k < kGemmBK; ++k) {
       float a[TM], bv[TN];
@@ -280,13 +294,7 @@ __device__ void gemm_block(const GemmProblem<kTransA, kTransB, Epilogue>& p, int
       for (int k = 0; k < kGemmBK; ++k) row_sum += s.a[buf][k][tid];  // zero-filled beyond K
       CUMLP_COUNT_FLOPS(kGemmBK);
     }
-    if (more) {  // the other buffer's readers finished before the last barrier
-      sa.store(s.a[buf ^ 1]);
-      sb.store(s.b[buf ^ 1]);
-    }
-    __syncthreads();
-    buf ^= 1;
-  }
+  });
   const auto row_of = [&](int r) { return (r / 4) * kRowStride + ty * 4 + r % 4; };
   const auto col_of = [&](int c) { return (c / 4) * kColStride + tx * 4 + c % 4; };
   const int tiles_m = p.tiles / p.tiles_n;

@@ -162,20 +162,7 @@ __device__ void gemm_tf32_block(const GemmProblem<kTransA, kTransB, Epilogue>& p
     for (int j = 0; j < FN; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
   StageA sa;
   StageB sb;
-  if (kb < ke) {
-    sa.load(p.A, p.M, p.K, m0, kb, p.vec_a);
-    sb.load(p.B, p.N, p.K, n0, kb, p.vec_b);
-    sa.store(s.t.a[0]);
-    sb.store(s.t.b[0]);
-  }
-  __syncthreads();  // the first tiles complete before anyone reads them
-  int buf = 0;
-  for (int k0 = kb; k0 < ke; k0 += kGemmBK) {
-    const bool more = k0 + kGemmBK < ke;
-    if (more) {  // the next tiles into registers while this one is multiplied
-      sa.load(p.A, p.M, p.K, m0, k0 + kGemmBK, p.vec_a);
-      sb.load(p.B, p.N, p.K, n0, k0 + kGemmBK, p.vec_b);
-    }
+  gemm_k_loop(p, sa, sb, m0, n0, kb, ke, [&](int b) { sa.store(s.t.a[b]), sb.store(s.t.b[b]); }, [&](int buf) {
     FragA a[FM][kSplit ? 2 : 1];
     FragB bf[FN][kSplit ? 2 : 1];
 #pragma unroll
@@ -200,13 +187,7 @@ __device__ void gemm_tf32_block(const GemmProblem<kTransA, kTransB, Epilogue>& p
         }
         wmma::mma_sync(acc[i][j], a[i][0], bf[j][0], acc[i][j]);
       }
-    if (more) {  // the other buffer's readers finished before the last barrier
-      sa.store(s.t.a[buf ^ 1]);
-      sb.store(s.t.b[buf ^ 1]);
-    }
-    __syncthreads();
-    buf ^= 1;
-  }
+  });
   // Bias gradient: as the fp32 kernel, each row of op(A) over this K range in K order, unrounded.
   const bool sums_rows = p.a_row_sums != nullptr && tile % p.tiles_n == 0;
   float row_sum = 0.0f;
