@@ -193,14 +193,14 @@ class GpuBackend final : public Backend {
   // two ops (either may go to cuBLASLt).
   void linear_backward(DType dt, int64_t M, int64_t N, int64_t K, const void* dz, const void* w, const void* x,
                        const void* y_prev, const Epilogue& ep, void* dw, void* db, void* dz_prev) override {
-    // The grouped launch is the fp32 SIMT GEMM's: with cuBLASLt or a tensor-core
-    // precision the two products go their own ways (two ops).
-    if (lt() || precision_ != Precision::FP32)
+    // The grouped launch is the own GEMM's, at every precision: with cuBLASLt
+    // (fp32 only) the two products go their own ways (two ops).
+    if (lt() && precision_ == Precision::FP32)
       return Backend::linear_backward(dt, M, N, K, dz, w, x, y_prev, ep, dw, db, dz_prev);
     require_f32(dt);
     enter();
     launches_ += launch_linear_backward(M, N, K, f(dz), f(w), f(x), f(y_prev), ep, f(dw), f(db), f(dz_prev),
-                                        gemm_workspace(), stream_);
+                                        gemm_workspace(), stream_, precision_);
   }
   bool fuses_softmax_into_loss() const override { return true; }
   // The fused narrow step is fp32 SIMT (cuda/narrow.cu): at TF32 / TF32x3 the
@@ -223,7 +223,7 @@ class GpuBackend final : public Backend {
     require_f32(dt);
     enter();
     launches_ += launch_linear_loss_forward(M, N, K, f(x), f(w), f(b), ep, f(y), a, target, f(dz), f(loss),
-                                            loss_scratch(a.rows), gemm_workspace(), stream_);
+                                            loss_scratch(a.rows), gemm_workspace(), stream_, precision_);
   }
   void loss_forward_backward(DType dt, const LossArgs& a, const void* y, const void* target, void* dz,
                              void* loss) override {

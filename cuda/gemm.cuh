@@ -32,9 +32,10 @@
 // memory, in K order, split partials in split order (the bias gradient db =
 // column sums of dz rides on the weight-gradient GEMM, without atomics).
 //
-// Two problems can share one launch (gemm_pair_kernel: blockIdx ranges pick
-// the problem), which is how a layer's input and weight gradients run as one
-// kernel. The tile rule choosing the tile and split count is gemm_rule.cuh.
+// The kernels and launchers (one problem, a pair: a layer's input and weight
+// gradients in one kernel, a group) are in gemm_group.cuh, shared with the
+// tensor-core block of gemm_tf32.cuh, which uses the split-K fixup and row sums
+// below. The tile rule choosing the tile and split count is gemm_rule.cuh.
 #pragma once
 
 #include <type_traits>
@@ -54,11 +55,16 @@ struct FinishesTile : std::false_type {};
 template <class E>
 struct FinishesTile<E, std::void_t<typename E::finishes_tile>> : std::true_type {};
 
+template <class Cfg>
+struct GemmSmem;
+
 /// The tile configurations (gemm_rule.cuh says which shape takes which).
 template <int BM_, int BN_, int TM_, int TN_>
 struct GemmConfig {
   static constexpr int BM = BM_, BN = BN_, TM = TM_, TN = TN_;
   static constexpr int kThreadsX = BN / TN, kThreadsY = BM / TM, kThreads = kThreadsX * kThreadsY;
+  static constexpr bool kTensor = false;  // the SIMT block (gemm_block); gemm_tf32.cuh's configs say true
+  using Smem = GemmSmem<GemmConfig>;
   static_assert(TM % 4 == 0 && TN % 4 == 0 && kThreadsX <= 32, "4 x 4 output groups, a row of threads in a warp");
 };
 using GemmLarge = GemmConfig<128, 128, 8, 8>;  // 256 threads
@@ -177,6 +183,76 @@ struct TileStage {
 /// Reads memory another block wrote (split-K partials) past the L1 cache.
 __device__ inline float load_coherent(const float* p) { return *static_cast<const volatile float*>(p); }
 
+// Split-K's deterministic fixup, shared by the SIMT and the tensor-core blocks.
+
+/// Called by every thread of a block after it wrote its partials of `tile`:
+/// counts the block in (an integer counter per tile) and returns true in the
+/// tile's last block to finish, which resets the counter for the next launch
+/// and then adds the partials in split order. No block waits for another.
+template <class P>
+__device__ bool gemm_split_last(const P& p, int tile) {
+  __threadfence();  // this thread's partials are visible before the block counts itself done
+  __syncthreads();
+  const int last = __syncthreads_or(threadIdx.x == 0 &&
+                                    atomicAdd(&p.counters[tile], 1u) == static_cast<unsigned>(p.splits - 1));
+  if (!last) return false;
+  __threadfence();  // every other block's partials are visible from here
+  if (threadIdx.x == 0) p.counters[tile] = 0;  // ready for the next launch
+  return true;
+}
+
+/// v = the sum of the tile's split partials at `at` .. at + 3, in split order
+/// 0..splits-1 (parts: the tile's [splits][tile_size] partials).
+__device__ inline void gemm_split_sum4(const float* parts, int splits, int tile_size, int at, float (&v)[4]) {
+  v[0] = v[1] = v[2] = v[3] = 0.0f;
+  for (int q = 0; q < splits; ++q) {
+    const float4 t = ld_float4_cg(&parts[q * tile_size + at]);
+    v[0] += t.x, v[1] += t.y, v[2] += t.z, v[3] += t.w;
+  }
+  CUMLP_COUNT_FLOPS(4 * splits);
+}
+
+/// Row `row` of op(A)'s sum (row < p.M skipped otherwise): this block's
+/// row_sum, or with split-K the split partials (stride `rows`) in split order.
+template <class P>
+__device__ void gemm_row_sum_out(const P& p, int rows, int row, float row_sum) {
+  if (row >= p.M) return;
+  float v = row_sum;
+  if (p.splits > 1) {
+    v = 0.0f;
+    for (int q = 0; q < p.splits; ++q) v += load_coherent(&p.row_partials[static_cast<int64_t>(q) * rows + row]);
+    CUMLP_COUNT_FLOPS(p.splits);
+  }
+  p.a_row_sums[row] = v;
+}
+
+/// The K loop of a block, shared by the SIMT and the tensor-core blocks: the
+/// 8-wide tiles of [kb, ke) pass through two shared buffers, the next one
+/// fetched into registers (sa, sb: the operands' register stages) while
+/// step(buf) multiplies the current one, then written by store(other buf):
+/// one barrier per tile.
+template <class P, class SA, class SB, class Store, class Step>
+__device__ void gemm_k_loop(const P& p, SA& sa, SB& sb, int m0, int n0, int kb, int ke, Store store, Step step) {
+  if (kb < ke) {
+    sa.load(p.A, p.M, p.K, m0, kb, p.vec_a);
+    sb.load(p.B, p.N, p.K, n0, kb, p.vec_b);
+    store(0);
+  }
+  __syncthreads();  // the first tiles complete before anyone reads them
+  int buf = 0;
+  for (int k0 = kb; k0 < ke; k0 += kGemmBK) {
+    const bool more = k0 + kGemmBK < ke;
+    if (more) {  // the next tiles into registers while this one is multiplied
+      sa.load(p.A, p.M, p.K, m0, k0 + kGemmBK, p.vec_a);
+      sb.load(p.B, p.N, p.K, n0, k0 + kGemmBK, p.vec_b);
+    }
+    step(buf);
+    if (more) store(buf ^ 1);  // the other buffer's readers finished before the last barrier
+    __syncthreads();
+    buf ^= 1;
+  }
+}
+
 /// Block `b` of problem p: tile b / splits, K range b % splits.
 template <class Cfg, bool kTransA, bool kTransB, class Epilogue>
 __device__ void gemm_block(const GemmProblem<kTransA, kTransB, Epilogue>& p, int b, GemmSmem<Cfg>& s) {
@@ -194,20 +270,7 @@ __device__ void gemm_block(const GemmProblem<kTransA, kTransB, Epilogue>& p, int
   float acc[TM][TN] = {};
   TileStage<!kTransA, BM, T> sa;  // op(A) row i: A[i][k], or A[k][i] when transposed
   TileStage<kTransB, BN, T> sb;   // op(B) column j: B[k][j], or B[j][k] when transposed
-  if (kb < ke) {
-    sa.load(p.A, p.M, p.K, m0, kb, p.vec_a);
-    sb.load(p.B, p.N, p.K, n0, kb, p.vec_b);
-    sa.store(s.a[0]);
-    sb.store(s.b[0]);
-  }
-  __syncthreads();  // the first tiles complete before anyone reads them
-  int buf = 0;
-  for (int k0 = kb; k0 < ke; k0 += kGemmBK) {
-    const bool more = k0 + kGemmBK < ke;
-    if (more) {  // the next tiles into registers while this one is multiplied
-      sa.load(p.A, p.M, p.K, m0, k0 + kGemmBK, p.vec_a);
-      sb.load(p.B, p.N, p.K, n0, k0 + kGemmBK, p.vec_b);
-    }
+  gemm_k_loop(p, sa, sb, m0, n0, kb, ke, [&](int b) { sa.store(s.a[b]), sb.store(s.b[b]); }, [&](int buf) {
 #pragma unroll
     for (int k = 0; k < kGemmBK; ++k) {
       float a[TM], bv[TN];
@@ -231,13 +294,7 @@ __device__ void gemm_block(const GemmProblem<kTransA, kTransB, Epilogue>& p, int
       for (int k = 0; k < kGemmBK; ++k) row_sum += s.a[buf][k][tid];  // zero-filled beyond K
       CUMLP_COUNT_FLOPS(kGemmBK);
     }
-    if (more) {  // the other buffer's readers finished before the last barrier
-      sa.store(s.a[buf ^ 1]);
-      sb.store(s.b[buf ^ 1]);
-    }
-    __syncthreads();
-    buf ^= 1;
-  }
+  });
   const auto row_of = [&](int r) { return (r / 4) * kRowStride + ty * 4 + r % 4; };
   const auto col_of = [&](int c) { return (c / 4) * kColStride + tx * 4 + c % 4; };
   const int tiles_m = p.tiles / p.tiles_n;
@@ -251,13 +308,7 @@ __device__ void gemm_block(const GemmProblem<kTransA, kTransB, Epilogue>& p, int
       for (int c = 0; c < TN; c += 4)
         st_float4(&part[row_of(r) * BN + col_of(c)], make_float4(acc[r][c], acc[r][c + 1], acc[r][c + 2], acc[r][c + 3]));
     if (sums_rows && tid < BM) p.row_partials[static_cast<int64_t>(split) * tiles_m * BM + m0 + tid] = row_sum;
-    __threadfence();  // this thread's partials are visible before the block counts itself done
-    __syncthreads();
-    const int last =
-        __syncthreads_or(tid == 0 && atomicAdd(&p.counters[tile], 1u) == static_cast<unsigned>(p.splits - 1));
-    if (!last) return;
-    __threadfence();  // every other block's partials are visible from here
-    if (tid == 0) p.counters[tile] = 0;  // ready for the next launch
+    if (!gemm_split_last(p, tile)) return;
   }
   // The epilogue, on the accumulators or on the partials summed in split order.
 #pragma unroll
@@ -265,14 +316,7 @@ __device__ void gemm_block(const GemmProblem<kTransA, kTransB, Epilogue>& p, int
 #pragma unroll
     for (int c0 = 0; c0 < TN; c0 += 4) {
       float v[4] = {acc[r][c0], acc[r][c0 + 1], acc[r][c0 + 2], acc[r][c0 + 3]};
-      if (p.splits > 1) {
-        v[0] = v[1] = v[2] = v[3] = 0.0f;
-        for (int q = 0; q < p.splits; ++q) {
-          const float4 t = ld_float4_cg(&parts[q * (BM * BN) + row_of(r) * BN + col_of(c0)]);
-          v[0] += t.x, v[1] += t.y, v[2] += t.z, v[3] += t.w;
-        }
-        CUMLP_COUNT_FLOPS(4 * p.splits);
-      }
+      if (p.splits > 1) gemm_split_sum4(parts, p.splits, BM * BN, row_of(r) * BN + col_of(c0), v);
       const int i = m0 + row_of(r), j0 = n0 + col_of(c0);
       if (i >= p.M) continue;
       if (p.epilogue.vec4 && j0 + 3 < p.N) {
@@ -283,168 +327,10 @@ __device__ void gemm_block(const GemmProblem<kTransA, kTransB, Epilogue>& p, int
           if (j0 + c < p.N) p.epilogue(i, j0 + c, v[c]);
       }
     }
-  if (sums_rows && tid < BM && m0 + tid < p.M) {
-    float v = row_sum;
-    if (p.splits > 1) {
-      v = 0.0f;
-      for (int q = 0; q < p.splits; ++q)
-        v += load_coherent(&p.row_partials[static_cast<int64_t>(q) * tiles_m * BM + m0 + tid]);
-      CUMLP_COUNT_FLOPS(p.splits);
-    }
-    p.a_row_sums[m0 + tid] = v;
-  }
+  if (sums_rows && tid < BM) gemm_row_sum_out(p, tiles_m * BM, m0 + tid, row_sum);
   if constexpr (FinishesTile<Epilogue>::value) {
     static_assert(sizeof(GemmSmem<Cfg>) >= kMaxRowThreads * sizeof(float), "the tile's last step needs the scratch");
     p.epilogue.finish_tile(m0, BM, p.tiles, reinterpret_cast<float*>(&s));
-  }
-}
-
-// One resident block per SM is enough (the tile rule aims at a block per SM):
-// ptxas may then give the 8 x 8 tile the registers it needs without spilling.
-template <class Cfg, class P>
-__global__ void __launch_bounds__(Cfg::kThreads, 1) gemm_kernel(P p) {
-  CUMLP_SHARED(GemmSmem<Cfg>, smem, [1]);
-  gemm_block<Cfg>(p, static_cast<int>(blockIdx.x), smem[0]);
-}
-
-/// Two problems in one launch: blocks [0, blocks of p0) run p0, the rest p1.
-template <class Cfg, class P0, class P1>
-__global__ void __launch_bounds__(Cfg::kThreads, 1) gemm_pair_kernel(P0 p0, P1 p1) {
-  CUMLP_SHARED(GemmSmem<Cfg>, smem, [1]);
-  const int b = static_cast<int>(blockIdx.x), blocks0 = p0.tiles * p0.splits;
-  if (b < blocks0) gemm_block<Cfg>(p0, b, smem[0]);
-  else gemm_block<Cfg>(p1, b - blocks0, smem[0]);
-}
-
-/// Up to kGemmGroupMax problems of one type in one launch (the weight
-/// gradients of every layer of a network): blocks [first[i], first[i + 1])
-/// run problem i.
-template <class P>
-struct GemmGroup {
-  P p[kGemmGroupMax];
-  int first[kGemmGroupMax + 1] = {};
-  int count = 0;
-};
-
-template <class Cfg, class P>
-__global__ void __launch_bounds__(Cfg::kThreads, 1) gemm_group_kernel(GemmGroup<P> g) {
-  CUMLP_SHARED(GemmSmem<Cfg>, smem, [1]);
-  const int b = static_cast<int>(blockIdx.x);
-  int i = 0;
-  while (i + 1 < g.count && b >= g.first[i + 1]) ++i;
-  gemm_block<Cfg>(g.p[i], b - g.first[i], smem[0]);
-}
-
-/// Fills in p's tiling for Cfg and its share of the workspace (slot `slot`
-/// of a launch; past kGemmWorkspaceSlots, no split). Returns its blocks.
-template <class Cfg, class P>
-int64_t bind_gemm(P& p, const GemmWorkspace& ws, int slot) {
-  // A problem past the workspace's slots (a group of more than two) runs unsplit.
-  const GemmSplit sp = slot < kGemmWorkspaceSlots ? gemm_split(p.M, p.N, p.K, Cfg::BM, Cfg::BN)
-                                                  : GemmSplit{1, (p.K + kGemmBK - 1) / kGemmBK * kGemmBK};
-  p.tiles_n = (p.N + Cfg::BN - 1) / Cfg::BN;
-  p.tiles = ((p.M + Cfg::BM - 1) / Cfg::BM) * p.tiles_n;
-  p.splits = sp.splits;
-  p.k_per_split = sp.k_per_split;
-  if (p.splits > 1) {
-    CUMLP_CHECK(ws.data && ws.counters, "GEMM M=", p.M, " N=", p.N, " K=", p.K, " splits K but has no workspace");
-    CUMLP_CHECK(int64_t{p.tiles} * p.splits <= kGemmSplitBlockCap && p.tiles <= kGemmCountersPerSlot,
-                "GEMM split beyond its workspace");
-    p.partials = ws.data + slot * kGemmWorkspaceFloatsPerSlot;
-    p.row_partials = p.partials + kGemmSplitBlockCap * kGemmMaxSplitTile;
-    p.counters = ws.counters + slot * kGemmCountersPerSlot;
-  }
-  return int64_t{p.tiles} * p.splits;
-}
-
-template <class Cfg, class P>
-int launch_gemm_as(P p, const GemmWorkspace& ws, cudaStream_t stream) {
-  const int64_t blocks = bind_gemm<Cfg>(p, ws, 0);
-  CUMLP_CHECK(blocks <= 0x7fffffff, "GEMM grid of ", blocks, " blocks");
-  auto* gemm = &gemm_kernel<Cfg, P>;  // the launch's name on the simulator
-  CUMLP_LAUNCH(gemm, dim3(static_cast<unsigned>(blocks)), dim3(Cfg::kThreads), 0, stream, p);
-  CUMLP_CUDA_CHECK(cudaGetLastError());
-  return 1;
-}
-
-/// Launches p with the tile and split of the tile rule. Returns the launches
-/// made (0 when C is empty).
-template <class P>
-int launch_gemm(const P& p, const GemmWorkspace& ws, cudaStream_t stream) {
-  if (p.M == 0 || p.N == 0) return 0;
-  switch (gemm_tile(p.M, p.N)) {
-    case GemmTile::large: return launch_gemm_as<GemmLarge>(p, ws, stream);
-    case GemmTile::medium: return launch_gemm_as<GemmMedium>(p, ws, stream);
-    default: return launch_gemm_as<GemmSmall>(p, ws, stream);
-  }
-}
-
-template <class Cfg, class P0, class P1>
-int launch_gemm_pair_as(P0 p0, P1 p1, const GemmWorkspace& ws, cudaStream_t stream) {
-  const int64_t blocks = bind_gemm<Cfg>(p0, ws, 0) + bind_gemm<Cfg>(p1, ws, 1);
-  CUMLP_CHECK(blocks <= 0x7fffffff, "GEMM grid of ", blocks, " blocks");
-  auto* gemm = &gemm_pair_kernel<Cfg, P0, P1>;
-  CUMLP_LAUNCH(gemm, dim3(static_cast<unsigned>(blocks)), dim3(Cfg::kThreads), 0, stream, p0, p1);
-  CUMLP_CUDA_CHECK(cudaGetLastError());
-  return 1;
-}
-
-/// Both products in one launch, each tiled and split by the rule for the
-/// smaller of the two tiles the rule picks (one block size serves both).
-/// An empty product adds no blocks; returns 0 when both are empty.
-template <class P0, class P1>
-int launch_gemm_pair(P0 p0, P1 p1, const GemmWorkspace& ws, cudaStream_t stream) {
-  const bool has0 = p0.M > 0 && p0.N > 0, has1 = p1.M > 0 && p1.N > 0;
-  if (!has0 && !has1) return 0;
-  const GemmTile t0 = has0 ? gemm_tile(p0.M, p0.N) : GemmTile::large;
-  const GemmTile t1 = has1 ? gemm_tile(p1.M, p1.N) : GemmTile::large;
-  if (!has0) p0.M = p0.N = 0;  // no tiles
-  if (!has1) p1.M = p1.N = 0;
-  switch (t0 < t1 ? t0 : t1) {
-    case GemmTile::large: return launch_gemm_pair_as<GemmLarge>(p0, p1, ws, stream);
-    case GemmTile::medium: return launch_gemm_pair_as<GemmMedium>(p0, p1, ws, stream);
-    default: return launch_gemm_pair_as<GemmSmall>(p0, p1, ws, stream);
-  }
-}
-
-template <class Cfg, class P>
-int launch_gemm_group_as(GemmGroup<P> g, const GemmWorkspace& ws, cudaStream_t stream) {
-  int64_t blocks = 0;
-  for (int i = 0; i < g.count; ++i) {
-    g.first[i] = static_cast<int>(blocks);
-    blocks += bind_gemm<Cfg>(g.p[i], ws, i);
-    CUMLP_CHECK(blocks <= 0x7fffffff, "GEMM grid of ", blocks, " blocks");
-  }
-  g.first[g.count] = static_cast<int>(blocks);
-  auto* gemm = &gemm_group_kernel<Cfg, P>;
-  CUMLP_LAUNCH(gemm, dim3(static_cast<unsigned>(blocks)), dim3(Cfg::kThreads), 0, stream, g);
-  CUMLP_CUDA_CHECK(cudaGetLastError());
-  return 1;
-}
-
-/// The problems of `g` in one launch, tiled by the rule for the smallest tile
-/// any of them gets (one block size serves all); the first kGemmWorkspaceSlots
-/// problems split K by the rule, the others do not. Empty problems add no
-/// blocks; returns 0 when all are empty.
-template <class P>
-int launch_gemm_group(GemmGroup<P> g, const GemmWorkspace& ws, cudaStream_t stream) {
-  CUMLP_CHECK(g.count >= 0 && g.count <= kGemmGroupMax, "GEMM group of ", g.count, " problems");
-  GemmTile tile = GemmTile::large;
-  bool any = false;
-  for (int i = 0; i < g.count; ++i) {
-    if (g.p[i].M == 0 || g.p[i].N == 0) {
-      g.p[i].M = g.p[i].N = 0;  // no tiles
-      continue;
-    }
-    any = true;
-    const GemmTile t = gemm_tile(g.p[i].M, g.p[i].N);
-    if (t < tile) tile = t;
-  }
-  if (!any) return 0;
-  switch (tile) {
-    case GemmTile::large: return launch_gemm_group_as<GemmLarge>(g, ws, stream);
-    case GemmTile::medium: return launch_gemm_group_as<GemmMedium>(g, ws, stream);
-    default: return launch_gemm_group_as<GemmSmall>(g, ws, stream);
   }
 }
 

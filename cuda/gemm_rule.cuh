@@ -21,6 +21,12 @@
 // gradient, 500 x 784 x 256 (K = batch), medium 104 tiles x 2 = 208 blocks; a
 // 10-wide output layer, small tiles. With the split partials summed in a
 // fixed order, the tiling changes speed, never the bits for a given shape.
+//
+// The tensor-core block (gemm_tf32.cuh, --precision tf32|tf32x3) takes the
+// same rule and splits with its own warp layout per tile: large 8 warps of
+// 64 x 32 (4 x 2 fragments of 16 x 16), medium 4 warps of 32 x 32 (2 x 2),
+// small 4 warps of 16 x 16 (1 x 1); so a shape has the same tiles, splits
+// and blocks at every precision.
 #pragma once
 
 #include <cstdint>

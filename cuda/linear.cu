@@ -8,8 +8,7 @@
 #include "cuda/linear.cuh"
 
 #include "cuda/dropout.cuh"
-#include "cuda/gemm.cuh"
-#include "cuda/gemm_tf32.cuh"
+#include "cuda/gemm_group.cuh"
 #include "cuda/loss_rows.cuh"
 #include "host/shared/rng.h"
 #if defined(__CUDACC__)
@@ -160,14 +159,21 @@ __global__ void __launch_bounds__(kMaxRowThreads)
   }
 }
 
-// The GEMM of a precision: the fp32 kernel, or the tensor-core kernel for
-// TF32 / TF32x3. (cuBLASLt, fp32 only, is left out by the callers then.)
-template <bool kTransA, bool kTransB, class Epi>
-int launch_gemm_at(Precision precision, const GemmProblem<kTransA, kTransB, Epi>& p, const GemmWorkspace& ws,
-                   cudaStream_t stream) {
-  if (precision == Precision::FP32) return launch_gemm(p, ws, stream);
-  const Tf32Mode mode = precision == Precision::TF32x3 ? Tf32Mode::tf32x3 : Tf32Mode::tf32;
-  return launch_gemm_tf32<kTransA, kTransB>(mode, p.M, p.N, p.K, p.A, p.B, p.a_row_sums, p.epilogue, stream);
+// The GEMM tiles of a precision: the fp32 SIMT block, or the tensor-core
+// block for TF32 / TF32x3 (cuBLASLt, fp32 only, is left out by the callers
+// then); f(tiles) launches with them.
+template <class F>
+int at_precision(Precision precision, F f) {
+  switch (precision) {
+    case Precision::FP32: return f(SimtTiles{});
+    case Precision::TF32x3: return f(Tf32Tiles<Tf32Mode::tf32x3>{});
+    default: return f(Tf32Tiles<Tf32Mode::tf32>{});
+  }
+}
+
+template <class P>
+int launch_gemm_at(Precision precision, const P& p, const GemmWorkspace& ws, cudaStream_t stream) {
+  return at_precision(precision, [&](auto tiles) { return launch_gemm<decltype(tiles)>(p, ws, stream); });
 }
 
 void check_shape(const char* op, int64_t M, int64_t N, int64_t K) {
@@ -241,17 +247,19 @@ int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, c
 }
 
 bool linear_loss_fusable(int64_t N, const Epilogue& ep, Precision precision) {
-  return N >= 1 && N <= kLossFusedMaxCols && precision == Precision::FP32 && ep.dropout_p == 0 &&
+  (void)precision;  // every precision's GEMM block runs the tile's last step
+  return N >= 1 && N <= kLossFusedMaxCols && ep.dropout_p == 0 &&
          (ep.act != ops::kSoftmax || ep.softmax_in_loss);
 }
 
 int launch_linear_loss_forward(int64_t M, int64_t N, int64_t K, const float* x, const float* w, const float* b,
                                const Epilogue& ep, float* y, const LossArgs& a, const void* target, float* dz,
-                               float* loss, LossScratch scratch, const GemmWorkspace& ws, cudaStream_t stream) {
+                               float* loss, LossScratch scratch, const GemmWorkspace& ws, cudaStream_t stream,
+                               Precision precision) {
   NvtxRange range("linear_loss_forward", M, N, K);
   check_shape("linear_loss_forward", M, N, K);
   CUMLP_CHECK(ep.act >= ops::kIdentity && ep.act <= ops::kSoftmax, "linear_loss_forward: unknown activation ", ep.act);
-  CUMLP_CHECK(linear_loss_fusable(N, ep, Precision::FP32),
+  CUMLP_CHECK(linear_loss_fusable(N, ep, precision),
               "linear_loss_forward: an output of ", N, " columns, activation ", ep.act, ", dropout ", ep.dropout_p,
               " does not fuse the loss (at most ", kLossFusedMaxCols, " columns, no dropout, softmax_in_loss)");
   CUMLP_CHECK(a.rows == M && a.cols == N && a.out_act == ep.act && a.normalise == (ep.act == ops::kSoftmax),
@@ -263,7 +271,7 @@ int launch_linear_loss_forward(int64_t M, int64_t N, int64_t K, const float* x, 
   LossEpilogue epi{ForwardEpilogue{b, y, nullptr, static_cast<int>(N), ep.act, static_cast<float>(ep.alpha), {}},
                    args, target, dz, scratch, scale, loss, a.record};
   epi.set_vec4();
-  return launch_gemm(make_gemm_problem<false, true>(M, N, K, x, w, nullptr, epi), ws, stream);
+  return launch_gemm_at(precision, make_gemm_problem<false, true>(M, N, K, x, w, nullptr, epi), ws, stream);
 }
 
 int launch_linear_backward_data(int64_t M, int64_t N, int64_t K, const float* dz, const float* w,
@@ -299,14 +307,16 @@ int launch_linear_backward_weight(int64_t M, int64_t N, int64_t K, const float* 
 
 int launch_linear_backward(int64_t M, int64_t N, int64_t K, const float* dz, const float* w, const float* x,
                            const float* y_prev, const Epilogue& ep, float* dw, float* db, float* dz_prev,
-                           const GemmWorkspace& ws, cudaStream_t stream) {
+                           const GemmWorkspace& ws, cudaStream_t stream, Precision precision) {
   NvtxRange range("linear_backward", M, N, K);
-  return launch_gemm_pair(data_problem(M, N, K, dz, w, y_prev, ep, dz_prev), weight_problem(M, N, K, dz, x, dw, db),
-                          ws, stream);
+  const auto data = data_problem(M, N, K, dz, w, y_prev, ep, dz_prev);
+  const auto weight = weight_problem(M, N, K, dz, x, dw, db);
+  return at_precision(precision,
+                      [&](auto tiles) { return launch_gemm_pair<decltype(tiles)>(data, weight, ws, stream); });
 }
 
 int launch_linear_backward_weights(int64_t M, const WeightGradArgs* layers, int count, const GemmWorkspace& ws,
-                                   cudaStream_t stream) {
+                                   cudaStream_t stream, Precision precision) {
   NvtxRange range("linear_backward_weights", M, count);
   CUMLP_CHECK(count >= 1 && count <= kGemmGroupMax, "linear_backward_weights: ", count, " layers (1 to ",
               kGemmGroupMax, ")");
@@ -316,7 +326,7 @@ int launch_linear_backward_weights(int64_t M, const WeightGradArgs* layers, int 
     const WeightGradArgs& l = layers[i];
     g.p[i] = weight_problem(M, l.N, l.K, l.dz, l.x, l.dw, l.db);
   }
-  return launch_gemm_group(g, ws, stream);
+  return at_precision(precision, [&](auto tiles) { return launch_gemm_group<decltype(tiles)>(g, ws, stream); });
 }
 
 CUMLP_GPU_NAMESPACE_END

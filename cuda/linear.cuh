@@ -7,7 +7,8 @@
 // whose epilogue cuBLASLt has: see cuda/lt_gemm.cuh. `ws` is the backend's
 // split-K workspace (cuda/gemm_rule.cuh), used by products the tile rule splits.
 // `precision` picks the GEMM: the fp32 kernel (cuda/gemm.cuh, and cuBLASLt) for
-// FP32, the tensor-core kernel (cuda/gemm_tf32.cuh) for TF32 and TF32x3.
+// FP32, the tensor-core kernel (cuda/gemm_tf32.cuh) for TF32 and TF32x3; both
+// have the same tile rule, split-K and grouped launches (cuda/gemm_group.cuh).
 #pragma once
 
 #include "cuda/common.cuh"
@@ -29,8 +30,8 @@ int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, c
 constexpr int64_t kLossFusedMaxCols = 32;
 
 /// Whether launch_linear_loss_forward takes an output layer of N columns with
-/// this epilogue at this precision: N <= kLossFusedMaxCols, fp32 (the own
-/// GEMM; cuBLASLt is not used for it), no dropout, and a softmax output only
+/// this epilogue at this precision: N <= kLossFusedMaxCols (the own GEMM at
+/// any precision; cuBLASLt is not used for it), no dropout, and a softmax output only
 /// with ep.softmax_in_loss (the loss normalises the logits).
 bool linear_loss_fusable(int64_t N, const Epilogue& ep, Precision precision);
 
@@ -41,7 +42,8 @@ bool linear_loss_fusable(int64_t N, const Epilogue& ep, Precision precision);
 /// == ep.act). Split-K allowed: the tile's last split block runs the loss.
 int launch_linear_loss_forward(int64_t M, int64_t N, int64_t K, const float* x, const float* w, const float* b,
                                const Epilogue& ep, float* y, const LossArgs& a, const void* target, float* dz,
-                               float* loss, LossScratch scratch, const GemmWorkspace& ws, cudaStream_t stream);
+                               float* loss, LossScratch scratch, const GemmWorkspace& ws, cudaStream_t stream,
+                               Precision precision = Precision::FP32);
 
 /// dz_prev = (dz w) * keep/(1 - p) * act'(y_prev) for the previous layer's ep.
 int launch_linear_backward_data(int64_t M, int64_t N, int64_t K, const float* dz, const float* w,
@@ -53,11 +55,11 @@ int launch_linear_backward_weight(int64_t M, int64_t N, int64_t K, const float* 
                                   float* db, const GemmWorkspace& ws, LtContext* lt, cudaStream_t stream,
                                   Precision precision = Precision::FP32);
 
-/// Both gradients of one layer in one launch (the own fp32 GEMM, two problems):
+/// Both gradients of one layer in one launch (the own GEMM at `precision`, two problems):
 /// dw, db as linear_backward_weight and dz_prev as linear_backward_data.
 int launch_linear_backward(int64_t M, int64_t N, int64_t K, const float* dz, const float* w, const float* x,
                            const float* y_prev, const Epilogue& ep, float* dw, float* db, float* dz_prev,
-                           const GemmWorkspace& ws, cudaStream_t stream);
+                           const GemmWorkspace& ws, cudaStream_t stream, Precision precision = Precision::FP32);
 
 /// One layer's weight gradient in launch_linear_backward_weights.
 struct WeightGradArgs {
@@ -69,9 +71,9 @@ struct WeightGradArgs {
 };
 
 /// The weight gradients of up to kGemmGroupMax layers (count of them) with a
-/// common batch M, as linear_backward_weight each, in one launch (the own fp32
-/// GEMM's grouped kernel). Returns the launches made.
+/// common batch M, as linear_backward_weight each, in one launch (the own
+/// GEMM's grouped kernel at `precision`). Returns the launches made.
 int launch_linear_backward_weights(int64_t M, const WeightGradArgs* layers, int count, const GemmWorkspace& ws,
-                                   cudaStream_t stream);
+                                   cudaStream_t stream, Precision precision = Precision::FP32);
 
 CUMLP_GPU_NAMESPACE_END

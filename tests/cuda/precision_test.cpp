@@ -1,7 +1,10 @@
 // GEMM precision (cumlp/tensor.h) end to end: training model A's network
 // (784-100-100-10 ReLU, cross-entropy, Adam 0.01, batch 100) on Fashion-MNIST
 // at tf32 and tf32x3 follows the same run at fp32 on the same device over 15
-// steps, and the devices without a tensor-core GEMM refuse the precisions.
+// steps, the devices without a tensor-core GEMM refuse the precisions, and a
+// network wider than the narrow path's 128 takes as many launches per step at
+// tf32 and tf32x3 as at fp32 (the grouped backward and the fused loss run on
+// the tensor-core GEMM too).
 //
 // Tolerances of the loss curves against fp32 (measured on sim, printed by the
 // test: steps 1, 2, 3 differ by 2e-6, 2e-4, 2e-3 relative, then by up to ~6e-2):
@@ -101,6 +104,25 @@ TEST_P(PrecisionTraining, ModelANetworkAtTf32TracksFp32) {
 
 INSTANTIATE_TEST_SUITE_P(Devices, PrecisionTraining, ::testing::Values("sim", "cuda"),
                          [](const ::testing::TestParamInfo<const char*>& i) { return std::string(i.param); });
+
+// 784-129-129-10 Leaky ReLU (not narrow: a layer wider than 128): 2 forward
+// GEMMs, the output layer's GEMM with the loss fused, 2 grouped backward GEMMs
+// (input and weight gradient of layers 3 and 2), layer 1's weight gradient,
+// the optimizer: 7 at every precision.
+TEST(PrecisionLaunches, WideStepTakesTheFp32LaunchCountAtEveryPrecision) {
+  for (Precision p : {Precision::FP32, Precision::TF32, Precision::TF32x3}) {
+    NetworkOptions o{Device::parse("sim"), DType::F32, 7, 8};
+    o.precision = p;
+    Network net(ModelSpec::parse("784-129-129-10", Activation::LeakyReLU, -1), Optimizer::adam(1e-3), o);
+    Tensor x({8, 784}), t({8});
+    for (int64_t i = 0; i < 8; ++i) {
+      for (int64_t j = 0; j < 784; ++j) x.set(i * 784 + j, 0.001 * static_cast<double>((i * 7 + j) % 100));
+      t.set(i, static_cast<double>(i % 10));
+    }
+    (void)net.train_step(x, t);
+    EXPECT_EQ(net.launches_per_step(), 7) << precision_name(p);
+  }
+}
 
 std::string error_of(const std::function<void()>& f) {
   try {

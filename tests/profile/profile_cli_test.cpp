@@ -88,11 +88,14 @@ TEST(ProfileCli, ProfileModelBOnA100) {
   EXPECT_EQ(loss_kernels, 0);
 }
 
-// At --precision tf32 the GEMMs are the WMMA kernel (cuda/gemm_tf32.cuh): 64 x 64
-// blocks of 4 warps, K in tiles of 16, each warp 2 x 2 fragments x 2 k-steps of 8:
-// 32 MMAs of 2 x 16 x 16 x 8 flops per block and K tile. Its compute term is the
-// FP32 flops of the epilogue at the FP32 peak plus the tensor flops at the TF32
-// dense peak (cost.cpp), on the busiest SM. tf32x3 issues 3 MMAs per product.
+// At --precision tf32 the GEMMs are the WMMA block (cuda/gemm_tf32.cuh) with
+// the fp32 kernel's tile rule: A's first forward product, 100 x 100 x 784, is
+// 2 x 2 tiles of 64 x 64 split 20 ways over K (blocks of 4 warps, each 2 x 2
+// fragments, one MMA step per 8-wide K tile): 98 K tiles x 16 MMAs of
+// 2 x 16 x 16 x 8 flops per tile of C. Its compute term is the FP32 flops of
+// the epilogue and split sums at the FP32 peak plus the tensor flops at the
+// TF32 dense peak (cost.cpp), per block (80 blocks, one per SM). tf32x3 issues
+// 3 MMAs per product.
 TEST(ProfileCli, ProfileModelATf32CountsTensorFlops) {
   const nlohmann::json a = run_json("--json profile --device sim --model A --precision tf32");
   const nlohmann::json a3 = run_json("--json profile --device sim --model A --precision tf32x3");
@@ -114,15 +117,15 @@ TEST(ProfileCli, ProfileModelATf32CountsTensorFlops) {
     EXPECT_GT(k.at("compute_us").get<double>(), 0);
     EXPECT_EQ(a3.at("kernels")[i].at("tensor_flops").get<double>(), 3 * tensor);
     if (k.at("name") == "linear_act_forward/gemm_tf32" && k.at("shape") == "100x100x784") {
-      // 2 x 2 blocks of 64 x 64 for 100 x 100, 49 K tiles of 16 for 784, one block per SM.
-      const double per_block = 49.0 * 32 * 2 * 16 * 16 * 8;
-      EXPECT_EQ(tensor, 4 * per_block);
-      EXPECT_EQ(k.at("blocks_per_launch"), 4);
-      const double fp32 = k.at("flops").get<double>() / 4;
-      EXPECT_NEAR(k.at("compute_us").get<double>(), fp32 / (67e6 / 132) + per_block / (494.7e6 / 132), 1e-9);
+      const double per_tile = 98.0 * 16 * 2 * 16 * 16 * 8;
+      EXPECT_EQ(tensor, 4 * per_tile);
+      EXPECT_EQ(k.at("blocks_per_launch"), 80);
+      const double per_block_fp32 = k.at("flops").get<double>() / 80, per_block_tensor = tensor / 80;
+      EXPECT_NEAR(k.at("compute_us").get<double>(), per_block_fp32 / (67e6 / 132) + per_block_tensor / (494.7e6 / 132),
+                  1e-9);
     }
   }
-  EXPECT_EQ(gemms, 8u);  // 3 forward, 3 weight gradients, 2 data gradients (the first layer has none)
+  EXPECT_EQ(gemms, 6u);  // 3 forward (the loss fused into the last), 2 grouped backward, the first weight gradient
   EXPECT_NEAR(a.at("modelled_step_us").get<double>(), sum, 1e-6 * sum);
   EXPECT_GT(a3.at("modelled_step_us").get<double>(), a.at("modelled_step_us").get<double>());
 }
