@@ -14,20 +14,13 @@
 #include "cuda/sim/runtime.h"
 #include "cumlp/cumlp.h"
 #include "host/dist/device_sum.h"
+#include "tests/dist/one_rank_comm.h"
 
 namespace cumlp {
 namespace {
 
-class FakeStreamComm final : public Communicator, public DeviceSum {
+class FakeStreamComm final : public OneRankComm, public DeviceSum {
  public:
-  std::string kind() const override { return "fake"; }
-  int rank() const override { return 0; }
-  int size() const override { return 1; }
-  int local_rank() const override { return 0; }
-  double timeout_seconds() const override { return 1; }
-  void sum(std::span<double>) override {}
-  void check_same(uint64_t, const std::string&) override {}
-  void abandon() noexcept override {}
   void sum_on_device(void*, int64_t, DType, double) override { ++op_by_op; }
   bool can_enqueue() const override { return true; }
   void enqueue_sum(void* data, int64_t count, DType dtype, double scale, void* stream) override {
