@@ -1,5 +1,7 @@
-// The recorded distributed step (data parallelism on a backend that records,
-// with a gradient sum that can be stream-ordered: GradientSum::can_enqueue).
+// The executor's distributed steps. Op by op (cpu ranks, or recording off):
+// forward, loss and backward on this rank's rows, GradientSum::reduce, the
+// update. Recorded (a backend that records, with a gradient sum that can be
+// stream-ordered: GradientSum::can_enqueue):
 //
 // One step, in issue order on the backend's stream, the sums on its side stream:
 //   forward and the loss on this rank's rows (the loss, this rank's mean, goes
@@ -31,6 +33,26 @@
 #include "host/shared/error_macros.h"
 
 namespace cumlp {
+
+// Op by op: the gradient sum over the ranks (weighted by rows, fixed order)
+// waits on the host between backward and the update.
+void Executor::queue_shard_step(int64_t rows, int64_t global_rows, int64_t first_row) {
+  CUMLP_CHECK(gradient_sum_, "internal: a shard step without a communicator");
+  if (record_) return queue_recorded_shard_step(rows, global_rows, first_row);
+  double local = 0;
+  const int64_t launches_before = backend_->launches();
+  if (rows > 0) {
+    row0_ = first_row;  // only training steps read it (evaluation has no dropout)
+    issue_loss(rows, /*train=*/true, /*with_backward=*/true, /*record=*/nullptr);
+    local = read_loss_unchecked();
+  }
+  const double loss = gradient_sum_->reduce(grads_, local, rows, global_rows);
+  issue_update(steps_ + 1);
+  launches_last_step_ = backend_->launches() - launches_before + std::exchange(gather_launches_, 0);
+  ++steps_;
+  // The loss in the network's dtype, as one process's and a recorded step's (summed in place) are.
+  count_loss(dtype_ == DType::F32 ? static_cast<double>(static_cast<float>(loss)) : loss);
+}
 
 void Executor::issue_dist_step(int64_t rows, int64_t global_rows) {
   const int64_t count = plan_.param_count + 1;  // the gradients, then the loss
