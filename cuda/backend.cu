@@ -37,6 +37,8 @@ class GpuBackend final : public Backend {
   GpuBackend(std::string name, int device) : name_(std::move(name)), device_(device) {
     CUMLP_CUDA_CHECK(cudaSetDevice(device_));
     CUMLP_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    CUMLP_CUDA_CHECK(cudaStreamCreateWithFlags(&side_, cudaStreamNonBlocking));
+    for (cudaEvent_t* e : {&forked_, &joined_}) CUMLP_CUDA_CHECK(cudaEventCreateWithFlags(e, cudaEventDisableTiming));
     for (Staging& s : staging_) CUMLP_CUDA_CHECK(cudaEventCreateWithFlags(&s.copied, cudaEventDisableTiming));
 #if defined(__CUDACC__)
     lt_ = make_lt_context();  // null: the own GEMM serves every product
@@ -46,6 +48,7 @@ class GpuBackend final : public Backend {
     enter_noexcept();
     drop_recordings();
     CUMLP_CUDA_WARN(cudaStreamSynchronize(stream_));
+    CUMLP_CUDA_WARN(cudaStreamSynchronize(side_));
 #if defined(__CUDACC__)
     lt_.reset();
 #endif
@@ -56,6 +59,8 @@ class GpuBackend final : public Backend {
       if (s.host) CUMLP_CUDA_WARN(cudaFreeHost(s.host));
       if (s.copied) CUMLP_CUDA_WARN(cudaEventDestroy(s.copied));
     }
+    for (cudaEvent_t e : {forked_, joined_}) CUMLP_CUDA_WARN(cudaEventDestroy(e));
+    CUMLP_CUDA_WARN(cudaStreamDestroy(side_));
     CUMLP_CUDA_WARN(cudaStreamDestroy(stream_));
   }
   GpuBackend(const GpuBackend&) = delete;
@@ -162,6 +167,27 @@ class GpuBackend final : public Backend {
     for (auto& [key, r] : recorded_) destroy(r);
     recorded_.clear();
   }
+  // The side stream: ordered against stream_ by an event each way (captured
+  // as edges while recording); NCCL enqueues on it, the simulator's host calls run there.
+  bool has_side_stream() const override { return true; }
+  void fork_side() override { order(stream_, side_, forked_); }
+  void join_side() override { order(side_, stream_, joined_); }
+  void* stream_handle(bool side) override { return side ? side_ : stream_; }
+#if defined(__CUDACC__)
+  bool host_calls_reach_memory() const override { return false; }  // a CUDA thread runs them, device memory apart
+#else
+  bool host_calls_reach_memory() const override { return true; }  // the simulator's device memory is host heap
+#endif
+  void side_host_call(void (*fn)(void*), void* arg) override {
+    CUMLP_CHECK(host_calls_reach_memory(), "device ", name_, ": a host call cannot reach device memory");
+    enter();
+    CUMLP_CUDA_CHECK(cudaLaunchHostFunc(side_, fn, arg));
+  }
+  void record_loss(DType dt, const void* loss, StepRecord* record) override {
+    require_f32(dt);
+    enter();
+    launches_ += launch_record_loss(f(loss), record, stream_);
+  }
   void reserve_rows(int64_t rows) override {
     enter();
     loss_scratch(rows);
@@ -263,6 +289,12 @@ class GpuBackend final : public Backend {
     int current = -1;
     if (cudaGetDevice(&current) != cudaSuccess || current != device_) CUMLP_CUDA_WARN(cudaSetDevice(device_));
   }
+  // `after` waits for the work issued on `before` so far.
+  void order(cudaStream_t before, cudaStream_t after, cudaEvent_t event) {
+    enter();
+    CUMLP_CUDA_CHECK(cudaEventRecord(event, before));
+    CUMLP_CUDA_CHECK(cudaStreamWaitEvent(after, event, 0));
+  }
   static float* f(void* p) { return static_cast<float*>(p); }
   static const float* f(const void* p) { return static_cast<const float*>(p); }
   void require_f32(DType dt) const {
@@ -327,6 +359,8 @@ class GpuBackend final : public Backend {
   Staging staging_[2];
   int next_staging_ = 0;
   cudaStream_t stream_ = nullptr;
+  cudaStream_t side_ = nullptr;                          // has_side_stream()
+  cudaEvent_t forked_ = nullptr, joined_ = nullptr;      // fork_side(), join_side()
   Precision precision_ = Precision::FP32;  // of the linear ops' GEMMs (cuda/linear.cu)
   float* row_loss_ = nullptr;
   int64_t row_loss_rows_ = 0;

@@ -23,4 +23,9 @@ struct LossScratch {
 int launch_loss_forward_backward(const LossArgs& a, float* y, const void* target, float* dz, float* loss,
                                  LossScratch scratch, cudaStream_t stream);
 
+/// Adds *loss (device) to record's losses as the loss kernel does with a
+/// record (one thread): a recorded distributed step's loss, summed over the
+/// ranks after the loss kernel ran.
+int launch_record_loss(const float* loss, StepRecord* record, cudaStream_t stream);
+
 CUMLP_GPU_NAMESPACE_END

@@ -172,6 +172,14 @@ __device__ inline bool last_block_done(uint32_t* blocks_done, int* last) {
   return last[0] != 0;
 }
 
+/// A step's loss into the record's running sum (in double, one step after the
+/// other: deterministic), noting the first non-finite one.
+__device__ inline void add_loss_to_record(float value, StepRecord* record) {
+  if (!isfinite(value) && record->first_nonfinite < 0) record->first_nonfinite = record->updates;
+  record->loss_sum += static_cast<double>(value);
+  record->losses += 1;
+}
+
 /// The last block's part, by the whole block (a power of two <= kMaxRowThreads
 /// threads, scratch kMaxRowThreads shared floats): *loss = scale * (the rows'
 /// losses in a fixed order), the counter reset for the next launch and, with
@@ -185,10 +193,7 @@ __device__ inline void finish_loss(const RowLoss& a, LossScratch out, float scal
   const float value = s * scale;
   CUMLP_COUNT_FLOPS(1);
   *loss = value;
-  if (!record) return;
-  if (!isfinite(value) && record->first_nonfinite < 0) record->first_nonfinite = record->updates;
-  record->loss_sum += static_cast<double>(value);
-  record->losses += 1;
+  if (record) add_loss_to_record(value, record);
 }
 
 CUMLP_GPU_NAMESPACE_END

@@ -121,8 +121,10 @@ for p in nvidia.nccl.__path__:
 fi
 # One rank through the nccl communicator (the file rendezvous, the gradient
 # sum on the GPU, the loss over NCCL) against the same run alone: a 1-rank sum
-# scales by 1 and adds nothing, so the loss curves agree to 1e-5 relative (the
-# distributed step is issued op by op, the lone one replays its recording).
+# scales by 1 and adds nothing, so the loss curves agree to 1e-5 relative. Both
+# replay recorded steps: the distributed one's graph holds the ncclAllReduce
+# calls (stream-ordered on the backend's side stream, one per layer beside
+# backward; host/executor/executor_dist.cpp), so this also runs NCCL's capture.
 nccl_one_rank() {
   "$cumlp" train "${train[@]}" --device "$device" --out "$work/alone" > "$work/alone.json" &&
     env ${nccl_dir:+LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$nccl_dir"} SLURM_JOB_ID="gpucheck$$" SLURM_STEP_ID=0 \

@@ -1,10 +1,15 @@
 // Stream capture and CUDA graphs for the simulator's runtime subset (runtime.h).
 //
-// A capture belongs to the one stream it began on (the simulator does not fork
-// captures into other streams through events): what is enqueued on that stream
-// becomes the graph's nodes in issue order, and cudaGraphLaunch replays them in
-// that order on the calling thread, through the same code as an eager launch,
-// copy or memset. The rules for calls made during a capture follow CUDA's
+// A capture begins on one stream (its origin) and forks into another stream
+// that waits for an event recorded in it; a fork must join back (a stream of
+// the capture waits for an event recorded after the fork's last work) before
+// the capture ends, or cudaStreamEndCapture fails with
+// cudaErrorStreamCaptureUnjoined, as on a GPU. What is enqueued on the origin
+// and its forks becomes the graph's nodes in issue order (an order the
+// captured dependencies allow, since the host issued them so), and
+// cudaGraphLaunch replays them in that order on the calling thread, through
+// the same code as an eager launch, copy, memset or host call. The rules for
+// calls made during a capture follow CUDA's
 // (cudaThreadExchangeStreamCaptureMode, and the CUDA Programming Guide,
 // "Prohibited and Unhandled Operations"), so a capture that would fail on a GPU
 // fails here with the same error codes.
@@ -36,6 +41,9 @@ struct CUgraphNode_st {
   std::size_t bytes = 0;
   cudaMemcpyKind kind = cudaMemcpyDefault;
   int value = 0;
+  // A host call.
+  cudaHostFn_t fn = nullptr;
+  void* user_data = nullptr;
 };
 
 // Recorded nodes never change, so a graph and its executable graphs share them:
@@ -59,11 +67,17 @@ struct Capture {
   bool blocking = false;   // the stream synchronizes with the legacy (NULL) stream
   bool invalidated = false;
   std::unique_ptr<CUgraph_st> graph = std::make_unique<CUgraph_st>();
+  struct Fork {
+    unsigned long long work = 0;    // nodes captured from the fork
+    unsigned long long joined = 0;  // of them, those a stream of the capture has waited for
+  };
+  std::map<cudaStream_t, Fork> forks;  // the streams it forked into
 };
 
 struct Graphs {
   std::mutex mutex;
-  std::map<cudaStream_t, Capture> captures;  // by stream; one capture per stream
+  std::map<cudaStream_t, Capture> captures;  // by origin stream; one capture per stream
+  std::map<cudaStream_t, unsigned long long> forked;  // a fork stream -> its capture's id
   std::set<const CUgraph_st*> graphs;
   std::set<const CUgraphExec_st*> execs;
   unsigned long long next_id = 1;
@@ -87,11 +101,20 @@ Capture* capture_with_id(Graphs& g, unsigned long long id) {
   return nullptr;
 }
 
-void record_node(unsigned long long id, std::shared_ptr<const CUgraphNode_st> node) {
+void record_node(const CaptureRef& ref, std::shared_ptr<const CUgraphNode_st> node) {
   Graphs& g = graphs();
   std::lock_guard lock(g.mutex);
-  Capture* c = capture_with_id(g, id);
-  if (c && !c->invalidated) c->graph->nodes.push_back(std::move(node));
+  Capture* c = capture_with_id(g, ref.id);
+  if (!c || c->invalidated) return;
+  c->graph->nodes.push_back(std::move(node));
+  if (auto f = c->forks.find(ref.stream); f != c->forks.end()) ++f->second.work;
+}
+
+// With the lock held: the capture stream `s` belongs to (its origin or a fork).
+Capture* capture_of(Graphs& g, cudaStream_t s) {
+  if (auto it = g.captures.find(s); it != g.captures.end()) return &it->second;
+  if (auto it = g.forked.find(s); it != g.forked.end()) return capture_with_id(g, it->second);
+  return nullptr;
 }
 
 bool valid_mode(cudaStreamCaptureMode mode) {
@@ -114,26 +137,61 @@ cudaError_t enqueue(cudaStream_t stream, CaptureRef* ref) {
       if (c.blocking) c.invalidated = implicit = true;
     return implicit ? cudaErrorStreamCaptureImplicit : cudaSuccess;
   }
-  auto it = g.captures.find(stream);
-  if (it == g.captures.end()) return cudaSuccess;
-  ref->id = it->second.id;
-  if (it->second.invalidated) return cudaErrorStreamCaptureInvalidated;
+  const Capture* c = capture_of(g, stream);
+  if (!c) return cudaSuccess;
+  ref->id = c->id;
+  ref->stream = stream;
+  if (c->invalidated) return cudaErrorStreamCaptureInvalidated;
   ref->active = true;
   return cudaSuccess;
 }
 
-void record_memcpy(unsigned long long id, void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind) {
+void record_memcpy(const CaptureRef& ref, void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind) {
   auto node = std::make_shared<CUgraphNode_st>();
   node->type = cudaGraphNodeTypeMemcpy;
   node->dst = dst, node->src = src, node->bytes = bytes, node->kind = kind;
-  record_node(id, std::move(node));
+  record_node(ref, std::move(node));
 }
 
-void record_memset(unsigned long long id, void* ptr, int value, std::size_t bytes) {
+void record_memset(const CaptureRef& ref, void* ptr, int value, std::size_t bytes) {
   auto node = std::make_shared<CUgraphNode_st>();
   node->type = cudaGraphNodeTypeMemset;
   node->dst = ptr, node->value = value, node->bytes = bytes;
-  record_node(id, std::move(node));
+  record_node(ref, std::move(node));
+}
+
+void record_host(const CaptureRef& ref, cudaHostFn_t fn, void* user_data) {
+  auto node = std::make_shared<CUgraphNode_st>();
+  node->type = cudaGraphNodeTypeHost;
+  node->fn = fn, node->user_data = user_data;
+  record_node(ref, std::move(node));
+}
+
+bool fork_capture(cudaStream_t stream, unsigned long long id) {
+  Graphs& g = graphs();
+  std::lock_guard lock(g.mutex);
+  Capture* c = capture_with_id(g, id);
+  if (!c) return false;
+  c->forks[stream];
+  g.forked[stream] = id;
+  return true;
+}
+
+unsigned long long capture_point(cudaStream_t stream, unsigned long long id) {
+  Graphs& g = graphs();
+  std::lock_guard lock(g.mutex);
+  const Capture* c = capture_with_id(g, id);
+  if (!c) return 0;
+  const auto f = c->forks.find(stream);
+  return f == c->forks.end() ? 0 : f->second.work;
+}
+
+void join_capture(unsigned long long id, cudaStream_t stream, unsigned long long point) {
+  Graphs& g = graphs();
+  std::lock_guard lock(g.mutex);
+  Capture* c = capture_with_id(g, id);
+  if (!c) return;
+  if (auto f = c->forks.find(stream); f != c->forks.end()) f->second.joined = std::max(f->second.joined, point);
 }
 
 void invalidate_capture(unsigned long long id) {
@@ -178,7 +236,14 @@ cudaError_t device_sync() {
 void stream_destroyed(cudaStream_t stream) {
   Graphs& g = graphs();
   std::lock_guard lock(g.mutex);
-  g.captures.erase(stream);
+  if (auto it = g.captures.find(stream); it != g.captures.end()) {
+    for (const auto& [fork, f] : it->second.forks) g.forked.erase(fork);
+    g.captures.erase(it);
+  }
+  if (auto it = g.forked.find(stream); it != g.forked.end()) {
+    if (Capture* c = capture_with_id(g, it->second)) c->forks.erase(stream);
+    g.forked.erase(it);
+  }
   update_live(g);
 }
 
@@ -211,7 +276,7 @@ void record_launch(cudaStream_t stream, const GridLaunch& launch, const LaunchOp
   if (options.schedule) node->schedule = *options.schedule;
   node->workers = options.workers;
   CaptureRef ref;
-  if (rt::detail::enqueue(stream, &ref) == cudaSuccess && ref.active) record_node(ref.id, std::move(node));
+  if (rt::detail::enqueue(stream, &ref) == cudaSuccess && ref.active) record_node(ref, std::move(node));
 }
 
 }  // namespace sim::detail
@@ -225,7 +290,7 @@ cudaError_t cudaStreamBeginCapture(cudaStream_t stream, cudaStreamCaptureMode mo
   if (!valid_mode(mode)) return record_error(cudaErrorInvalidValue);
   Graphs& g = graphs();
   std::lock_guard lock(g.mutex);
-  if (g.captures.count(stream)) return record_error(cudaErrorIllegalState);
+  if (g.captures.count(stream) || g.forked.count(stream)) return record_error(cudaErrorIllegalState);
   Capture& c = g.captures[stream];
   c.id = g.next_id++;
   c.mode = mode;
@@ -241,18 +306,29 @@ cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* graph) {
   Graphs& g = graphs();
   std::lock_guard lock(g.mutex);
   auto it = g.captures.find(stream);
-  if (it == g.captures.end()) return record_error(cudaErrorIllegalState);
+  if (it == g.captures.end()) {
+    if (Capture* c = capture_of(g, stream)) {  // a fork: the capture ends on its origin
+      c->invalidated = true;
+      return record_error(cudaErrorStreamCaptureUnmatched);
+    }
+    return record_error(cudaErrorIllegalState);
+  }
   if (!graph) return record_error(cudaErrorInvalidValue);
   Capture& c = it->second;
   if (c.mode != cudaStreamCaptureModeRelaxed && c.thread != std::this_thread::get_id())
     return record_error(cudaErrorStreamCaptureWrongThread);  // the capture goes on: its own thread may end it
   std::unique_ptr<CUgraph_st> captured = std::move(c.graph);
   const bool invalidated = c.invalidated;
+  bool unjoined = false;
+  for (const auto& [fork, f] : c.forks) {
+    unjoined = unjoined || f.work > f.joined;
+    g.forked.erase(fork);  // the forks end with the capture
+  }
   g.captures.erase(it);
   update_live(g);
-  if (invalidated) {
+  if (invalidated || unjoined) {
     *graph = nullptr;
-    return record_error(cudaErrorStreamCaptureInvalidated);
+    return record_error(invalidated ? cudaErrorStreamCaptureInvalidated : cudaErrorStreamCaptureUnjoined);
   }
   *graph = captured.release();
   g.graphs.insert(*graph);
@@ -270,9 +346,8 @@ cudaError_t cudaStreamIsCapturing(cudaStream_t stream, cudaStreamCaptureStatus* 
       if (c.blocking) return record_error(cudaErrorStreamCaptureImplicit);
     return cudaSuccess;
   }
-  auto it = g.captures.find(stream);
-  if (it != g.captures.end())
-    *status = it->second.invalidated ? cudaStreamCaptureStatusInvalidated : cudaStreamCaptureStatusActive;
+  if (const Capture* c = capture_of(g, stream))
+    *status = c->invalidated ? cudaStreamCaptureStatusInvalidated : cudaStreamCaptureStatusActive;
   return cudaSuccess;
 }
 
@@ -346,6 +421,9 @@ cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream) {
         break;
       case cudaGraphNodeTypeMemset:
         e = detail::set_memory(node->dst, node->value, node->bytes, true);
+        break;
+      case cudaGraphNodeTypeHost:
+        node->fn(node->user_data);  // what it throws propagates, as a kernel fault does
         break;
     }
     if (e != cudaSuccess) return record_error(e);

@@ -22,6 +22,8 @@ struct CUevent_st {
   bool was_recorded = false;
   bool timing = true;
   unsigned long long capture = 0;  // the capture sequence that last recorded it (0: recorded outside capture)
+  cudaStream_t stream = nullptr;   // in a capture: the stream that recorded it
+  unsigned long long point = 0;    // and that stream's captured work then (detail::capture_point)
 };
 
 namespace {
@@ -219,7 +221,7 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t bytes, cudaM
   detail::CaptureRef ref;
   if (const cudaError_t e = detail::enqueue(stream, &ref)) return status(e);
   if (const cudaError_t e = detail::copy_memory(dst, src, bytes, kind, !ref.active)) return status(e);
-  if (ref.active && bytes) detail::record_memcpy(ref.id, dst, src, bytes, kind);
+  if (ref.active && bytes) detail::record_memcpy(ref, dst, src, bytes, kind);
   return cudaSuccess;
 }
 
@@ -235,7 +237,7 @@ cudaError_t cudaMemsetAsync(void* ptr, int value, std::size_t bytes, cudaStream_
   detail::CaptureRef ref;
   if (const cudaError_t e = detail::enqueue(stream, &ref)) return status(e);
   if (const cudaError_t e = detail::set_memory(ptr, value, bytes, !ref.active)) return status(e);
-  if (ref.active && bytes) detail::record_memset(ref.id, ptr, value, bytes);
+  if (ref.active && bytes) detail::record_memset(ref, ptr, value, bytes);
   return cudaSuccess;
 }
 
@@ -261,10 +263,9 @@ cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
 cudaError_t cudaStreamQuery(cudaStream_t stream) { return cudaStreamSynchronize(stream); }
 
 // In a capture, a wait on an event recorded in the same capture is the stream's
-// own order (nothing to do); one recorded outside it or in another capture
-// crosses the capture's boundary. A wait from a non-capturing stream on a
-// captured event would fork the capture into that stream, which the simulator
-// does not model (one stream per capture).
+// own order, or joins the fork that recorded it; one recorded outside it or in
+// another capture crosses the capture's boundary. A wait from a non-capturing
+// stream on an event recorded in a live capture forks the capture into it.
 cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned /*flags*/) {
   if (!valid_stream(stream) || !valid_event(event)) return status(cudaErrorInvalidResourceHandle);
   detail::CaptureRef ref;
@@ -276,11 +277,24 @@ cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned
     else if (!event->capture && event->was_recorded)
       error = cudaErrorStreamCaptureIsolation;
     if (error) detail::invalidate_capture(ref.id);
+    else if (event->capture && event->stream != stream) detail::join_capture(ref.id, event->stream, event->point);
   } else if (event->capture) {
+    if (stream && detail::fork_capture(stream, event->capture)) return cudaSuccess;  // the legacy stream cannot
     error = detail::capture_live(event->capture) ? cudaErrorStreamCaptureUnsupported : cudaErrorCapturedEvent;
     detail::invalidate_capture(event->capture);
   }
   return status(error);
+}
+
+// Runs on the calling thread: now, or as a host node at each replay.
+cudaError_t cudaLaunchHostFunc(cudaStream_t stream, cudaHostFn_t fn, void* user_data) {
+  if (!valid_stream(stream)) return status(cudaErrorInvalidResourceHandle);
+  if (!fn) return status(cudaErrorInvalidValue);
+  detail::CaptureRef ref;
+  if (const cudaError_t e = detail::enqueue(stream, &ref)) return status(e);
+  if (ref.active) detail::record_host(ref, fn, user_data);
+  else fn(user_data);
+  return cudaSuccess;
 }
 
 cudaError_t cudaEventCreate(cudaEvent_t* event) { return cudaEventCreateWithFlags(event, cudaEventDefault); }
@@ -301,7 +315,11 @@ cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
   detail::CaptureRef ref;
   if (const cudaError_t e = detail::enqueue(stream, &ref)) return status(e);
   event->capture = ref.active ? ref.id : 0;
-  if (ref.active) return cudaSuccess;
+  if (ref.active) {
+    event->stream = stream;
+    event->point = detail::capture_point(stream, ref.id);
+    return cudaSuccess;
+  }
   event->recorded = std::chrono::steady_clock::now();
   event->was_recorded = true;
   return cudaSuccess;

@@ -17,6 +17,13 @@
 // replay), and cudaGraphLaunch replays the nodes in order on the calling
 // thread. Calls CUDA forbids during capture fail with CUDA's error codes and
 // invalidate the capture, as on a GPU; see README.md, "Stream capture".
+// A capture forks into another stream that waits for an event recorded in it
+// and must join back (the origin waits for an event recorded after the fork's
+// last work) before it ends. cudaLaunchHostFunc runs its function on the
+// calling thread when the stream reaches it (at once, or at replay as a host
+// node): unlike on a GPU, where a CUDA thread runs it, it may read and write
+// device memory (host heap here), and what it throws propagates out of the
+// call or the cudaGraphLaunch that ran it, as a kernel fault does.
 #pragma once
 
 #include <cstddef>
@@ -28,6 +35,7 @@ typedef struct CUevent_st* cudaEvent_t;
 typedef struct CUgraph_st* cudaGraph_t;
 typedef struct CUgraphNode_st* cudaGraphNode_t;
 typedef struct CUgraphExec_st* cudaGraphExec_t;
+typedef void (*cudaHostFn_t)(void* user_data);
 
 enum cudaError_t {
   cudaSuccess = 0,
@@ -76,6 +84,7 @@ enum cudaGraphNodeType {
   cudaGraphNodeTypeKernel = 0x00,
   cudaGraphNodeTypeMemcpy = 0x01,
   cudaGraphNodeTypeMemset = 0x02,
+  cudaGraphNodeTypeHost = 0x03,
 };
 
 enum cudaGraphInstantiateFlags {
@@ -112,7 +121,13 @@ cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned flags);
 cudaError_t cudaStreamDestroy(cudaStream_t stream);
 cudaError_t cudaStreamSynchronize(cudaStream_t stream);
 cudaError_t cudaStreamQuery(cudaStream_t stream);
+/// In a capture: an event recorded in the same capture on another stream joins
+/// that stream's work up to the record. Outside one: an event recorded in a
+/// live capture forks the capture into `stream` (its later work is captured).
 cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned flags = 0);
+/// Runs fn(user_data) on the calling thread when the stream reaches it: at once,
+/// or, on a capturing stream, at each replay (a host node). See the top of this file.
+cudaError_t cudaLaunchHostFunc(cudaStream_t stream, cudaHostFn_t fn, void* user_data);
 
 cudaError_t cudaEventCreate(cudaEvent_t* event);
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned flags);
@@ -183,13 +198,21 @@ cudaError_t set_memory(void* ptr, int value, std::size_t bytes, bool run);
 struct CaptureRef {
   bool active = false;     ///< capturing: record, do not run
   unsigned long long id = 0;  ///< the sequence (0: none)
+  cudaStream_t stream = nullptr;  ///< the stream the work was enqueued on (its origin or a fork)
 };
 /// Where work enqueued on `stream` goes. Fails with cudaErrorStreamCaptureInvalidated
 /// when its capture was invalidated, and for the NULL stream while a blocking
 /// stream captures with cudaErrorStreamCaptureImplicit (invalidating that capture).
 cudaError_t enqueue(cudaStream_t stream, CaptureRef* ref);
-void record_memcpy(unsigned long long id, void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind);
-void record_memset(unsigned long long id, void* ptr, int value, std::size_t bytes);
+void record_memcpy(const CaptureRef& ref, void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind);
+void record_memset(const CaptureRef& ref, void* ptr, int value, std::size_t bytes);
+void record_host(const CaptureRef& ref, cudaHostFn_t fn, void* user_data);
+/// `stream` (capturing nothing) joins live capture `id` as a fork; false if `id` is not live.
+bool fork_capture(cudaStream_t stream, unsigned long long id);
+/// How much work `stream` (a fork of capture `id`) has captured: the point an event recorded now marks (0 elsewhere).
+unsigned long long capture_point(cudaStream_t stream, unsigned long long id);
+/// Capture `id` has waited for fork `stream`'s work up to `point` (a no-op for a stream that is not a fork).
+void join_capture(unsigned long long id, cudaStream_t stream, unsigned long long point);
 /// Marks capture sequence `id` invalidated if it has not ended.
 void invalidate_capture(unsigned long long id);
 /// Whether sequence `id` has begun and not ended.
@@ -228,6 +251,7 @@ using sim::rt::cudaGraphInstantiate;
 using sim::rt::cudaGraphInstantiateWithFlags;
 using sim::rt::cudaGraphLaunch;
 using sim::rt::cudaGraphNodeGetType;
+using sim::rt::cudaLaunchHostFunc;
 using sim::rt::cudaMalloc;
 using sim::rt::cudaMallocHost;
 using sim::rt::cudaMemcpy;

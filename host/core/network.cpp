@@ -55,9 +55,14 @@ struct Network::Impl {
              opt.communicator.get()) {}
 
   // Data parallelism: this rank's rows of a global batch of `rows`.
-  Shard shard(int64_t rows) const {
+  // This rank's rows of a global batch. The batch buffers first grow to the
+  // largest shard of any rank, so every rank grows (and drops its recorded
+  // steps) at the same step: NCCL needs every rank to replay the same graphs.
+  Shard shard(int64_t rows) {
     const Communicator* c = options.communicator.get();
-    return c ? shard_of(rows, c->rank(), c->size()) : Shard{0, rows};
+    if (!c) return Shard{0, rows};
+    exec.reserve((rows + c->size() - 1) / c->size());
+    return shard_of(rows, c->rank(), c->size());
   }
 
   const Plan& plan() const { return exec.plan(); }

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "cumlp/tensor.h"
+#include "host/shared/error_macros.h"
 
 namespace cumlp {
 
@@ -19,6 +20,24 @@ class DeviceSum {
   /// The caller has finished writing data (its stream synchronized); returns
   /// when the sum is complete, or throws RankError after timeout_seconds().
   virtual void sum_on_device(void* data, int64_t count, DType dtype, double scale) = 0;
+
+  /// Whether enqueue_sum / wait_stream are offered.
+  virtual bool can_enqueue() const { return false; }
+  /// The stream-ordered form of sum_on_device: enqueues the same sum on
+  /// `stream` (a cudaStream_t of this rank's GPU) after the work already
+  /// there, and returns without waiting for it. It may be captured into a
+  /// CUDA graph (NCCL >= 2.9 captures its collectives; every rank must capture
+  /// the same calls) and then runs at each replay. Throws RankError when the
+  /// call cannot be issued.
+  virtual void enqueue_sum(void* /*data*/, int64_t /*count*/, DType /*dtype*/, double /*scale*/, void* /*stream*/) {
+    CUMLP_THROW("internal: this communicator has no stream-ordered device sum");
+  }
+  /// Waits until `stream` (a cudaStream_t) has done its work, which holds
+  /// enqueued sums, polling at most timeout_seconds(); past it throws
+  /// RankError (a rank died or hangs). `what` names the wait in the message.
+  virtual void wait_stream(void* /*stream*/, const char* /*what*/) {
+    CUMLP_THROW("internal: this communicator has no stream-ordered device sum");
+  }
 };
 
 }  // namespace cumlp

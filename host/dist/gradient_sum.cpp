@@ -7,10 +7,15 @@
 namespace cumlp {
 
 namespace {
-template <class T>
-void widen(const unsigned char* src, double weight, std::span<double> dst) {
-  const T* s = reinterpret_cast<const T*>(src);
-  for (std::size_t i = 0; i < dst.size(); ++i) dst[i] = static_cast<double>(s[i]) * weight;
+// dst := src's dtype values as doubles (exact).
+void widen(DType dtype, const unsigned char* src, std::span<double> dst) {
+  if (dtype == DType::F64) {
+    const auto* s = reinterpret_cast<const double*>(src);
+    std::copy(s, s + dst.size(), dst.begin());
+  } else {
+    const auto* s = reinterpret_cast<const float*>(src);
+    for (std::size_t i = 0; i < dst.size(); ++i) dst[i] = static_cast<double>(s[i]);
+  }
 }
 template <class T>
 void narrow(std::span<const double> src, unsigned char* dst) {
@@ -31,24 +36,63 @@ double GradientSum::reduce(void* grads, double local_loss, int64_t local_rows, i
               " of ", global_rows, " rows");
   if (device_sum_) return reduce_on_device(grads, local_loss, local_rows, global_rows);
   const std::span<double> g(sum_.data(), static_cast<std::size_t>(count_));
-  const auto weight = static_cast<double>(local_rows);
-  if (local_rows == 0) {
-    std::fill(sum_.begin(), sum_.end(), 0.0);
-  } else {
+  if (local_rows > 0) {
     backend_.download(staged_.data(), grads, staged_.size());
-    if (dtype_ == DType::F64) widen<double>(staged_.data(), weight, g);
-    else widen<float>(staged_.data(), weight, g);
-    sum_.back() = local_loss * weight;
+    widen(dtype_, staged_.data(), g);
   }
-  comm_.sum(sum_);  // fixed order: the same bits on every rank and every run
-  // Scaled by a division (not by a multiplication with 1/B), so one process and
-  // one rank of one give the same figure.
-  const auto global = static_cast<double>(global_rows);
-  for (double& v : sum_) v /= global;
+  sum_.back() = local_loss;
+  weighted_sum(sum_, local_rows, global_rows);
   if (dtype_ == DType::F64) narrow<double>(g, staged_.data());
   else narrow<float>(g, staged_.data());
   backend_.upload(grads, staged_.data(), staged_.size());
   return sum_.back();
+}
+
+// The arithmetic of the host-staged sum, shared by reduce() and the enqueued
+// pieces so both give the same bits: v (the values widened to double) weighted
+// by this rank's rows (zeros for a rank without rows), summed over the ranks
+// in rank order (Communicator::sum: the same bits on every rank and run), then
+// divided by the global rows (a division, not a multiplication by 1/B, so one
+// process and one rank of one give the same figure).
+void GradientSum::weighted_sum(std::span<double> v, int64_t local_rows, int64_t global_rows) {
+  const auto weight = static_cast<double>(local_rows);
+  for (double& x : v) x = local_rows > 0 ? x * weight : 0.0;
+  comm_.sum(v);
+  const auto global = static_cast<double>(global_rows);
+  for (double& x : v) x /= global;
+}
+
+bool GradientSum::can_enqueue() const {
+  return backend_.has_side_stream() &&
+         (device_sum_ ? device_sum_->can_enqueue() : backend_.host_calls_reach_memory());
+}
+
+void GradientSum::enqueue(void* data, int64_t count, int64_t local_rows, int64_t global_rows) {
+  CUMLP_CHECK(global_rows >= 1 && local_rows >= 0 && local_rows <= global_rows && count >= 0, "gradient sum: ",
+              local_rows, " of ", global_rows, " rows");
+  CUMLP_CHECK(can_enqueue(), "internal: device ", backend_.name(), " cannot enqueue the gradient sum");
+  if (device_sum_)
+    return device_sum_->enqueue_sum(data, count, dtype_, static_cast<double>(local_rows) / static_cast<double>(global_rows),
+                                    backend_.stream_handle(/*side=*/true));
+  const auto key = std::make_tuple(data, count, local_rows, global_rows);
+  auto it = pieces_.try_emplace(key, Piece{this, data, count, local_rows, global_rows}).first;
+  backend_.side_host_call(&GradientSum::sum_piece, &it->second);
+}
+
+// The host call: the piece is read and written in place (host_calls_reach_memory).
+void GradientSum::sum_piece(void* piece) {
+  const Piece& p = *static_cast<const Piece*>(piece);
+  GradientSum& s = *p.owner;
+  s.piece_sum_.resize(static_cast<std::size_t>(p.count));
+  auto* bytes = static_cast<unsigned char*>(p.data);
+  if (p.local_rows > 0) widen(s.dtype_, bytes, s.piece_sum_);
+  s.weighted_sum(s.piece_sum_, p.local_rows, p.global_rows);
+  if (s.dtype_ == DType::F64) narrow<double>(s.piece_sum_, bytes);
+  else narrow<float>(s.piece_sum_, bytes);
+}
+
+void GradientSum::wait_issued() {
+  if (device_sum_) device_sum_->wait_stream(backend_.stream_handle(/*side=*/false), "the distributed step");
 }
 
 // nccl: the gradients are summed where they are, each rank's scaled by its

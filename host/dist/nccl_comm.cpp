@@ -8,11 +8,18 @@
 //
 // The gradient sum (DeviceSum) is one in-place ncclAllReduce over the flat
 // gradient buffer in device memory, with NCCL's pre-multiplied sum: each rank
-// scales its mean gradient by its rows / global rows. It runs on this
-// communicator's own stream, after the backend's stream has been synchronized,
-// and the host waits for it before the optimizer launch: it is NOT inside the
-// recorded step graph (distributed steps are issued op by op, see
-// host/executor/executor.h). The sum's order is NCCL's (ring or tree), the
+// scales its mean gradient by its rows / global rows. Op by op
+// (sum_on_device) it runs on this communicator's own stream, after the
+// backend's stream has been synchronized, and the host waits for it before the
+// optimizer launch. Stream-ordered (enqueue_sum) it runs on the caller's
+// stream, the backend's side stream, inside the recorded step graph: "NCCL's
+// collective, P2P and group operations all support CUDA Graph captures"
+// (NCCL >= 2.9, CUDA >= 11.3; NCCL User Guide, "Using NCCL with CUDA
+// Graphs"), provided every rank captures the same calls, which the executor's
+// recording rule (by global batch size, the same on every rank) gives. A
+// pre-multiplied sum's operator is made once per scale and kept until the
+// communicator ends, so a replayed graph never refers to a destroyed one. The
+// sum's order is NCCL's (ring or tree), the
 // same on every rank and, for a fixed world size and topology, run to run;
 // not rank order 0, 1, ... as the mpi communicator's.
 //
@@ -24,6 +31,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <map>
 #include <thread>
 #include <vector>
 
@@ -129,7 +137,7 @@ class NcclCommunicator final : public Communicator, public DeviceSum {
       CUMLP_THROW(nccl_.error("ncclCommInitRankConfig", r));
     }
     try {
-      wait("joining the NCCL communicator", /*stream=*/false);
+      wait("joining the NCCL communicator", nullptr);
     } catch (...) {
       if (comm_) nccl_.CommAbort(comm_);
       cudaStreamDestroy(stream_);
@@ -141,9 +149,11 @@ class NcclCommunicator final : public Communicator, public DeviceSum {
   }
 
   ~NcclCommunicator() override {
+    if (comm_ && !abandoned_)
+      for (const auto& [key, op] : ops_) (void)nccl_.RedOpDestroy(op, comm_);
     if (comm_ && !abandoned_ && nccl_.CommFinalize(comm_) == ncclInProgress) {
       try {
-        wait("finalizing", /*stream=*/false);
+        wait("finalizing", nullptr);
       } catch (const Error&) {  // comm_ aborted already
       }
     }
@@ -164,9 +174,9 @@ class NcclCommunicator final : public Communicator, public DeviceSum {
     if (values.empty()) return;
     void* d = scratch(values.size_bytes());
     cuda_check(cudaMemcpyAsync(d, values.data(), values.size_bytes(), cudaMemcpyHostToDevice, stream_), "upload");
-    all_reduce(d, values.size(), ncclDouble, ncclSum, "the sum of host values");
+    all_reduce(d, values.size(), ncclDouble, ncclSum, stream_, "the sum of host values");
     cuda_check(cudaMemcpyAsync(values.data(), d, values.size_bytes(), cudaMemcpyDeviceToHost, stream_), "download");
-    wait("the sum of host values", /*stream=*/true);
+    wait("the sum of host values", stream_);
   }
 
   void check_same(uint64_t value, const std::string& what) override {
@@ -176,10 +186,10 @@ class NcclCommunicator final : public Communicator, public DeviceSum {
     void* d = scratch(all.size() * sizeof(uint64_t));
     cuda_check(cudaMemcpyAsync(d, all.data(), all.size() * sizeof(uint64_t), cudaMemcpyHostToDevice, stream_),
                "upload");
-    all_reduce(d, all.size(), ncclUint64, ncclSum, ("the start-up check of " + what).c_str());
+    all_reduce(d, all.size(), ncclUint64, ncclSum, stream_, ("the start-up check of " + what).c_str());
     cuda_check(cudaMemcpyAsync(all.data(), d, all.size() * sizeof(uint64_t), cudaMemcpyDeviceToHost, stream_),
                "download");
-    wait(("the start-up check of " + what).c_str(), /*stream=*/true);
+    wait(("the start-up check of " + what).c_str(), stream_);
     for (int q = 1; q < joined_.size; ++q)
       if (all[static_cast<std::size_t>(q)] != all[0]) {
         abandon();
@@ -190,17 +200,19 @@ class NcclCommunicator final : public Communicator, public DeviceSum {
 
   void sum_on_device(void* data, int64_t count, DType dtype, double scale) override {
     if (count == 0) return;
-    const ncclDataType_t type = dtype == DType::F64 ? ncclDouble : ncclFloat;
-    float scale_f = static_cast<float>(scale);
-    void* scalar = dtype == DType::F64 ? static_cast<void*>(&scale) : static_cast<void*>(&scale_f);
-    ncclRedOp_t op;
-    ncclResult_t r = nccl_.RedOpCreatePreMulSum(&op, scalar, type, ncclScalarHostImmediate, comm_);
-    if (r != ncclSuccess) fail(nccl_.error("ncclRedOpCreatePreMulSum", r));
-    all_reduce(data, static_cast<std::size_t>(count), type, op, "the gradient sum");
-    wait("the gradient sum", /*stream=*/true);
-    r = nccl_.RedOpDestroy(op, comm_);
-    if (r != ncclSuccess) fail(nccl_.error("ncclRedOpDestroy", r));
+    all_reduce(data, static_cast<std::size_t>(count), type_of(dtype), pre_mul_sum(scale, dtype), stream_,
+               "the gradient sum");
+    wait("the gradient sum", stream_);
   }
+
+  bool can_enqueue() const override { return true; }
+  void enqueue_sum(void* data, int64_t count, DType dtype, double scale, void* stream) override {
+    if (count == 0) return;
+    all_reduce(data, static_cast<std::size_t>(count), type_of(dtype), pre_mul_sum(scale, dtype),
+               static_cast<cudaStream_t>(stream), "the gradient sum");
+    wait("issuing the gradient sum", nullptr);  // a non-blocking communicator may still be issuing it
+  }
+  void wait_stream(void* stream, const char* what) override { wait(what, static_cast<cudaStream_t>(stream)); }
 
  private:
   void* scratch(std::size_t bytes) {
@@ -214,8 +226,24 @@ class NcclCommunicator final : public Communicator, public DeviceSum {
     return scratch_;
   }
 
-  void all_reduce(void* data, std::size_t count, ncclDataType_t type, ncclRedOp_t op, const char* what) {
-    const ncclResult_t r = nccl_.AllReduce(data, data, count, type, op, comm_, stream_);
+  static ncclDataType_t type_of(DType dtype) { return dtype == DType::F64 ? ncclDouble : ncclFloat; }
+
+  // NCCL's pre-multiplied sum by `scale` (host-immediate: the value is read
+  // now), made once per scale and dtype and kept until the communicator ends.
+  ncclRedOp_t pre_mul_sum(double scale, DType dtype) {
+    const auto key = std::make_pair(scale, dtype == DType::F64);
+    if (const auto it = ops_.find(key); it != ops_.end()) return it->second;
+    float scale_f = static_cast<float>(scale);
+    void* scalar = dtype == DType::F64 ? static_cast<void*>(&scale) : static_cast<void*>(&scale_f);
+    ncclRedOp_t op;
+    const ncclResult_t r = nccl_.RedOpCreatePreMulSum(&op, scalar, type_of(dtype), ncclScalarHostImmediate, comm_);
+    if (r != ncclSuccess) fail(nccl_.error("ncclRedOpCreatePreMulSum", r));
+    return ops_[key] = op;
+  }
+
+  void all_reduce(void* data, std::size_t count, ncclDataType_t type, ncclRedOp_t op, cudaStream_t stream,
+                  const char* what) {
+    const ncclResult_t r = nccl_.AllReduce(data, data, count, type, op, comm_, stream);
     if (r != ncclSuccess && r != ncclInProgress) fail(nccl_.error((std::string("ncclAllReduce in ") + what).c_str(), r));
   }
 
@@ -224,9 +252,9 @@ class NcclCommunicator final : public Communicator, public DeviceSum {
     throw RankError(detail::concat(message, " on rank ", joined_.rank, " (a rank died?)"), -1, __FILE__, __LINE__);
   }
 
-  // Polls NCCL's state (and, with `stream`, the stream's work) until both are
+  // Polls NCCL's state (and, unless null, `stream`'s work) until both are
   // done, at most timeout_; past it the communicator is aborted.
-  void wait(const char* what, bool stream) {
+  void wait(const char* what, cudaStream_t stream) {
     const auto deadline =
         Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_));
     for (;;) {
@@ -234,7 +262,7 @@ class NcclCommunicator final : public Communicator, public DeviceSum {
       const ncclResult_t r = nccl_.CommGetAsyncError(comm_, &state);
       if (r != ncclSuccess) state = r;
       if (state != ncclSuccess && state != ncclInProgress) fail(nccl_.error(what, state));
-      const cudaError_t q = stream ? cudaStreamQuery(stream_) : cudaSuccess;
+      const cudaError_t q = stream ? cudaStreamQuery(stream) : cudaSuccess;
       if (q != cudaSuccess && q != cudaErrorNotReady) fail(std::string(what) + ": " + cudaGetErrorString(q));
       if (state == ncclSuccess && q == cudaSuccess) return;
       if (Clock::now() > deadline) {
@@ -257,6 +285,7 @@ class NcclCommunicator final : public Communicator, public DeviceSum {
   void* scratch_ = nullptr;  // device memory for sum() and check_same()
   std::size_t scratch_bytes_ = 0;
   bool abandoned_ = false;
+  std::map<std::pair<double, bool>, ncclRedOp_t> ops_;  // pre_mul_sum's, by (scale, f64)
 };
 
 }  // namespace

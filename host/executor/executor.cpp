@@ -19,22 +19,22 @@ bool same_settings(const Optimizer& a, const Optimizer& b) {
 }  // namespace
 
 Executor::Executor(Plan plan, Optimizer opt, std::unique_ptr<Backend> backend, DType dtype, uint64_t seed,
-                   int64_t capacity, Communicator* comm)
+                   int64_t capacity, Communicator* comm, bool record_distributed)
     : plan_(std::move(plan)), opt_(opt), backend_(std::move(backend)), dtype_(dtype), elem_(dtype_size(dtype)),
       seed_(seed) {
   CUMLP_CHECK(backend_->supports(dtype), "device ", backend_->name(), " does not support ", dtype_name(dtype));
   params_ = allocate(param_bytes(), fixed_allocs_);
-  grads_ = allocate(param_bytes(), fixed_allocs_);
+  // Distributed: the loss is one more element after the gradients, so one sum
+  // makes it the global batch's too (a recorded step adds it to StepRecord after the sum).
+  grads_ = allocate(param_bytes() + (comm ? elem_ : 0), fixed_allocs_);
   if (opt_.kind != OptimizerKind::SGD || opt_.momentum != 0) m_ = allocate(param_bytes(), fixed_allocs_);  // moment / velocity
   if (opt_.kind != OptimizerKind::SGD) v_ = allocate(param_bytes(), fixed_allocs_);
-  loss_ = allocate(elem_, fixed_allocs_);
+  loss_ = comm ? at(grads_, plan_.param_count) : allocate(elem_, fixed_allocs_);
   // Any communicator, even of one rank (a 1-rank nccl communicator is how one GPU checks the NCCL path).
   if (comm) gradient_sum_ = std::make_unique<GradientSum>(*comm, *backend_, dtype_, plan_.param_count);
-  // Distributed steps are not recorded: their gradient sum waits on the host
-  // (mpi: host messages; nccl: the all-reduce on its own stream, polled
-  // against --dist-timeout), and the loss a recorded step adds to StepRecord
-  // would be this rank's, not the global batch's.
-  if (backend_->can_record() && !gradient_sum_) {
+  // Distributed steps are recorded only where the sum can be stream-ordered
+  // (otherwise it waits on the host between backward and the update).
+  if (backend_->can_record() && (!gradient_sum_ || (record_distributed && gradient_sum_->can_enqueue()))) {
     record_ = static_cast<StepRecord*>(allocate(sizeof(StepRecord), fixed_allocs_));
     record_host_.optim = OptimSettings::from(opt_, 1);
     uploaded_opt_ = opt_;
@@ -216,11 +216,12 @@ void Executor::backward(int64_t rows) {
     if (i == 0) {
       backend_->linear_backward_weight(dtype_, rows, l.out, l.in, dz_[cur], layer_input(i, true),
                                        at(grads_, l.w_offset), db);
-      break;
+    } else {
+      backend_->linear_backward(dtype_, rows, l.out, l.in, dz_[cur], at(params_, l.w_offset), layer_input(i, true),
+                                y_[i - 1], epilogue(i - 1), at(grads_, l.w_offset), db, dz_[1 - cur]);
+      cur = 1 - cur;
     }
-    backend_->linear_backward(dtype_, rows, l.out, l.in, dz_[cur], at(params_, l.w_offset), layer_input(i, true),
-                              y_[i - 1], epilogue(i - 1), at(grads_, l.w_offset), db, dz_[1 - cur]);
-    cur = 1 - cur;
+    if (layer_grads_done_) layer_grads_done_(i);
   }
 }
 
@@ -343,16 +344,16 @@ void Executor::issue_step(int64_t rows) {
   issue_update(steps_ + 1);
 }
 
-// Records the step for this batch size; replays reuse it.
-void Executor::record_step(int64_t rows, Recording& r) {
+// Records what `issue` issues under `key`; replays reuse it.
+void Executor::record_step(int64_t key, Recording& r, const std::function<void()>& issue) {
   const int64_t launches_before = backend_->launches();
-  backend_->begin_recording(rows);
+  backend_->begin_recording(key);
   try {
-    issue_step(rows);
+    issue();
     backend_->end_recording();
   } catch (...) {
-    backend_->drop_recording(rows);
-    recordings_.erase(rows);
+    backend_->drop_recording(key);
+    recordings_.erase(key);
     throw;
   }
   r.recorded = true;
@@ -392,7 +393,7 @@ void Executor::queue_step(int64_t rows) {
     r = &recording_for(rows, &made);
   }
   if (!made) {
-    if (!r->recorded) record_step(rows, *r);
+    if (!r->recorded) record_step(rows, *r, [&] { issue_step(rows); });
     backend_->replay(rows);
     launches_last_step_ = r->launches;
   } else {
@@ -413,24 +414,6 @@ void Executor::count_loss(double loss) {
   ++host_totals_.steps;
   if (!std::isfinite(loss) && host_totals_.first_nonfinite == 0) host_totals_.first_nonfinite = steps_;
   check_finite_loss(loss, steps_);
-}
-
-// Data parallelism: forward, loss and backward on this rank's rows, the
-// gradient sum over the ranks (weighted by rows, fixed order), the update.
-void Executor::queue_shard_step(int64_t rows, int64_t global_rows, int64_t first_row) {
-  CUMLP_CHECK(gradient_sum_, "internal: a shard step without a communicator");
-  double local = 0;
-  const int64_t launches_before = backend_->launches();
-  if (rows > 0) {
-    row0_ = first_row;  // only training steps read it (evaluation has no dropout)
-    issue_loss(rows, /*train=*/true, /*with_backward=*/true, /*record=*/nullptr);
-    local = read_loss_unchecked();
-  }
-  const double loss = gradient_sum_->reduce(grads_, local, rows, global_rows);
-  issue_update(steps_ + 1);
-  launches_last_step_ = backend_->launches() - launches_before + std::exchange(gather_launches_, 0);
-  ++steps_;
-  count_loss(loss);
 }
 
 double Executor::train_step(int64_t rows) {

@@ -14,10 +14,14 @@
 // a new recording. Up to kMaxRecordings batch sizes keep their recording at
 // once (an epoch's full and short last batch both replay); a new size beyond
 // that evicts the least recently used one; all are dropped when the batch
-// buffers grow. Elsewhere the step's ops are issued one by one.
+// buffers grow. Elsewhere the step's ops are issued one by one. A
+// distributed step (a communicator) records the same way where its gradient
+// sum can be stream-ordered, keyed by the global batch size; see
+// executor_dist.cpp for its shape (sums on a side stream beside backward).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <utility>
@@ -33,10 +37,15 @@ namespace cumlp {
 
 class Executor {
  public:
-  /// With a communicator (data parallelism) steps are issued op by op, never
-  /// recorded: the gradient sum runs between backward and the update.
+  /// With a communicator (data parallelism) the gradient sum runs between
+  /// backward and the update. Where the backend records and the sum can be
+  /// stream-ordered (GradientSum::can_enqueue: nccl on cuda, mpi's host calls
+  /// on sim) distributed steps are recorded too, unless record_distributed is
+  /// false (tests compare both): the sums go on the backend's side stream, each
+  /// layer's as soon as backward has written it (executor_dist.cpp).
+  /// Elsewhere (cpu) they are issued op by op, the sum staged through the host.
   Executor(Plan plan, Optimizer opt, std::unique_ptr<Backend> backend, DType dtype, uint64_t seed, int64_t capacity,
-           Communicator* comm = nullptr);
+           Communicator* comm = nullptr, bool record_distributed = true);
   ~Executor();
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
@@ -88,6 +97,8 @@ class Executor {
   /// those rows'); 0 rows: the rank only takes part in the gradient sum.
   void queue_shard_step(int64_t rows, int64_t global_rows, int64_t first_row = 0);
   bool distributed() const { return gradient_sum_ != nullptr; }
+  /// Whether distributed steps are recorded (see the constructor).
+  bool records_distributed() const { return gradient_sum_ && record_; }
   /// queue_step, then waits for this step's loss and returns it (throws Error
   /// if it is not finite).
   double train_step(int64_t rows);
@@ -125,14 +136,18 @@ class Executor {
   const void* layer_input(std::size_t layer, bool train) const;
   double read_loss_unchecked();
   void check_finite_loss(double value, int64_t step) const;
-  void backward(int64_t rows);
+  void backward(int64_t rows);  // calls layer_grads_done_(i), when set, after layer i's gradients
   bool takes_narrow_step(bool train, bool with_backward) const;
   void narrow_step(int64_t rows, StepRecord* record);
   void issue_loss(int64_t rows, bool train, bool with_backward, StepRecord* record);
   void issue_update(int64_t number);
   void issue_step(int64_t rows);
   struct Recording;
-  void record_step(int64_t rows, Recording& r);
+  void record_step(int64_t key, Recording& r, const std::function<void()>& issue);
+  // executor_dist.cpp: the recorded distributed step.
+  void queue_recorded_shard_step(int64_t rows, int64_t global_rows, int64_t first_row);
+  void issue_dist_step(int64_t rows, int64_t global_rows);
+  std::function<void(std::size_t)> layer_grads_done_;
   Recording& recording_for(int64_t rows, bool* made);
   void drop_recordings() noexcept;
   void upload_settings();
@@ -170,8 +185,9 @@ class Executor {
     bool recorded = false;  // false: it ran op by op once (warm-up); the next step records
     int64_t launches = 0;   // launches the recorded step holds
     uint64_t last_use = 0;  // use_clock_ at its last step (the eviction order)
+    int64_t shard_rows = 0, first_row = 0;  // distributed: this rank's rows of the global batch it was made for
   };
-  std::map<int64_t, Recording> recordings_;  // by batch rows
+  std::map<int64_t, Recording> recordings_;  // by batch rows (distributed: global batch rows)
   uint64_t use_clock_ = 0;
   TrainLosses host_totals_;
   double last_loss_ = 0;  // of the last queued step, on backends that do not record

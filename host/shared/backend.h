@@ -224,6 +224,35 @@ class Backend {
   /// Forgets every recording (and ends one still under way).
   virtual void drop_recordings() noexcept {}
 
+  // ---- the side stream (data parallelism: gradient sums beside backward) -------------
+  /// Whether the backend has a second stream, ordered against its own by
+  /// fork_side / join_side (events; recorded like ops while recording).
+  virtual bool has_side_stream() const { return false; }
+  /// Work issued on the side stream from now on waits for the ops issued so far.
+  virtual void fork_side() { CUMLP_THROW("device ", name(), " has no side stream"); }
+  /// Ops issued from now on wait for the work issued on the side stream so far.
+  virtual void join_side() { CUMLP_THROW("device ", name(), " has no side stream"); }
+  /// The runtime's handles of the backend's streams (cudaStream_t): the side
+  /// stream, for a library that enqueues on it (NCCL), or the backend's own,
+  /// for a caller that polls it (cudaStreamQuery) rather than blocking.
+  virtual void* stream_handle(bool /*side*/) { CUMLP_THROW("device ", name(), " has no streams"); }
+  /// Whether a host call on the side stream may read and write backend memory
+  /// (the simulator, whose device memory is host heap; never a GPU).
+  virtual bool host_calls_reach_memory() const { return false; }
+  /// Enqueues fn(arg) on the side stream: it runs on the host when the stream
+  /// reaches it (cudaLaunchHostFunc; while recording, a host node run at each
+  /// replay). On the simulator it runs on the calling thread, and what it
+  /// throws propagates out of the call, or the replay, that ran it.
+  virtual void side_host_call(void (*/*fn*/)(void*), void* /*arg*/) {
+    CUMLP_THROW("device ", name(), " has no side stream");
+  }
+  /// Adds the value at `loss` (one dtype element, backend memory) to
+  /// `record`'s losses, as a loss op given the record does: for a recorded
+  /// distributed step, whose loss is the global batch's only after the sum.
+  virtual void record_loss(DType /*dt*/, const void* /*loss*/, StepRecord* /*record*/) {
+    CUMLP_THROW("device ", name(), " cannot record ops");
+  }
+
   // ---- ops (count as one launch each) ----------------------------------------------
   /// y = act(x w^T + b) [M, N]; with dropout also y_drop = y * keep / (1 - p).
   /// b may be null (no bias); y_drop is null when ep.dropout_p == 0.

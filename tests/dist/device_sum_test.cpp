@@ -11,22 +11,15 @@
 #include "cumlp/cumlp.h"
 #include "host/core/device_registry.h"
 #include "host/dist/device_sum.h"
+#include "tests/dist/one_rank_comm.h"
 #include "host/dist/gradient_sum.h"
 
 namespace cumlp {
 namespace {
 
 // One rank: the sum over the ranks of scale * data is scale * data.
-class FakeDeviceComm final : public Communicator, public DeviceSum {
+class FakeDeviceComm final : public OneRankComm, public DeviceSum {
  public:
-  std::string kind() const override { return "fake"; }
-  int rank() const override { return 0; }
-  int size() const override { return 1; }
-  int local_rank() const override { return 0; }
-  double timeout_seconds() const override { return 1; }
-  void sum(std::span<double>) override { ++host_sums; }
-  void check_same(uint64_t, const std::string&) override {}
-  void abandon() noexcept override {}
   void sum_on_device(void* data, int64_t count, DType dtype, double scale) override {
     last_scale = scale;
     seen.assign(static_cast<std::size_t>(count), 0);
@@ -39,7 +32,7 @@ class FakeDeviceComm final : public Communicator, public DeviceSum {
   }
   double last_scale = -1;
   std::vector<double> seen;  // the buffer as handed over
-  int device_sums = 0, host_sums = 0;
+  int device_sums = 0;
 };
 
 TEST(DeviceGradientSum, ScalesByRowsOverGlobalRowsAndWeightsTheLoss) {
