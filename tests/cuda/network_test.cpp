@@ -16,6 +16,7 @@
 #include "host/executor/executor.h"
 #include "host/executor/plan.h"
 #include "sim_fixture.h"
+#include "tests/cuda/fashion_fixture.h"
 #include "tests/cuda/gpu_devices.h"
 
 namespace cumlp::test {
@@ -104,36 +105,7 @@ TEST_P(GpuNetwork, SoftmaxMseLossCurveMatchesCpu) {
   EXPECT_EQ(gpu.launches_per_step(), Plan::compile(spec).launches_per_step(/*narrow_step=*/true));
 }
 
-class FashionMnist : public OnDevice {
- protected:
-  static void SetUpTestSuite() {
-    const std::string dir = "/usr/share/datasets/fashion-mnist";
-    try {
-      data_ = new Dataset(load_mnist_dir(dir, Part::train, ImageSet::fashion_mnist));
-    } catch (const Error& e) {
-      skip_ = e.what();
-    }
-  }
-  static void TearDownTestSuite() { delete data_; }
-  void SetUp() override {
-    OnDevice::SetUp();
-    if (IsSkipped()) return;
-    if (!data_) GTEST_SKIP() << "no Fashion-MNIST: " << skip_;
-  }
-  // Batch s of `rows` consecutive samples (the first batches of the file).
-  static std::pair<Tensor, Tensor> batch(int s, int64_t rows) {
-    std::vector<int64_t> idx(static_cast<std::size_t>(rows));
-    for (int64_t i = 0; i < rows; ++i) idx[static_cast<std::size_t>(i)] = s * rows + i;
-    Tensor x({rows, data_->features()}), t({rows});
-    data_->gather(idx.data(), rows, x.data<float>());
-    std::vector<int32_t> labels(static_cast<std::size_t>(rows));
-    data_->gather_labels(idx.data(), rows, labels.data());
-    for (int64_t i = 0; i < rows; ++i) t.set(i, labels[static_cast<std::size_t>(i)]);
-    return {x, t};
-  }
-  static inline Dataset* data_ = nullptr;
-  static inline std::string skip_;
-};
+class FashionMnist : public OnFashionMnist {};
 
 TEST_P(FashionMnist, ReluCrossEntropyAdamLossCurveMatchesCpu) {
   const ModelSpec spec = ModelSpec::parse("784-100-100-10", Activation::ReLU, -1);

@@ -35,26 +35,14 @@
 #include "cumlp/data.h"
 #include "cumlp/network.h"
 #include "tests/cpu/compare.h"
+#include "tests/cuda/fashion_fixture.h"
 #include "tests/cuda/gpu_devices.h"
 
 namespace cumlp::test {
 namespace {
 
-class PrecisionTraining : public OnDevice {
+class PrecisionTraining : public OnFashionMnist {
  protected:
-  static void SetUpTestSuite() {
-    try {
-      data_ = new Dataset(load_mnist_dir("/usr/share/datasets/fashion-mnist", Part::train, ImageSet::fashion_mnist));
-    } catch (const Error& e) {
-      skip_ = e.what();
-    }
-  }
-  static void TearDownTestSuite() { delete data_; }
-  void SetUp() override {
-    OnDevice::SetUp();
-    if (IsSkipped()) return;
-    if (!data_) GTEST_SKIP() << "no Fashion-MNIST: " << skip_;
-  }
   // The losses of `steps` steps on consecutive batches of 100 at one precision.
   std::vector<double> curve(Precision p, int steps = 15) const {
     NetworkOptions o{Device::parse(device()), DType::F32, 2024, 100};
@@ -63,19 +51,11 @@ class PrecisionTraining : public OnDevice {
     EXPECT_EQ(net.precision(), p);
     std::vector<double> losses;
     for (int s = 0; s < steps; ++s) {
-      std::vector<int64_t> idx(100);
-      for (int64_t i = 0; i < 100; ++i) idx[static_cast<std::size_t>(i)] = s * 100 + i;
-      Tensor x({100, data_->features()}), t({100});
-      data_->gather(idx.data(), 100, x.data<float>());
-      std::vector<int32_t> labels(100);
-      data_->gather_labels(idx.data(), 100, labels.data());
-      for (int64_t i = 0; i < 100; ++i) t.set(i, labels[static_cast<std::size_t>(i)]);
+      const auto [x, t] = batch(s, 100);
       losses.push_back(net.train_step(x, t));
     }
     return losses;
   }
-  static inline Dataset* data_ = nullptr;
-  static inline std::string skip_;
 };
 
 double worst_relative(const std::vector<double>& a, const std::vector<double>& ref) {
