@@ -33,7 +33,8 @@ constexpr double kTf32Unit = 1.0 / 2048;  // 2^-11
 
 Tolerance tolerance(Op op, DType dtype, Precision precision) {
   const bool f64 = dtype == DType::F64;
-  const bool linear = op == Op::forward || op == Op::backward_data || op == Op::backward_weight;
+  const bool linear =
+      op == Op::forward || op == Op::backward_data || op == Op::backward_weight || op == Op::backward;
   if (linear && !f64 && precision == Precision::TF32)
     return {1e-4, 1e-4, false,
             "tf32: each operand rounded (u = 2^-11): |err| <= (2u + u^2) sum|a b| per element x the epilogue's "
@@ -252,7 +253,8 @@ std::vector<OpCase> op_cases(const Backend& device, Precision precision) {
   std::vector<OpCase> out;
   if (precision != Precision::FP32) {
     for (OpCase c : base) {
-      const bool linear = c.op == Op::forward || c.op == Op::backward_data || c.op == Op::backward_weight;
+      const bool linear = c.op == Op::forward || c.op == Op::backward_data || c.op == Op::backward_weight ||
+                          c.op == Op::backward;
       if (!linear || (c.op == Op::forward && c.act == ops::kStep)) continue;
       c.precision = precision;
       out.push_back(std::move(c));

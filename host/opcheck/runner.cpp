@@ -221,6 +221,9 @@ std::vector<std::vector<double>> allowances(const OpCase& c, const std::vector<A
     out[3] = scaled(abs_products(args[0].init, args[1].init, M, K, N, N, 1, K, 1), drop);
   } else if (c.op == Op::backward_weight) {  // dz [M, N], x [M, K] -> dw [N, K] = dz^T x
     out[2] = scaled(abs_products(args[0].init, args[1].init, N, K, M, 1, N, K, 1), 1);
+  } else if (c.op == Op::backward) {  // dz, w, x, y_prev -> dz_prev [M, K] (as backward_data), dw (as backward_weight)
+    out[4] = scaled(abs_products(args[0].init, args[1].init, M, K, N, N, 1, K, 1), drop);
+    out[5] = scaled(abs_products(args[0].init, args[2].init, N, K, M, 1, N, K, 1), 1);
   }
   return out;
 }
