@@ -5,8 +5,8 @@
 //     width) is split over blockIdx.y (narrow_split): each block sums its K
 //     range, writes the partial sums, and the last block of the row tile adds
 //     them in split order and goes on alone (the others stop): model A at batch
-//     100 runs 25 x 5 blocks on 132 SMs instead of 25 blocks each streaming all
-//     784 x 100 first-layer weights through shared memory. A layer's product
+//     100 runs 13 x 9 blocks on 132 SMs, each streaming a ninth of the 784 x 100
+//     first-layer weights through shared memory. A layer's product
 //     streams its input rows and its weight rows through shared memory in
 //     kNarrowKT-wide K tiles; thread j owns output column j
 //     of the tile's rows (outputs <= kNarrowMaxWidth = the block's 128
