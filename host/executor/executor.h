@@ -14,7 +14,7 @@
 // a new recording. Up to kMaxRecordings batch sizes keep their recording at
 // once (an epoch's full and short last batch both replay); a new size beyond
 // that evicts the least recently used one; all are dropped when the batch
-// buffers grow. Elsewhere the step's ops are issued one by one. A
+// buffers grow (executor_record.cpp). Elsewhere the step's ops are issued one by one. A
 // distributed step (a communicator) records the same way where its gradient
 // sum can be stream-ordered, keyed by the global batch size; see
 // executor_dist.cpp for its shape (sums on a side stream beside backward).
