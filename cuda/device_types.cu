@@ -9,8 +9,6 @@
 #include "host/shared/device_type.h"
 #include "host/shared/kernel_trace.h"  // make_traced_sim_backend
 
-// The device registrations (host/core/device_registry.cpp lists them): the
-// nvcc build registers `cuda`, the simulator build `sim`.
 namespace cumlp {
 
 #if defined(__CUDACC__)
