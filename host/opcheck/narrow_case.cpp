@@ -13,8 +13,6 @@ namespace cumlp::opcheck {
 
 namespace {
 
-const char* const kActName[] = {"identity", "step", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softmax"};
-
 int64_t layer_count(const OpCase& c) { return static_cast<int64_t>(c.widths.size()) - 1; }
 bool has_dropout(const OpCase& c, int64_t l) { return c.dropout_p > 0 && l + 1 < layer_count(c); }
 
@@ -61,7 +59,7 @@ void narrow_step_cases(std::vector<OpCase>& out) {
       if (l.dropout_p > 0) c.dropout_p = l.dropout_p;
     }
     c.loss = static_cast<int32_t>(plan.loss);
-    c.name = std::string("narrow_step ") + kActName[c.acts.front()] + " " + loss_name(plan.loss);
+    c.name = std::string("narrow_step ") + act_name(c.acts.front()) + " " + loss_name(plan.loss);
     c.model = m.name;
     out.push_back(std::move(c));
   }

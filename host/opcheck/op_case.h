@@ -75,6 +75,9 @@ Tolerance tolerance(Op op, DType dtype, Precision precision = Precision::FP32);
 /// rounding error of 0 may flip, so no tolerance bounds it).
 std::vector<OpCase> op_cases(const Backend& device, Precision precision = Precision::FP32);
 
+/// An activation code's name in the rows' names ("leaky_relu"; "?" past the codes).
+const char* act_name(int32_t act);
+
 /// The seed of every case's inputs (printed with failures).
 constexpr uint64_t kSeed = 20261206;
 

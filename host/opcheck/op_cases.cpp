@@ -79,6 +79,11 @@ Tolerance tolerance(Op op, DType dtype, Precision precision) {
   return {};
 }
 
+const char* act_name(int32_t act) {
+  static const char* const kNames[] = {"identity", "step", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softmax"};
+  return act >= 0 && act <= ops::kSoftmax ? kNames[act] : "?";
+}
+
 std::string OpCase::shape() const {
   std::string s;
   switch (op) {
@@ -96,7 +101,6 @@ std::string OpCase::shape() const {
 
 namespace {
 
-const char* const kActName[] = {"identity", "step", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softmax"};
 
 double alpha_of(int32_t act) { return act == ops::kLeakyReLU ? 0.02 : act == ops::kELU ? 0.8 : 0; }
 
@@ -107,7 +111,7 @@ OpCase linear(Op op, int64_t M, int64_t N, int64_t K, int32_t act, double alpha,
   c.op = op;
   c.M = M, c.N = N, c.K = K, c.act = act, c.alpha = alpha, c.dropout_p = p, c.bias = bias;
   c.name = kOpName[static_cast<int>(op)];
-  if (op != Op::backward_weight) c.name += std::string(" ") + kActName[act];
+  if (op != Op::backward_weight) c.name += std::string(" ") + act_name(act);
   if (p > 0) c.name += " dropout " + std::to_string(p).substr(0, 3);
   if (op != Op::backward_data && !bias) c.name += " no bias";
   return c;
@@ -119,7 +123,7 @@ OpCase loss(LossKind kind, int32_t out_act, int64_t rows, int64_t cols, double l
   c.loss = static_cast<int32_t>(kind);
   c.act = out_act, c.alpha = alpha_of(out_act), c.M = rows, c.N = cols, c.lo = lo, c.hi = hi, c.want_grad = grad;
   c.name = std::string("loss ") + loss_name(kind);
-  if (out_act != ops::kIdentity) c.name += std::string(" after ") + kActName[out_act];
+  if (out_act != ops::kIdentity) c.name += std::string(" after ") + act_name(out_act);
   char range[48];
   std::snprintf(range, sizeof range, ", y in [%g, %g]", lo, hi);
   c.name += range;
@@ -132,7 +136,7 @@ OpCase linear_loss(LossKind kind, int32_t act, int64_t M, int64_t N, int64_t K) 
   c.op = Op::linear_loss;
   c.loss = static_cast<int32_t>(kind);
   c.M = M, c.N = N, c.K = K, c.act = act, c.alpha = alpha_of(act);
-  c.name = std::string("linear_loss_forward ") + kActName[act] + " " + loss_name(kind);
+  c.name = std::string("linear_loss_forward ") + act_name(act) + " " + loss_name(kind);
   return c;
 }
 
