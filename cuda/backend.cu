@@ -242,7 +242,7 @@ class GpuBackend final : public Backend {
     launches_ += launch_narrow_step(a, loss_scratch(a.rows), gemm_workspace(), stream_);
   }
   bool fuses_loss_into_output(int64_t cols, const Epilogue& ep) const override {
-    return linear_loss_fusable(cols, ep, precision_);
+    return linear_loss_fusable(cols, ep);
   }
   void linear_loss_forward(DType dt, int64_t M, int64_t N, int64_t K, const void* x, const void* w, const void* b,
                            const Epilogue& ep, void* y, const LossArgs& a, const void* target, void* dz,

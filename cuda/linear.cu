@@ -246,8 +246,7 @@ int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, c
   return launches;
 }
 
-bool linear_loss_fusable(int64_t N, const Epilogue& ep, Precision precision) {
-  (void)precision;  // every precision's GEMM block runs the tile's last step
+bool linear_loss_fusable(int64_t N, const Epilogue& ep) {
   return N >= 1 && N <= kLossFusedMaxCols && ep.dropout_p == 0 &&
          (ep.act != ops::kSoftmax || ep.softmax_in_loss);
 }
@@ -259,7 +258,7 @@ int launch_linear_loss_forward(int64_t M, int64_t N, int64_t K, const float* x, 
   NvtxRange range("linear_loss_forward", M, N, K);
   check_shape("linear_loss_forward", M, N, K);
   CUMLP_CHECK(ep.act >= ops::kIdentity && ep.act <= ops::kSoftmax, "linear_loss_forward: unknown activation ", ep.act);
-  CUMLP_CHECK(linear_loss_fusable(N, ep, precision),
+  CUMLP_CHECK(linear_loss_fusable(N, ep),
               "linear_loss_forward: an output of ", N, " columns, activation ", ep.act, ", dropout ", ep.dropout_p,
               " does not fuse the loss (at most ", kLossFusedMaxCols, " columns, no dropout, softmax_in_loss)");
   CUMLP_CHECK(a.rows == M && a.cols == N && a.out_act == ep.act && a.normalise == (ep.act == ops::kSoftmax),

@@ -30,10 +30,11 @@ int launch_linear_act_forward(int64_t M, int64_t N, int64_t K, const float* x, c
 constexpr int64_t kLossFusedMaxCols = 32;
 
 /// Whether launch_linear_loss_forward takes an output layer of N columns with
-/// this epilogue at this precision: N <= kLossFusedMaxCols (the own GEMM at
-/// any precision; cuBLASLt is not used for it), no dropout, and a softmax output only
-/// with ep.softmax_in_loss (the loss normalises the logits).
-bool linear_loss_fusable(int64_t N, const Epilogue& ep, Precision precision);
+/// this epilogue (at every precision: the own GEMM's blocks all run the
+/// tile's last step; cuBLASLt is not used for it): N <= kLossFusedMaxCols, no
+/// dropout, and a softmax output only with ep.softmax_in_loss (the loss
+/// normalises the logits).
+bool linear_loss_fusable(int64_t N, const Epilogue& ep);
 
 /// The output layer's forward and the loss in one launch: y = act(x w^T + b)
 /// (softmax: the logits, normalised in place by the loss), then
